@@ -1,0 +1,279 @@
+"""ZeroMQ publisher: overlays, state (last-value cache) and heartbeat on one XPUB socket.
+
+One thread owns the socket (ZeroMQ sockets are not thread-safe). Other threads hand it work
+through :meth:`Publisher.publish`, which enqueues and wakes the thread through an inproc pair;
+the thread stamps ``seq`` and ``t_publish_ns`` and sends. Patterns from the ZeroMQ Guide
+(Hintjens, ch. 5): the *last value cache* — on every new subscription that covers ``state``
+the current state is sent at once, so a late joiner never waits for the 1 Hz refresh — and
+*heartbeating* at a fixed rate so the headset can tell a dead link from a quiet one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import zmq
+import zmq.utils.monitor
+
+from ar_bridge.schema import (TOPIC_HEARTBEAT, TOPIC_STATE, TOPICS, WireMessage, encode, schema_name)
+from sonoguide.errors import ConfigError, NetworkError
+
+log = logging.getLogger(__name__)
+
+_ids = itertools.count()
+
+
+@dataclass(frozen=True)
+class PublisherConfig:
+    """Publisher settings.
+
+    Attributes:
+        endpoint: where the PUB (XPUB) socket binds.
+        heartbeat_hz: heartbeat rate (the contract requires >= 5 Hz).
+        state_hz: state refresh rate when nothing changes.
+        sndhwm: send high-water mark per subscriber (messages); a slow subscriber loses the
+            oldest data beyond it rather than stalling the pipeline.
+    """
+
+    endpoint: str = "tcp://127.0.0.1:5556"
+    heartbeat_hz: float = 10.0
+    state_hz: float = 1.0
+    sndhwm: int = 1000
+
+    def __post_init__(self) -> None:
+        if "://" not in self.endpoint:
+            raise ConfigError(f"network.pub_endpoint {self.endpoint!r} is not a ZeroMQ endpoint like tcp://127.0.0.1:5556")
+        if not 5.0 <= self.heartbeat_hz <= 100.0:
+            raise ConfigError(f"network.heartbeat_hz must be in [5, 100], got {self.heartbeat_hz}")
+        if not 0.2 <= self.state_hz <= 50.0:
+            raise ConfigError(f"network.state_hz must be in [0.2, 50], got {self.state_hz}")
+        if self.sndhwm < 1:
+            raise ConfigError(f"network.sndhwm must be >= 1, got {self.sndhwm}")
+
+
+def bind_or_raise(sock: zmq.Socket, endpoint: str, what: str, key: str) -> None:
+    """Bind ``sock`` or raise :class:`NetworkError` with the fix in the message."""
+    try:
+        sock.bind(endpoint)
+    except zmq.ZMQError as exc:
+        if exc.errno == zmq.EADDRINUSE:
+            raise NetworkError(f"cannot bind the {what} at {endpoint}: address already in use - stop the other "
+                               f"process using it or set {key} to a free endpoint") from None
+        raise NetworkError(f"cannot bind the {what} at {endpoint}: {exc.strerror} - check {key}") from None
+
+
+class Publisher:
+    """Owns the XPUB socket; thread-safe :meth:`publish` and :meth:`set_state`.
+
+    Args:
+        config: endpoints and rates.
+        heartbeat_body: called by the publisher thread at each heartbeat for extra fields.
+        context: ZeroMQ context (the global instance by default).
+    """
+
+    def __init__(self, config: PublisherConfig, heartbeat_body: Callable[[], Mapping[str, Any]] | None = None,
+                 context: zmq.Context | None = None) -> None:
+        self.config = config
+        self._ctx = context or zmq.Context.instance()
+        self._hb_body = heartbeat_body or (lambda: {})
+        self._queue: "queue.SimpleQueue[tuple[str, int, Mapping[str, Any], Mapping[str, np.ndarray]] | None]" = \
+            queue.SimpleQueue()
+        self._wake_addr = f"inproc://sonoguide-pub-wake-{next(_ids)}"
+        self._local = threading.local()
+        self._wakers: list[zmq.Socket] = []
+        self._wakers_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._seq = {t: 0 for t in TOPICS}
+        self._state: tuple[int, Mapping[str, Any]] | None = None
+        self._state_lock = threading.Lock()
+        self._t_start = time.monotonic()
+        self.peers = 0
+        """Connected subscriber peers (from the socket monitor)."""
+        self.sent = {t: 0 for t in TOPICS}
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Bind and start the thread.
+
+        Raises:
+            NetworkError: the endpoint cannot be bound (busy port, bad address).
+        """
+        self._thread = threading.Thread(target=self._run, name="ar_bridge-publisher", daemon=True)
+        self._thread.start()
+        self._ready.wait(10.0)
+        if self._error is not None:
+            raise self._error
+        log.info("publishing on %s", self.config.endpoint)
+
+    def stop(self) -> None:
+        """Stop the thread and close the sockets."""
+        if self._thread is None:
+            return
+        self._stop.set()
+        self._queue.put(None)
+        self._wake()
+        self._thread.join(5.0)
+        with self._wakers_lock:
+            for s in self._wakers:
+                s.close(linger=0)
+            self._wakers.clear()
+        self._thread = None
+
+    # ------------------------------------------------------------------ producers (any thread)
+    def publish(self, topic: str, t_capture_ns: int, body: Mapping[str, Any],
+                arrays: Mapping[str, np.ndarray] | None = None) -> None:
+        """Queue a message for ``topic``; ``seq`` and ``t_publish_ns`` are stamped at send."""
+        if topic not in TOPICS:
+            raise ValueError(f"unknown topic {topic!r}")
+        self._queue.put((topic, int(t_capture_ns), body, arrays or {}))
+        self._wake()
+
+    def set_state(self, body: Mapping[str, Any], t_capture_ns: int | None = None) -> None:
+        """Replace the cached state and publish it now (also refreshed at ``state_hz``)."""
+        t = time.time_ns() if t_capture_ns is None else int(t_capture_ns)
+        with self._state_lock:
+            self._state = (t, dict(body))
+        self.publish(TOPIC_STATE, t, body)
+
+    def _wake(self) -> None:
+        sock = getattr(self._local, "sock", None)
+        if sock is None:
+            sock = self._ctx.socket(zmq.PUSH)
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.connect(self._wake_addr)
+            self._local.sock = sock
+            with self._wakers_lock:
+                self._wakers.append(sock)
+        try:
+            sock.send(b"", zmq.NOBLOCK)
+        except zmq.Again:  # the thread is already awake with many pending wakes
+            pass
+
+    # ------------------------------------------------------------------ the socket-owning thread
+    def _run(self) -> None:
+        pub = self._ctx.socket(zmq.XPUB)
+        pub.setsockopt(zmq.XPUB_VERBOSE, 1)
+        pub.setsockopt(zmq.SNDHWM, self.config.sndhwm)
+        pub.setsockopt(zmq.LINGER, 0)
+        wake = self._ctx.socket(zmq.PULL)
+        wake.setsockopt(zmq.LINGER, 0)
+        try:
+            bind_or_raise(pub, self.config.endpoint, "overlay publisher", "network.pub_endpoint")
+            wake.bind(self._wake_addr)
+        except NetworkError as exc:
+            self._error = exc
+            pub.close()
+            wake.close()
+            self._ready.set()
+            return
+        mon = pub.get_monitor_socket(zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED)
+        poller = zmq.Poller()
+        for s in (pub, wake, mon):
+            poller.register(s, zmq.POLLIN)
+        self._ready.set()
+        hb_period = 1.0 / self.config.heartbeat_hz
+        st_period = 1.0 / self.config.state_hz
+        next_hb = time.monotonic()
+        next_st = time.monotonic() + st_period
+        try:
+            while not self._stop.is_set():
+                now = time.monotonic()
+                timeout_ms = max(0.0, min(next_hb, next_st) - now) * 1000.0
+                events = dict(poller.poll(timeout_ms))
+                if wake in events:
+                    while True:
+                        try:
+                            wake.recv(zmq.NOBLOCK)
+                        except zmq.Again:
+                            break
+                if mon in events:
+                    self._on_monitor(mon)
+                if pub in events:
+                    self._on_subscriptions(pub)
+                self._drain(pub)
+                now = time.monotonic()
+                if now >= next_hb:
+                    self._send_heartbeat(pub)
+                    next_hb += hb_period
+                    if next_hb < now:  # fell behind (machine stalled): do not burst
+                        next_hb = now + hb_period
+                if now >= next_st:
+                    self._send_cached_state(pub)
+                    next_st = now + st_period
+        finally:
+            pub.disable_monitor()
+            mon.close(linger=0)
+            pub.close(linger=0)
+            wake.close(linger=0)
+
+    def _drain(self, pub: zmq.Socket) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is None:
+                return
+            topic, t_cap, body, arrays = item
+            self._send(pub, topic, t_cap, body, arrays)
+
+    def _send(self, pub: zmq.Socket, topic: str, t_capture_ns: int, body: Mapping[str, Any],
+              arrays: Mapping[str, np.ndarray]) -> None:
+        self._seq[topic] += 1
+        msg = WireMessage(topic=topic, schema=schema_name(topic), seq=self._seq[topic], t_capture_ns=t_capture_ns,
+                          t_publish_ns=time.time_ns(), body=body, arrays=arrays)
+        try:
+            pub.send_multipart(encode(msg), copy=False)
+        except zmq.ZMQError as exc:  # never let one message kill the publisher
+            log.warning("could not publish %s #%d: %s", topic, msg.seq, exc)
+            return
+        self.sent[topic] += 1
+
+    def _send_heartbeat(self, pub: zmq.Socket) -> None:
+        body = {"uptime_s": round(time.monotonic() - self._t_start, 3), "subscribers": self.peers}
+        try:
+            body.update(self._hb_body())
+        except Exception:  # a broken stats provider must not stop the heartbeat
+            log.exception("heartbeat body provider failed")
+        self._send(pub, TOPIC_HEARTBEAT, time.time_ns(), body, {})
+
+    def _send_cached_state(self, pub: zmq.Socket) -> None:
+        with self._state_lock:
+            cached = self._state
+        if cached is not None:
+            self._send(pub, TOPIC_STATE, cached[0], cached[1], {})
+
+    def _on_subscriptions(self, pub: zmq.Socket) -> None:
+        late_joiner = False
+        while True:
+            try:
+                frame = pub.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            if frame and frame[0] == 1:
+                prefix = frame[1:]
+                if TOPIC_STATE.encode().startswith(prefix):
+                    late_joiner = True
+        if late_joiner:  # last-value cache: the newcomer gets the state at once
+            self._send_cached_state(pub)
+
+    def _on_monitor(self, mon: zmq.Socket) -> None:
+        while True:
+            try:
+                evt = zmq.utils.monitor.recv_monitor_message(mon, zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            if evt["event"] == zmq.EVENT_ACCEPTED:
+                self.peers += 1
+            elif evt["event"] == zmq.EVENT_DISCONNECTED:
+                self.peers = max(0, self.peers - 1)

@@ -1,0 +1,1 @@
+"""sonoguide package."""

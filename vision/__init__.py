@@ -1,0 +1,1 @@
+"""Vision: ultrasound and camera sources, segmentation, tracking, needle detection, phantom."""

@@ -1,0 +1,313 @@
+"""Simulated probe motion and a simulated camera that renders the probe's marker board.
+
+The camera is an ideal pinhole with OpenCV's distortion model applied by inverse mapping
+(each distorted output pixel looks up its undistorted position, ``cv2.undistortPointsIter``).
+Each planar face of the board is drawn by a perspective warp of its printed texture
+(plane-induced homography ``H = K [r1 r2 t]``, Hartley & Zisserman, *Multiple View
+Geometry*, 2nd ed., §13.1); textures are kept as a mip-map pyramid (Williams, "Pyramidal
+parametrics", SIGGRAPH 1983) so far boards are not aliased. Image degradations: Gaussian
+and motion blur, additive Gaussian noise, a lighting gain/gradient, and a skin-coloured
+occluder over part of the board.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from calibration.camera import CameraIntrinsics
+from sonoguide.errors import ConfigError
+from vision.tracking.board import BoardSpec
+from vision.tracking.se3 import make_T, rotvec_to_R
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProbeMotionConfig:
+    """Scripted probe motion around a centre point (camera frame, mm / degrees / Hz).
+
+    Attributes:
+        centre_mm: mean position of the board centre in the camera frame.
+        amplitude_mm: per-axis amplitude of the translation sway.
+        rotation_amplitude_deg: per-axis amplitude of the rotation sway.
+        base_tilt_deg: fixed tilt of the board away from fronto-parallel (about camera x).
+        min_hz, max_hz: range of the sway frequencies (3 sinusoids per axis).
+    """
+
+    centre_mm: tuple[float, float, float] = (0.0, 0.0, 400.0)
+    amplitude_mm: tuple[float, float, float] = (40.0, 25.0, 60.0)
+    rotation_amplitude_deg: tuple[float, float, float] = (15.0, 15.0, 20.0)
+    base_tilt_deg: float = 20.0
+    min_hz: float = 0.05
+    max_hz: float = 0.4
+
+    def __post_init__(self) -> None:
+        if len(self.centre_mm) != 3 or self.centre_mm[2] <= 0:
+            raise ConfigError("ProbeMotionConfig.centre_mm must be (x, y, z) with z > 0 (in front of the camera)")
+        if len(self.amplitude_mm) != 3 or any(a < 0 for a in self.amplitude_mm):
+            raise ConfigError("ProbeMotionConfig.amplitude_mm must be 3 values >= 0")
+        if self.amplitude_mm[2] >= self.centre_mm[2]:
+            raise ConfigError("ProbeMotionConfig.amplitude_mm[2] must be smaller than centre_mm[2]")
+        if len(self.rotation_amplitude_deg) != 3 or any(a < 0 for a in self.rotation_amplitude_deg):
+            raise ConfigError("ProbeMotionConfig.rotation_amplitude_deg must be 3 values >= 0")
+        if not (0 < self.min_hz <= self.max_hz):
+            raise ConfigError("ProbeMotionConfig.min_hz/max_hz must satisfy 0 < min_hz <= max_hz")
+
+
+class SimulatedProbe:
+    """A smooth, seeded probe trajectory with exact ground truth.
+
+    The board centre follows a sum of sinusoids; the orientation is a fixed base tilt
+    composed with a sum-of-sinusoids rotation vector, so the pose is C-infinity in time.
+
+    Args:
+        seed: random seed for frequencies and phases.
+        board: when given, the pose places the board's centre (not its origin) on the path.
+        config: motion amplitudes; ``ProbeMotionConfig()`` by default.
+        static: when True the probe stands still at its mean pose (jitter tests).
+    """
+
+    def __init__(self, seed: int = 0, board: BoardSpec | None = None,
+                 config: ProbeMotionConfig | None = None, static: bool = False) -> None:
+        self.config = config or ProbeMotionConfig()
+        self.static = static
+        rng = np.random.default_rng(seed)
+        c = self.config
+        self._freq = rng.uniform(c.min_hz, c.max_hz, size=(6, 3))
+        self._phase = rng.uniform(0, 2 * np.pi, size=(6, 3))
+        self._weights = rng.dirichlet(np.ones(3), size=6)
+        self._amp = np.concatenate([np.asarray(c.amplitude_mm, float), np.radians(c.rotation_amplitude_deg)])
+        self._R0 = rotvec_to_R([np.radians(c.base_tilt_deg), 0.0, 0.0])
+        centre = np.zeros(3)
+        if board is not None:
+            centre = board_centre(board)
+        self._T_centre_from_board = make_T(np.eye(3), -centre)
+
+    def _signal(self, t_s: float) -> np.ndarray:
+        if self.static:
+            return np.zeros(6)
+        s = np.sin(2 * np.pi * self._freq * t_s + self._phase)  # (6,3)
+        return self._amp * np.sum(self._weights * s, axis=1)
+
+    def T_camera_from_board(self, t_s: float) -> np.ndarray:
+        """Ground-truth pose at time ``t_s`` seconds (4x4, mm)."""
+        sig = self._signal(float(t_s))
+        p = np.asarray(self.config.centre_mm, float) + sig[:3]
+        R = self._R0 @ rotvec_to_R(sig[3:])
+        return make_T(R, p) @ self._T_centre_from_board
+
+
+def board_centre(board: BoardSpec) -> np.ndarray:
+    """Centre of the board's points in board coordinates (mm)."""
+    pts = np.concatenate([p for p in board.marker_points.values()] + [board.charuco_points.reshape(-1, 3)])
+    return 0.5 * (pts.min(axis=0) + pts.max(axis=0))
+
+
+def random_pose(rng: np.random.Generator, board: BoardSpec, K: CameraIntrinsics,
+                depth_mm: tuple[float, float] = (250.0, 600.0), max_tilt_deg: float = 45.0,
+                margin_frac: float = 0.15) -> np.ndarray:
+    """A random pose with the board centre at a random depth and image position.
+
+    The centre projects inside the image (with ``margin_frac`` margin); the board is tilted
+    up to ``max_tilt_deg`` about a random in-plane axis and rotated freely about its normal.
+    """
+    z = rng.uniform(*depth_mm)
+    u = rng.uniform(margin_frac, 1 - margin_frac) * K.width
+    v = rng.uniform(margin_frac, 1 - margin_frac) * K.height
+    ray = np.linalg.solve(K.K, np.array([u, v, 1.0]))
+    p = ray * z / ray[2]
+    spin = rotvec_to_R([0, 0, rng.uniform(-np.pi, np.pi)])
+    ax = rng.uniform(0, 2 * np.pi)
+    tilt = np.radians(rng.uniform(0, max_tilt_deg))
+    R = rotvec_to_R(tilt * np.array([np.cos(ax), np.sin(ax), 0.0])) @ spin
+    if board.type == "aruco_cube":
+        # look at a cube edge/corner now and then so several faces are visible
+        R = R @ rotvec_to_R(rng.uniform(-0.6, 0.6, size=3))
+    return make_T(R, p) @ make_T(np.eye(3), -board_centre(board))
+
+
+@dataclass(frozen=True)
+class _Texture:
+    levels: tuple  # list of (image uint8, px_per_mm)
+    T_board_from_face: np.ndarray
+    origin_mm: tuple[float, float]
+    size_mm: tuple[float, float]
+
+
+class SimulatedCamera:
+    """Renders a marker board at a given pose as a camera frame.
+
+    Args:
+        board: the board to draw.
+        K: intrinsics (image size, matrix, distortion) of the simulated camera.
+        texture_px_per_mm: resolution of the finest printed texture.
+        seed: seed of the random background.
+        gray: return ``HxW`` gray instead of ``HxWx3`` BGR.
+    """
+
+    def __init__(self, board: BoardSpec, K: CameraIntrinsics, texture_px_per_mm: float = 10.0,
+                 seed: int = 0, gray: bool = False) -> None:
+        if texture_px_per_mm <= 0:
+            raise ConfigError("SimulatedCamera texture_px_per_mm must be > 0")
+        self.board, self.K, self.gray = board, K, gray
+        self._rng = np.random.default_rng(seed)
+        self._textures = [self._make_texture(f, texture_px_per_mm) for f in board.planar_faces]
+        self._pad = 0
+        self._map = None
+        if np.any(K.dist != 0):
+            self._pad = int(0.15 * max(K.width, K.height))
+            pts = np.stack(np.meshgrid(np.arange(K.width, dtype=np.float32),
+                                       np.arange(K.height, dtype=np.float32)), axis=-1).reshape(-1, 1, 2)
+            crit = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 40, 1e-4)
+            und = cv2.undistortPointsIter(pts, K.K, K.dist, None, K.K, crit).reshape(K.height, K.width, 2)
+            self._map = (und[..., 0] + self._pad).astype(np.float32), (und[..., 1] + self._pad).astype(np.float32)
+        self._background = self._make_background()
+
+    def _make_texture(self, face, ppm: float) -> _Texture:
+        b = self.board
+        if b.type == "charuco":
+            m = 0.6 * b.square_length_mm  # white print margin around the board
+            W, H = face.size_mm
+            size = (int(round((W + 2 * m) * ppm)), int(round((H + 2 * m) * ppm)))
+            inner = b.cv_board.generateImage((int(round(W * ppm)), int(round(H * ppm))), marginSize=0, borderBits=1)
+            tex = np.full((size[1], size[0]), 255, np.uint8)
+            mx, my = (size[0] - inner.shape[1]) // 2, (size[1] - inner.shape[0]) // 2
+            tex[my:my + inner.shape[0], mx:mx + inner.shape[1]] = inner
+            origin = (-mx / ppm, -my / ppm)
+            size_mm = (size[0] / ppm, size[1] / ppm)
+        else:
+            s = face.size_mm[0]
+            n = int(round(s * ppm))
+            ml = int(round(b.marker_length_mm * ppm))
+            tex = np.full((n, n), 235, np.uint8)  # off-white cube face
+            mk = cv2.aruco.generateImageMarker(b.cv_dictionary, face.marker_ids[0], ml, borderBits=1)
+            o = (n - ml) // 2
+            tex[o:o + ml, o:o + ml] = mk
+            origin = (-(n / 2) / ppm - 0.0, -(n / 2) / ppm)
+            origin = (-(o + ml / 2) / ppm, -(o + ml / 2) / ppm)
+            size_mm = (n / ppm, n / ppm)
+        levels = [(tex, ppm)]
+        while min(levels[-1][0].shape) > 64:
+            im, p = levels[-1]
+            levels.append((cv2.resize(im, (im.shape[1] // 2, im.shape[0] // 2), interpolation=cv2.INTER_AREA),
+                           p * (im.shape[1] // 2) / im.shape[1]))
+        return _Texture(tuple(levels), face.T_board_from_face, origin, size_mm)
+
+    def _make_background(self) -> np.ndarray:
+        rng = self._rng
+        h, w = self.K.height + 2 * self._pad, self.K.width + 2 * self._pad
+        small = rng.uniform(40, 200, size=(9, 16, 3)).astype(np.float32)
+        bg = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+        bg += rng.normal(0, 6, size=(h, w, 3)).astype(np.float32)
+        for _ in range(25):  # clutter: rectangles and lines
+            c = tuple(float(x) for x in rng.uniform(0, 255, 3))
+            p1 = (int(rng.uniform(0, w)), int(rng.uniform(0, h)))
+            p2 = (p1[0] + int(rng.uniform(-200, 200)), p1[1] + int(rng.uniform(-200, 200)))
+            if rng.random() < 0.5:
+                cv2.rectangle(bg, p1, p2, c, -1)
+            else:
+                cv2.line(bg, p1, p2, c, int(rng.uniform(1, 6)))
+        return np.clip(cv2.GaussianBlur(bg, (0, 0), 1.5), 0, 255)
+
+    def render(self, T_camera_from_board: np.ndarray, blur: float = 0.0, noise: float = 0.0,
+               light: float = 1.0, light_gradient: float = 0.0, occlusion: float = 0.0,
+               motion_blur_px: float = 0.0, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Draw the board at ``T_camera_from_board``.
+
+        Args:
+            T_camera_from_board: 4x4 pose (mm).
+            blur: Gaussian blur sigma in pixels (optics defocus).
+            noise: additive Gaussian noise std in grey levels.
+            light: global brightness gain (1 = nominal).
+            light_gradient: strength of a linear brightness ramp across the image (0..1).
+            occlusion: fraction (0..0.6) of the board's image extent covered by an occluder.
+            motion_blur_px: length of a linear motion-blur kernel in pixels.
+            rng: randomness for the noise, gradient direction and occluder placement.
+
+        Returns:
+            ``HxWx3`` uint8 BGR image (``HxW`` when the camera was made with ``gray=True``).
+        """
+        rng = rng or self._rng
+        K, pad = self.K, self._pad
+        h, w = K.height + 2 * pad, K.width + 2 * pad
+        Kp = K.K.copy()
+        Kp[0, 2] += pad
+        Kp[1, 2] += pad
+        img = self._background.copy()
+        faces = []
+        for tex in self._textures:
+            T_cf = T_camera_from_board @ tex.T_board_from_face
+            n_out = -T_cf[:3, 2]
+            if np.dot(n_out, -T_cf[:3, 3]) <= 0:
+                continue  # back face
+            corners = np.array([[tex.origin_mm[0] + a * tex.size_mm[0], tex.origin_mm[1] + b * tex.size_mm[1], 0, 1]
+                                for a, b in ((0, 0), (1, 0), (1, 1), (0, 1))])
+            pc = (T_cf @ corners.T)[:3]
+            if np.any(pc[2] < 10.0):
+                continue
+            faces.append((float(pc[2].mean()), tex, T_cf, pc))
+        faces.sort(key=lambda f: -f[0])  # far to near
+        board_px = []
+        for _, tex, T_cf, pc in faces:
+            proj = (Kp @ pc)
+            proj = proj[:2] / proj[2]
+            board_px.append(proj.T)
+            # choose the mip level whose texel is about one image pixel
+            span_px = np.linalg.norm(proj[:, 1] - proj[:, 0]) + 1e-6
+            want_ppm = span_px / tex.size_mm[0]
+            level = tex.levels[0]
+            for lv in tex.levels:
+                if lv[1] >= want_ppm * 0.9:
+                    level = lv
+            im, ppm = level
+            S = np.array([[1 / ppm, 0, tex.origin_mm[0] + 0.5 / ppm], [0, 1 / ppm, tex.origin_mm[1] + 0.5 / ppm], [0, 0, 1]])
+            H = Kp @ np.column_stack([T_cf[:3, 0], T_cf[:3, 1], T_cf[:3, 3]]) @ S
+            warped = cv2.warpPerspective(im, H, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            mask = cv2.warpPerspective(np.full(im.shape, 255, np.uint8), H, (w, h), flags=cv2.INTER_LINEAR,
+                                       borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            a = (mask.astype(np.float32) / 255.0)[..., None]
+            img = img * (1 - a) + warped.astype(np.float32)[..., None] * a
+        if occlusion > 0 and board_px:
+            pts = np.concatenate(board_px)
+            lo, hi = pts.min(axis=0), pts.max(axis=0)
+            ext = hi - lo
+            area = float(ext[0] * ext[1]) * float(np.clip(occlusion, 0, 0.6))
+            ax = np.sqrt(area / np.pi) * np.array([rng.uniform(0.6, 1.6), 1.0])
+            ax[1] = area / (np.pi * ax[0])
+            c = lo + rng.uniform(0.1, 0.9, 2) * ext
+            skin = tuple(float(x) for x in (rng.uniform(90, 140), rng.uniform(120, 170), rng.uniform(170, 220)))
+            cv2.ellipse(img, (int(c[0]), int(c[1])), (int(ax[0]), int(ax[1])), float(rng.uniform(0, 180)), 0, 360, skin, -1,
+                        lineType=cv2.LINE_AA)
+        if self._map is not None:
+            img = cv2.remap(img, self._map[0], self._map[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        # optics: always a little defocus so edges are not perfectly sharp
+        sig = max(float(blur), 0.4)
+        img = cv2.GaussianBlur(img, (0, 0), sig)
+        if motion_blur_px >= 1.0:
+            n = int(round(motion_blur_px))
+            k = np.zeros((n, n), np.float32)
+            k[n // 2, :] = 1.0 / n
+            M = cv2.getRotationMatrix2D(((n - 1) / 2, (n - 1) / 2), float(rng.uniform(0, 180)), 1.0)
+            k = cv2.warpAffine(k, M, (n, n))
+            k /= max(k.sum(), 1e-6)
+            img = cv2.filter2D(img, -1, k)
+        H_, W_ = img.shape[:2]
+        gain = np.float32(light)
+        if light_gradient > 0:
+            ang = rng.uniform(0, 2 * np.pi)
+            xx = (np.arange(W_, dtype=np.float32) / W_ - 0.5) * np.cos(ang)
+            yy = (np.arange(H_, dtype=np.float32) / H_ - 0.5) * np.sin(ang)
+            ramp = 1.0 + 2.0 * float(light_gradient) * (yy[:, None] + xx[None, :])
+            img = img * (gain * ramp)[..., None]
+        else:
+            img = img * gain
+        if noise > 0:
+            img = img + rng.normal(0, noise, size=img.shape).astype(np.float32)
+        out = np.clip(img, 0, 255).astype(np.uint8)
+        if self.gray:
+            out = cv2.cvtColor(out, cv2.COLOR_BGR2GRAY)
+        return out

@@ -1,0 +1,1 @@
+"""Voice: offline, sterile-field voice commands."""
