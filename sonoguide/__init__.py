@@ -1,1 +1,3 @@
-"""sonoguide package."""
+"""sonoguide: hands-free AR guidance for ultrasound-guided regional anaesthesia."""
+
+__version__ = "0.1.0"

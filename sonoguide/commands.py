@@ -1,0 +1,72 @@
+"""Core sub-commands: ``demo``, ``run``, ``replay`` and ``config show``.
+
+Thin argument parsing only; the work happens in :mod:`sonoguide.app`.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the core sub-commands to the ``sonoguide`` parser."""
+    p = sub.add_parser("demo", help="run the whole guidance loop on the synthetic phantom (no hardware)")
+    _loop_args(p)
+    p.set_defaults(func=_demo)
+
+    p = sub.add_parser("run", help="run the guidance loop on the sources named in a configuration file")
+    _loop_args(p)
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser("replay", help="rerun the pipeline from a recording, deterministically")
+    p.add_argument("recording", metavar="DIR", help="recording directory written by --record")
+    p.add_argument("--config", metavar="FILE", help="TOML configuration (default: the one stored in the recording)")
+    p.add_argument("--out", metavar="FILE", help="write the replayed overlays as JSON lines to FILE")
+    p.add_argument("--publish", action="store_true", help="also publish the replayed stream on the PUB endpoint")
+    p.set_defaults(func=_replay)
+
+    p = sub.add_parser("config", help="configuration tools")
+    csub = p.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    s = csub.add_parser("show", help="print the effective configuration (file values over defaults) as TOML")
+    s.add_argument("--config", metavar="FILE", help="TOML configuration file")
+    s.set_defaults(func=_config_show)
+    s = csub.add_parser("check", help="validate a configuration file and exit")
+    s.add_argument("config", metavar="FILE")
+    s.set_defaults(func=_config_check)
+
+
+def _loop_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="TOML configuration file (default: built-in defaults)")
+    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this many seconds (default: until Ctrl-C)")
+    p.add_argument("--record", metavar="DIR", help="record frames, poses, overlays, voice events and commands to DIR")
+    p.add_argument("--no-status", action="store_true", help="do not print the live one-line status")
+    p.add_argument("--pub", metavar="ENDPOINT", help="override network.pub_endpoint")
+    p.add_argument("--control", metavar="ENDPOINT", help="override network.control_endpoint")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from sonoguide.app import run_loop
+    return run_loop(args, demo=True)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from sonoguide.app import run_loop
+    return run_loop(args, demo=False)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from sonoguide.app import replay
+    return replay(args)
+
+
+def _config_show(args: argparse.Namespace) -> int:
+    from sonoguide.config import dump_toml, load_config
+    print(dump_toml(load_config(args.config)), end="")
+    return 0
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    from sonoguide.config import load_config
+    load_config(args.config)
+    print(f"{args.config}: ok")
+    return 0
