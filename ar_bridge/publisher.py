@@ -15,7 +15,6 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -23,39 +22,12 @@ import zmq
 import zmq.utils.monitor
 
 from ar_bridge.schema import (TOPIC_HEARTBEAT, TOPIC_STATE, TOPICS, WireMessage, encode, schema_name)
-from sonoguide.errors import ConfigError, NetworkError
+from ar_bridge.config import NetworkConfig
+from sonoguide.errors import NetworkError
 
 log = logging.getLogger(__name__)
 
 _ids = itertools.count()
-
-
-@dataclass(frozen=True)
-class PublisherConfig:
-    """Publisher settings.
-
-    Attributes:
-        endpoint: where the PUB (XPUB) socket binds.
-        heartbeat_hz: heartbeat rate (the contract requires >= 5 Hz).
-        state_hz: state refresh rate when nothing changes.
-        sndhwm: send high-water mark per subscriber (messages); a slow subscriber loses the
-            oldest data beyond it rather than stalling the pipeline.
-    """
-
-    endpoint: str = "tcp://127.0.0.1:5556"
-    heartbeat_hz: float = 10.0
-    state_hz: float = 1.0
-    sndhwm: int = 1000
-
-    def __post_init__(self) -> None:
-        if "://" not in self.endpoint:
-            raise ConfigError(f"network.pub_endpoint {self.endpoint!r} is not a ZeroMQ endpoint like tcp://127.0.0.1:5556")
-        if not 5.0 <= self.heartbeat_hz <= 100.0:
-            raise ConfigError(f"network.heartbeat_hz must be in [5, 100], got {self.heartbeat_hz}")
-        if not 0.2 <= self.state_hz <= 50.0:
-            raise ConfigError(f"network.state_hz must be in [0.2, 50], got {self.state_hz}")
-        if self.sndhwm < 1:
-            raise ConfigError(f"network.sndhwm must be >= 1, got {self.sndhwm}")
 
 
 def bind_or_raise(sock: zmq.Socket, endpoint: str, what: str, key: str) -> None:
@@ -78,7 +50,7 @@ class Publisher:
         context: ZeroMQ context (the global instance by default).
     """
 
-    def __init__(self, config: PublisherConfig, heartbeat_body: Callable[[], Mapping[str, Any]] | None = None,
+    def __init__(self, config: NetworkConfig, heartbeat_body: Callable[[], Mapping[str, Any]] | None = None,
                  context: zmq.Context | None = None) -> None:
         self.config = config
         self._ctx = context or zmq.Context.instance()
@@ -100,6 +72,8 @@ class Publisher:
         self.peers = 0
         """Connected subscriber peers (from the socket monitor)."""
         self.sent = {t: 0 for t in TOPICS}
+        self.on_sent: Callable[[str, int, int], None] | None = None
+        """Called on the publisher thread after each send with ``(topic, t_capture_ns, t_publish_ns)``."""
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -113,7 +87,7 @@ class Publisher:
         self._ready.wait(10.0)
         if self._error is not None:
             raise self._error
-        log.info("publishing on %s", self.config.endpoint)
+        log.info("publishing on %s", self.config.pub_endpoint)
 
     def stop(self) -> None:
         """Stop the thread and close the sockets."""
@@ -168,7 +142,7 @@ class Publisher:
         wake = self._ctx.socket(zmq.PULL)
         wake.setsockopt(zmq.LINGER, 0)
         try:
-            bind_or_raise(pub, self.config.endpoint, "overlay publisher", "network.pub_endpoint")
+            bind_or_raise(pub, self.config.pub_endpoint, "overlay publisher", "network.pub_endpoint")
             wake.bind(self._wake_addr)
         except NetworkError as exc:
             self._error = exc
@@ -238,6 +212,8 @@ class Publisher:
             log.warning("could not publish %s #%d: %s", topic, msg.seq, exc)
             return
         self.sent[topic] += 1
+        if self.on_sent is not None:
+            self.on_sent(topic, t_capture_ns, msg.t_publish_ns)
 
     def _send_heartbeat(self, pub: zmq.Socket) -> None:
         body = {"uptime_s": round(time.monotonic() - self._t_start, 3), "subscribers": self.peers}

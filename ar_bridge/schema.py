@@ -200,7 +200,9 @@ class OverlayMessage:
 
     ``valid_until_ns`` is ``t_capture_ns`` plus the validity limit: a client must stop drawing
     the overlay as current after it (and show it as stale). ``pose_validity`` tells whether
-    ``T_headset_from_image`` is trustworthy; when it is not ``ok`` the matrices are absent.
+    ``T_headset_from_image`` is trustworthy; when the pose is lost or stale the matrices are
+    absent. While ``frozen``, the content (structures, needle, image, pose) is the one captured at
+    ``frozen_at_ns``, and ``t_capture_ns`` is the live frame that produced this message.
     """
 
     frame_seq: int
@@ -218,6 +220,8 @@ class OverlayMessage:
     structures: tuple[StructureOverlay, ...]
     needle: NeedleOverlay | None
     source: str = ""
+    image: np.ndarray | None = None
+    frozen_at_ns: int | None = None
 
     def to_body(self) -> tuple[dict, dict[str, np.ndarray]]:
         """Split into the JSON body and the binary arrays."""
@@ -226,6 +230,8 @@ class OverlayMessage:
             t = np.asarray(self.T_headset_from_image, dtype=np.float64)
             arrays["T_headset_from_image"] = t
             arrays["T_unity_from_image"] = UNITY_FROM_HEADSET @ t
+        if self.image is not None:
+            arrays["image"] = np.asarray(self.image, dtype=np.uint8)
         structs = []
         for s in self.structures:
             key = f"contour_{s.id}"
@@ -250,6 +256,7 @@ class OverlayMessage:
             "quality_flags": list(self.quality_flags), "pose_validity": self.pose_validity,
             "pose_age_ms": None if self.pose_age_ms is None else round(self.pose_age_ms, 3),
             "structures": structs, "needle": needle, "source": self.source,
+            "image": "image" if self.image is not None else None, "frozen_at_ns": self.frozen_at_ns,
         }
         return body, arrays
 
@@ -277,7 +284,9 @@ class OverlayMessage:
                        quality=float(b["quality"]), quality_flags=tuple(b["quality_flags"]),
                        pose_validity=b["pose_validity"], pose_age_ms=b["pose_age_ms"],
                        T_headset_from_image=arr.get("T_headset_from_image"), structures=structures,
-                       needle=needle, source=b.get("source", ""))
+                       needle=needle, source=b.get("source", ""),
+                       image=arr.get(b["image"]) if b.get("image") else None,
+                       frozen_at_ns=b.get("frozen_at_ns"))
         except (KeyError, TypeError, ValueError) as exc:
             raise ProtocolError(f"overlay body incomplete: {exc!r}") from exc
 

@@ -1,0 +1,151 @@
+"""Calibration files: one rigid (or pixel-scaled) transform with its provenance and error.
+
+Layout (JSON, DESIGN.md "Calibration files"; PLUS Toolkit stores its calibrations with their
+error and date in the same spirit)::
+
+    {"format_version": 1, "from_frame": "image", "to_frame": "marker",
+     "matrix": [[...], [...], [...], [0, 0, 0, 1]],
+     "units": {"from": "px", "to": "mm"}, "method": "n-wire phantom",
+     "residuals": {"rms_mm": 0.42, "max_mm": 0.95, "n": 60},
+     "date": "2026-11-22T10:15:00+00:00",
+     "devices": {"probe": "L14-6Ns#1234", "camera": "cam#42"},
+     "software_version": "sonoguide 0.1.0"}
+
+Loading refuses a file whose residual exceeds the caller's limit or whose device ids differ
+from the configured ones, so a calibration of another probe is never used silently.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from calibration.frames import UNITS, FrameName, check_transform
+from sonoguide import __version__
+from sonoguide.errors import CalibrationError
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A calibrated transform ``T_to_from_from`` and where it came from.
+
+    Attributes:
+        from_frame: source frame.
+        to_frame: destination frame.
+        matrix: 4x4 float64 transform.
+        method: how it was obtained (free text, e.g. ``"hand-eye (Tsai-Lenz)"``).
+        residuals: error figures, at least ``rms_mm`` when measured.
+        date: ISO-8601 time of the calibration.
+        devices: device identifiers it belongs to (``{"probe": ..., "camera": ...}``).
+        software_version: software that produced it.
+        source: file path, used in messages.
+    """
+
+    from_frame: FrameName
+    to_frame: FrameName
+    matrix: np.ndarray
+    method: str = ""
+    residuals: Mapping[str, float] = field(default_factory=dict)
+    date: str = ""
+    devices: Mapping[str, str] = field(default_factory=dict)
+    software_version: str = f"sonoguide {__version__}"
+    source: str = field(default="<memory>", compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON layout."""
+        return {
+            "format_version": FORMAT_VERSION,
+            "from_frame": self.from_frame.value,
+            "to_frame": self.to_frame.value,
+            "matrix": np.asarray(self.matrix, dtype=float).tolist(),
+            "units": {"from": UNITS[self.from_frame], "to": UNITS[self.to_frame]},
+            "method": self.method,
+            "residuals": dict(self.residuals),
+            "date": self.date or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "devices": dict(self.devices),
+            "software_version": self.software_version,
+        }
+
+    def save(self, path: str | Path) -> None:
+        """Write the JSON file (parent folders are created)."""
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+
+def load_calibration(path: str | Path, from_frame: FrameName | str, to_frame: FrameName | str,
+                     max_rms_mm: float | None = None, devices: Mapping[str, str] | None = None) -> Calibration:
+    """Load and check a calibration file.
+
+    Args:
+        path: the JSON file.
+        from_frame: the frame the caller needs the transform from; a file for the inverse
+            direction is inverted.
+        to_frame: the frame the caller needs the transform to.
+        max_rms_mm: refuse the file when its ``residuals.rms_mm`` is larger (``None``: no limit).
+        devices: required device ids; each given key must match the file's value.
+
+    Raises:
+        CalibrationError: missing, unreadable or malformed file, other frames, residual over the
+            limit, or another device; the message names the file and the fix.
+    """
+    p = Path(path)
+    want_from, want_to = FrameName(from_frame), FrameName(to_frame)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CalibrationError(f"calibration file {p} not found; run the calibration or fix the path "
+                               "in the [calibration] section") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CalibrationError(f"calibration file {p} is corrupt ({exc}); restore it or recalibrate") from None
+    if not isinstance(data, dict):
+        raise CalibrationError(f"calibration file {p} must hold a JSON object; recalibrate")
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CalibrationError(f"calibration file {p} has format_version {version!r}; this software reads "
+                               f"{FORMAT_VERSION} - recalibrate with this version")
+    for key in ("from_frame", "to_frame", "matrix"):
+        if key not in data:
+            raise CalibrationError(f"calibration file {p} lacks '{key}'; recalibrate")
+    try:
+        f, t = FrameName(data["from_frame"]), FrameName(data["to_frame"])
+    except ValueError:
+        raise CalibrationError(f"calibration file {p}: unknown frame in from_frame/to_frame "
+                               f"({data['from_frame']!r}, {data['to_frame']!r}); known: "
+                               f"{', '.join(x.value for x in FrameName)}") from None
+    matrix = check_transform(data["matrix"] if isinstance(data["matrix"], list) else [],
+                             f"{p}: matrix", allow_scale=FrameName.IMAGE in (f, t))
+    if (f, t) == (want_to, want_from):
+        f, t, matrix = t, f, np.linalg.inv(matrix)
+    elif (f, t) != (want_from, want_to):
+        raise CalibrationError(f"calibration file {p} maps {f.value} -> {t.value}, but "
+                               f"{want_from.value} -> {want_to.value} is needed; check which file is configured")
+    residuals = data.get("residuals") or {}
+    if not isinstance(residuals, dict):
+        raise CalibrationError(f"calibration file {p}: 'residuals' must be an object")
+    if max_rms_mm is not None:
+        rms = residuals.get("rms_mm")
+        if not isinstance(rms, (int, float)) or not np.isfinite(rms):
+            raise CalibrationError(f"calibration file {p} carries no residuals.rms_mm; recalibrate so its "
+                                   "error is known")
+        if rms > max_rms_mm:
+            raise CalibrationError(f"calibration file {p}: residual {rms:.2f} mm RMS exceeds the limit "
+                                   f"{max_rms_mm:.2f} mm; recalibrate")
+    file_devices = data.get("devices") or {}
+    for key, want in (devices or {}).items():
+        if want and file_devices.get(key) != want:
+            raise CalibrationError(f"calibration file {p} is for {key} {file_devices.get(key)!r}, but the "
+                                   f"configured {key} is {want!r}; use that device's calibration or recalibrate")
+    return Calibration(from_frame=f, to_frame=t, matrix=matrix, method=str(data.get("method", "")),
+                       residuals=residuals, date=str(data.get("date", "")), devices=file_devices,
+                       software_version=str(data.get("software_version", "")), source=str(p))

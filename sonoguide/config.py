@@ -1,0 +1,278 @@
+"""One TOML file → frozen, validated configuration dataclasses.
+
+Every section is a frozen dataclass whose defaults live in its class (the one place each default
+lives); the sections of other packages are imported from them (``[segmentation]`` from
+``vision.segmentation.config``...). :func:`load_config` reads the file with :mod:`tomllib`,
+refuses unknown sections and keys, wrong types and bad values, naming the dotted key and what is
+allowed, and :func:`dump_toml` prints the effective configuration (``sonoguide config show``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ar_bridge.config import NetworkConfig
+from sonoguide.configtools import is_number, require, section_from_dict, section_to_dict
+from sonoguide.errors import ConfigError
+from vision.needle.config import NeedleConfig
+from vision.phantom.config import PhantomConfig
+from vision.segmentation.config import SegmentationConfig
+from vision.tracking.config import TrackingConfig
+from voice.config import VoiceConfig
+
+def _source_ok(spec: object, allow_phantom: bool) -> bool:
+    if not isinstance(spec, str) or not spec:
+        return False
+    if spec == "phantom":
+        return allow_phantom
+    if spec.startswith("device:"):
+        return spec.split(":", 1)[1].isdigit()
+    return True  # a file or folder path: checked when the source opens
+
+
+@dataclass(frozen=True)
+class UltrasoundConfig:
+    """The ultrasound image source (section ``[ultrasound]``).
+
+    Attributes:
+        source: ``"phantom"`` (synthetic), ``"device:N"`` (frame grabber N), ``"folder:PATH"``
+            (image folder) or a video file path.
+        fps: frame rate of the phantom and of an image folder (devices and videos keep their own).
+        mm_per_px: pixel spacing ``[row, col]`` of a real source's images in mm (the phantom
+            knows its own); required for real sources.
+        loop: restart a video file or folder at its end.
+    """
+
+    source: str = "phantom"
+    fps: float = 25.0
+    mm_per_px: tuple[float, float] | None = None
+    loop: bool = True
+
+    def __post_init__(self) -> None:
+        require(_source_ok(self.source, True), "ultrasound.source",
+                "phantom, device:N, folder:PATH or a video file path", self.source)
+        require(is_number(self.fps) and 1.0 <= self.fps <= 240.0, "ultrasound.fps", "a number 1..240", self.fps)
+        if self.mm_per_px is not None:
+            require(all(is_number(v) and 0.005 <= v <= 2.0 for v in self.mm_per_px), "ultrasound.mm_per_px",
+                    "two numbers 0.005..2 (mm per pixel: row, column)", self.mm_per_px)
+        require(self.source == "phantom" or self.mm_per_px is not None, "ultrasound.mm_per_px",
+                "[row_mm, col_mm] for a real ultrasound source (read it off the scanner's depth scale)",
+                self.mm_per_px)
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """The probe-tracking camera (section ``[camera]``).
+
+    Attributes:
+        source: ``"synthetic"`` (renders the simulated probe's board), ``"none"`` (no tracking),
+            ``"device:N"``, ``"folder:PATH"`` or a video file path.
+        intrinsics: camera JSON (``{"K", "dist", "width", "height"}``); required for real sources.
+        board: marker board JSON; empty uses the default ChArUco board (5x7, 10 mm squares).
+        fps: rate of the synthetic camera and of an image folder.
+        width: synthetic camera image width (px).
+        height: synthetic camera image height (px).
+        seed: seed of the simulated probe trajectory.
+    """
+
+    source: str = "synthetic"
+    intrinsics: str = ""
+    board: str = ""
+    fps: float = 30.0
+    width: int = 640
+    height: int = 480
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        ok = self.source in ("synthetic", "none") or _source_ok(self.source, False)
+        require(ok, "camera.source", "synthetic, none, device:N, folder:PATH or a video file path", self.source)
+        require(is_number(self.fps) and 1.0 <= self.fps <= 240.0, "camera.fps", "a number 1..240", self.fps)
+        require(isinstance(self.width, int) and 160 <= self.width <= 4096, "camera.width", "an integer 160..4096",
+                self.width)
+        require(isinstance(self.height, int) and 120 <= self.height <= 4096, "camera.height",
+                "an integer 120..4096", self.height)
+        require(isinstance(self.seed, int) and self.seed >= 0, "camera.seed", "an integer >= 0", self.seed)
+        real = self.source not in ("synthetic", "none")
+        require(not real or bool(self.intrinsics), "camera.intrinsics",
+                "the path of the camera JSON for a real camera (run camera calibration)", self.intrinsics)
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    """Calibration files of the transform chain (section ``[calibration]``).
+
+    ``T_headset_from_image = T_headset_from_camera @ T_camera_from_marker @ T_marker_from_image``;
+    the middle link is tracked live, the outer two come from these files. Empty paths with the
+    phantom and the synthetic camera use the simulated rig's exact values.
+
+    Attributes:
+        image_to_marker: ultrasound image (px) → marker board (mm) calibration file.
+        camera_to_headset: tracking camera → headset calibration file.
+        max_rms_mm: refuse a calibration whose RMS residual is larger.
+        probe_id: required probe id in the image-to-marker file (empty: not checked).
+        camera_id: required camera id in both files (empty: not checked).
+        headset_id: required headset id in the camera-to-headset file (empty: not checked).
+    """
+
+    image_to_marker: str = ""
+    camera_to_headset: str = ""
+    max_rms_mm: float = 2.0
+    probe_id: str = ""
+    camera_id: str = ""
+    headset_id: str = ""
+
+    def __post_init__(self) -> None:
+        require(is_number(self.max_rms_mm) and 0.01 <= self.max_rms_mm <= 20.0, "calibration.max_rms_mm",
+                "a number 0.01..20 (mm)", self.max_rms_mm)
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """How frames become overlays (section ``[pipeline]``).
+
+    Attributes:
+        overlay_validity_ms: an overlay is current for this long after its capture; a client
+            shows it as stale afterwards.
+        send_image: attach the ultrasound image to each overlay (for in-situ display).
+        segmentation: run the segmentation stage.
+        needle: run the needle stage.
+        status_hz: refresh rate of the live status line.
+        snapshot_dir: where ``snapshot`` writes its PNG and JSON.
+    """
+
+    overlay_validity_ms: float = 200.0
+    send_image: bool = True
+    segmentation: bool = True
+    needle: bool = True
+    status_hz: float = 2.0
+    snapshot_dir: str = "snapshots"
+
+    def __post_init__(self) -> None:
+        require(is_number(self.overlay_validity_ms) and 20.0 <= self.overlay_validity_ms <= 5000.0,
+                "pipeline.overlay_validity_ms", "a number 20..5000", self.overlay_validity_ms)
+        require(is_number(self.status_hz) and 0.1 <= self.status_hz <= 20.0, "pipeline.status_hz",
+                "a number 0.1..20", self.status_hz)
+        require(isinstance(self.snapshot_dir, str) and bool(self.snapshot_dir), "pipeline.snapshot_dir",
+                "a folder path", self.snapshot_dir)
+
+
+@dataclass(frozen=True)
+class RecordingConfig:
+    """Recording (section ``[recording]``).
+
+    Attributes:
+        dir: parent folder of recordings started by the ``start recording`` command.
+        camera_poses: record every tracker measurement (besides the pose used per frame).
+    """
+
+    dir: str = "recordings"
+    camera_poses: bool = True
+
+    def __post_init__(self) -> None:
+        require(isinstance(self.dir, str) and bool(self.dir), "recording.dir", "a folder path", self.dir)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration, one frozen dataclass per TOML table."""
+
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    ultrasound: UltrasoundConfig = field(default_factory=UltrasoundConfig)
+    camera: CameraConfig = field(default_factory=CameraConfig)
+    phantom: PhantomConfig = field(default_factory=PhantomConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    recording: RecordingConfig = field(default_factory=RecordingConfig)
+    segmentation: SegmentationConfig = field(default_factory=SegmentationConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    needle: NeedleConfig = field(default_factory=NeedleConfig)
+    voice: VoiceConfig = field(default_factory=VoiceConfig)
+
+    def replace(self, **sections: Any) -> "Config":
+        """Copy with whole sections replaced."""
+        return dataclasses.replace(self, **sections)
+
+
+def _section_types() -> dict[str, type]:
+    import typing
+    hints = typing.get_type_hints(Config)
+    return {f.name: hints[f.name] for f in dataclasses.fields(Config)}
+
+
+def config_from_dict(data: dict[str, Any], source: str = "<dict>") -> Config:
+    """Build and validate a :class:`Config` from parsed TOML.
+
+    Raises:
+        ConfigError: unknown section or key, wrong type or bad value; names the key.
+    """
+    types = _section_types()
+    unknown = sorted(set(data) - set(types))
+    if unknown:
+        raise ConfigError(f"{source}: unknown section [{unknown[0]}]; allowed: {', '.join(types)}")
+    sections = {}
+    for name, tp in types.items():
+        table = data.get(name, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: '{name}' must be a table ([{name}])")
+        try:
+            sections[name] = section_from_dict(tp, table, name)
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+    return Config(**sections)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load a TOML configuration file over the defaults (``None``: defaults only).
+
+    Raises:
+        ConfigError: missing or unreadable file, TOML syntax error, or invalid content.
+    """
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {p} not found; check the path (sonoguide config show prints "
+                          "the defaults to start from)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"configuration file {p} cannot be read ({exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration file {p} is not valid TOML: {exc}") from None
+    return config_from_dict(data, source=str(p))
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if isinstance(v, float) and math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    raise TypeError(f"cannot write {type(v).__name__} as TOML")
+
+
+def dump_toml(config: Config) -> str:
+    """The configuration as TOML text that :func:`load_config` reads back to the same values."""
+    lines: list[str] = []
+    for f in dataclasses.fields(config):
+        section = getattr(config, f.name)
+        lines.append(f"[{f.name}]")
+        for key, value in section_to_dict(section).items():
+            lines.append(f"{key} = {_toml_value(value)}")
+        lines.append("")
+    return "\n".join(lines)

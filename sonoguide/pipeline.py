@@ -1,0 +1,378 @@
+"""The guidance loop: sources → vision → compose → ar_bridge, one direction, latest frame wins.
+
+Threads (each stage owns its state; the ZeroMQ sockets live on the publisher's and the control
+server's own threads):
+
+* ultrasound capture → one-slot :class:`Mailbox` → ultrasound processing (segmentation, needle,
+  pose lookup at the frame's capture time, composition, publish, record);
+* camera capture → one-slot mailbox → tracking (detector, SE(3) filter, pose buffer);
+* the voice listener (its own threads) and the control server feed the
+  :class:`~sonoguide.state.CommandProcessor`, whose state changes go to the ``state`` topic.
+
+A stage that is slower than its source drops the older frame (the mailbox keeps only the
+newest) and never builds a queue, so latency stays bounded (DESIGN.md, "Latest frame wins").
+Each stage's duration goes into :class:`StageStats`; ``t_capture_ns`` travels with the frame
+to the wire.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from sonoguide.compose import OverlayComposer
+from sonoguide.errors import SonoguideError
+from sonoguide.recording import Recorder
+from sonoguide.state import CommandProcessor, GuidanceState
+from vision.tracking.pose import PoseMeasurement
+from vision.types import Frame, SegmentationResult
+
+log = logging.getLogger(__name__)
+
+
+class Mailbox:
+    """A one-slot, latest-wins hand-over between two threads.
+
+    ``put`` replaces an item not yet taken (counted in :attr:`dropped`); ``get`` waits for an item.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._item: Any = None
+        self._has = False
+        self.closed = False
+        self.dropped = 0
+        self.delivered = 0
+
+    def put(self, item: Any) -> bool:
+        """Offer ``item``; returns True when an older, untaken item was dropped."""
+        with self._cond:
+            dropped = self._has
+            if dropped:
+                self.dropped += 1
+            self._item, self._has = item, True
+            self._cond.notify()
+            return dropped
+
+    def get(self, timeout: float) -> Any:
+        """The newest item, or ``None`` after ``timeout`` seconds or when closed and empty."""
+        with self._cond:
+            if not self._has and not self.closed:
+                self._cond.wait(timeout)
+            if not self._has:
+                return None
+            item, self._item, self._has = self._item, None, False
+            self.delivered += 1
+            return item
+
+    def close(self) -> None:
+        """No more items will come; wakes a waiting reader."""
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+
+class StageStats:
+    """Recent durations per stage (milliseconds), thread-safe, with percentiles.
+
+    Args:
+        window: samples kept per stage.
+    """
+
+    def __init__(self, window: int = 5000) -> None:
+        self._lock = threading.Lock()
+        self._data: dict[str, collections.deque[float]] = {}
+        self._window = window
+        self._counts: collections.Counter[str] = collections.Counter()
+
+    def add(self, stage: str, ms: float) -> None:
+        """Record one duration."""
+        with self._lock:
+            d = self._data.get(stage)
+            if d is None:
+                d = self._data[stage] = collections.deque(maxlen=self._window)
+            d.append(float(ms))
+            self._counts[stage] += 1
+
+    def percentiles(self, stage: str, qs: tuple[float, ...] = (50, 95, 99)) -> tuple[float, ...] | None:
+        """Percentiles of the recent samples of ``stage``, or ``None`` without samples."""
+        with self._lock:
+            d = self._data.get(stage)
+            if not d:
+                return None
+            arr = np.fromiter(d, dtype=np.float64)
+        return tuple(float(x) for x in np.percentile(arr, qs))
+
+    def table(self) -> dict[str, dict[str, float]]:
+        """``{stage: {"n", "p50", "p95", "p99", "mean"}}`` over the kept samples."""
+        with self._lock:
+            snap = {k: np.fromiter(v, dtype=np.float64) for k, v in self._data.items() if v}
+            counts = dict(self._counts)
+        out = {}
+        for k, arr in snap.items():
+            p50, p95, p99 = np.percentile(arr, (50, 95, 99))
+            out[k] = {"n": counts[k], "p50": float(p50), "p95": float(p95), "p99": float(p99),
+                      "mean": float(arr.mean())}
+        return out
+
+
+class RateMeter:
+    """Events per second over a sliding window."""
+
+    def __init__(self, window_s: float = 2.0) -> None:
+        self._t: collections.deque[float] = collections.deque()
+        self._window = window_s
+        self._lock = threading.Lock()
+        self.total = 0
+
+    def tick(self) -> None:
+        """Count one event now."""
+        now = time.monotonic()
+        with self._lock:
+            self._t.append(now)
+            self.total += 1
+            while self._t and now - self._t[0] > self._window:
+                self._t.popleft()
+
+    def rate(self) -> float:
+        """Events per second in the window."""
+        now = time.monotonic()
+        with self._lock:
+            while self._t and now - self._t[0] > self._window:
+                self._t.popleft()
+            return len(self._t) / self._window
+
+
+@dataclass
+class FrameProcessor:
+    """Segmentation → needle → composition for one ultrasound frame (live and replay share it).
+
+    Attributes:
+        segmenter: a :class:`vision.segmentation.Segmenter`, or ``None`` to skip the stage.
+        needle: a :class:`vision.needle.NeedleTracker`, or ``None`` to skip the stage.
+        composer: builds the overlay message.
+        stats: where stage durations go.
+    """
+
+    segmenter: Any
+    needle: Any
+    composer: OverlayComposer
+    stats: StageStats = field(default_factory=StageStats)
+
+    def process(self, frame: Frame, pose: PoseMeasurement | None, state: GuidanceState):
+        """Run the stages; returns ``(overlay, segmentation, needle_result)``."""
+        t0 = time.perf_counter()
+        seg: SegmentationResult | None = None
+        if self.segmenter is not None:
+            seg = self.segmenter.segment(frame.image, frame.t_capture_ns)
+        t1 = time.perf_counter()
+        needle = None
+        if self.needle is not None and frame.mm_per_px is not None:
+            needle = self.needle.update(frame.image, frame.t_capture_ns, frame.mm_per_px,
+                                        seg.structures if seg is not None else ())
+        t2 = time.perf_counter()
+        overlay = self.composer.compose(frame, seg, needle, pose, state)
+        t3 = time.perf_counter()
+        self.stats.add("segment", (t1 - t0) * 1e3)
+        self.stats.add("needle", (t2 - t1) * 1e3)
+        self.stats.add("compose", (t3 - t2) * 1e3)
+        return overlay, seg, needle
+
+
+def pose_record(pose: PoseMeasurement | None) -> dict[str, Any] | None:
+    """A pose as JSON fields for the recording."""
+    if pose is None:
+        return None
+    return {"T": None if pose.T_camera_from_board is None else pose.T_camera_from_board.tolist(),
+            "validity": pose.validity.value, "t_capture_ns": pose.t_capture_ns,
+            "reproj_err_px": None if not np.isfinite(pose.reproj_err_px) else pose.reproj_err_px,
+            "n_points": pose.n_points, "n_markers": pose.n_markers, "reason": pose.reason, "source": pose.source}
+
+
+def pose_from_record(d: dict[str, Any] | None) -> PoseMeasurement | None:
+    """Inverse of :func:`pose_record`."""
+    from vision.types import Validity
+    if d is None:
+        return None
+    T = None if d["T"] is None else np.asarray(d["T"], dtype=np.float64)
+    err = d.get("reproj_err_px")
+    return PoseMeasurement(T, Validity(d["validity"]), int(d["t_capture_ns"]),
+                           reproj_err_px=float("nan") if err is None else float(err),
+                           n_points=int(d.get("n_points", 0)), n_markers=int(d.get("n_markers", 0)),
+                           reason=str(d.get("reason", "")), source=str(d.get("source", "")))
+
+
+class Pipeline:
+    """Runs the guidance loop until stopped or the ultrasound source ends.
+
+    Args:
+        us_source: the ultrasound :class:`~vision.sources.FrameSource`.
+        processor: the per-frame stages.
+        publisher: the started :class:`~ar_bridge.publisher.Publisher`.
+        commands: the command processor (state owner).
+        camera_source: the tracking camera source, or ``None`` without tracking.
+        tracker: ``BoardTracker`` for camera frames (with ``camera_source``).
+        pose_filter: ``PoseFilter`` applied to every measurement.
+        pose_buffer: ``PoseBuffer`` queried at each ultrasound frame's capture time.
+    """
+
+    def __init__(self, us_source: Any, processor: FrameProcessor, publisher: Any, commands: CommandProcessor,
+                 camera_source: Any = None, tracker: Any = None, pose_filter: Any = None,
+                 pose_buffer: Any = None) -> None:
+        self.us_source = us_source
+        self.processor = processor
+        self.publisher = publisher
+        self.commands = commands
+        self.camera_source = camera_source
+        self.tracker = tracker
+        self.pose_filter = pose_filter
+        self.pose_buffer = pose_buffer
+        self.stats = processor.stats
+        self.overlay_rate = RateMeter()
+        self.camera_rate = RateMeter()
+        self.recorder: Recorder | None = None
+        self.record_camera_poses = True
+        self.on_overlay: Callable[[Frame, Any], None] | None = None
+        self._us_box = Mailbox()
+        self._cam_box = Mailbox()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.finished = threading.Event()
+        self.error: BaseException | None = None
+        self.last: tuple[Frame, Any] | None = None
+        self._last_lock = threading.Lock()
+        self._last_tracking = "off"
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Start the capture and processing threads."""
+        self._spawn("us-capture", self._capture_loop, self.us_source, self._us_box)
+        self._spawn("us-process", self._us_loop)
+        if self.camera_source is not None and self.tracker is not None:
+            self._spawn("camera-capture", self._capture_loop, self.camera_source, self._cam_box)
+            self._spawn("camera-track", self._camera_loop)
+
+    def _spawn(self, name: str, fn: Callable[..., None], *args: Any) -> None:
+        t = threading.Thread(target=self._guard, args=(fn, *args), name=name, daemon=True)
+        self._threads.append(t)
+        t.start()
+
+    def _guard(self, fn: Callable[..., None], *args: Any) -> None:
+        try:
+            fn(*args)
+        except SonoguideError as exc:
+            log.error("%s stopped: %s", threading.current_thread().name, exc)
+            self.error = exc
+            self.finished.set()
+        except Exception as exc:  # an unexpected bug: stop cleanly and report it
+            log.exception("%s crashed", threading.current_thread().name)
+            self.error = exc
+            self.finished.set()
+
+    def stop(self) -> None:
+        """Stop every thread and close the sources (idempotent)."""
+        self._stop.set()
+        self._us_box.close()
+        self._cam_box.close()
+        for t in self._threads:
+            t.join(5.0)
+        self._threads.clear()
+        for src in (self.us_source, self.camera_source):
+            if src is not None:
+                try:
+                    src.close()
+                except Exception:
+                    log.exception("closing %s failed", getattr(src, "name", src))
+
+    # ------------------------------------------------------------------ loops
+    def _capture_loop(self, source: Any, box: Mailbox) -> None:
+        while not self._stop.is_set():
+            frame = source.read()
+            if frame is None:
+                box.close()
+                return
+            box.put(frame)
+
+    def _pose_at(self, t_ns: int) -> PoseMeasurement | None:
+        if self.pose_buffer is None:
+            return None
+        t0 = time.perf_counter()
+        pose = self.pose_buffer.at(t_ns)
+        self.stats.add("pose_lookup", (time.perf_counter() - t0) * 1e3)
+        return pose
+
+    def _us_loop(self) -> None:
+        while not self._stop.is_set():
+            frame = self._us_box.get(0.1)
+            if frame is None:
+                if self._us_box.closed:
+                    log.info("ultrasound source ended")
+                    self.finished.set()
+                    return
+                continue
+            self.stats.add("wait", (time.time_ns() - frame.t_capture_ns) / 1e6)
+            pose = self._pose_at(frame.t_capture_ns)
+            tracking = "off" if self.pose_buffer is None else (pose.validity.value if pose is not None else "lost")
+            if tracking != self._last_tracking:
+                self._last_tracking = tracking
+                self.commands.update(tracking=tracking)
+            state = self.commands.state
+            overlay, seg, needle = self.processor.process(frame, pose, state)
+            body, arrays = overlay.to_body()
+            self.publisher.publish("overlay", frame.t_capture_ns, body, arrays)
+            self.overlay_rate.tick()
+            with self._last_lock:
+                self.last = (frame, overlay)
+            rec = self.recorder
+            if rec is not None:
+                self._record_frame(rec, frame, pose, state, body, arrays)
+            if self.on_overlay is not None:
+                self.on_overlay(frame, overlay)
+
+    def _record_frame(self, rec: Recorder, frame: Frame, pose: PoseMeasurement | None, state: GuidanceState,
+                      body: dict, arrays: dict) -> None:
+        try:
+            rec.write("frame", {"seq": frame.seq, "t_capture_ns": frame.t_capture_ns, "source": frame.source,
+                                "mm_per_px": list(frame.mm_per_px) if frame.mm_per_px else None,
+                                "pose": pose_record(pose),
+                                "state": {"frozen": state.frozen, "layers": dict(state.layers),
+                                          "version": state.version}},
+                      arrays={"image": frame.image})
+            rec.write("overlay", {"frame_seq": frame.seq, "t_capture_ns": frame.t_capture_ns, "body": body},
+                      arrays={k: v for k, v in arrays.items() if k != "image"})
+        except SonoguideError as exc:  # a full disk stops the recording, not the guidance
+            log.error("recording stopped: %s", exc)
+            self.recorder = None
+            self.commands.update(recording=False)
+
+    def _camera_loop(self) -> None:
+        while not self._stop.is_set():
+            frame = self._cam_box.get(0.1)
+            if frame is None:
+                if self._cam_box.closed:
+                    log.warning("camera source ended: probe tracking is lost from now on")
+                    return
+                continue
+            t0 = time.perf_counter()
+            m = self.tracker.process(frame.image, frame.t_capture_ns)
+            t1 = time.perf_counter()
+            if self.pose_filter is not None:
+                m = self.pose_filter.update(m)
+            t2 = time.perf_counter()
+            self.pose_buffer.push(m)
+            self.stats.add("track", (t1 - t0) * 1e3)
+            self.stats.add("filter", (t2 - t1) * 1e3)
+            self.camera_rate.tick()
+            rec = self.recorder
+            if rec is not None and self.record_camera_poses:
+                try:
+                    rec.write("pose", {"pose": pose_record(m)})
+                except SonoguideError as exc:
+                    log.error("recording stopped: %s", exc)
+                    self.recorder = None

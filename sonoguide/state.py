@@ -1,0 +1,214 @@
+"""Guidance state and the one place that changes it: the command processor.
+
+The state (frozen, visible layers, recording, tracking status, pending confirmation...) is an
+immutable snapshot; every change makes a new snapshot with ``version + 1`` and notifies the
+listeners (the publisher's ``state`` topic, the recorder). Commands arrive from the voice
+listener and the control channel with the same intent names (:data:`voice.intents.INTENTS`);
+intents that need confirmation go through the same confirmation gate whatever their origin.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Mapping
+
+from voice.intents import INTENTS, LAYERS
+
+log = logging.getLogger(__name__)
+
+TRACKING_STATES = ("ok", "occluded", "lost", "stale", "off")
+
+
+@dataclass(frozen=True)
+class GuidanceState:
+    """What the system shows and does now; published on the ``state`` topic.
+
+    Attributes:
+        version: +1 on every change.
+        frozen: the overlay content is held (the ultrasound image is frozen).
+        layers: visibility per overlay layer (``nerve``, ``vessel``, ``needle``).
+        recording: a recording is being written.
+        tracking: probe tracking status: ok, occluded, lost, stale or off (no tracker).
+        pending_confirmation: intent waiting for "confirm", or ``None``.
+        pending_deadline_ns: when the pending intent expires (host ns), or 0.
+        last_command: the last executed command: intent, origin and time.
+        snapshots: number of snapshots taken.
+        noise_dbfs: the voice front end's running noise estimate, or ``None``.
+        voice_engine: the speech engine in use, or ``None`` when voice is off.
+    """
+
+    version: int = 0
+    frozen: bool = False
+    layers: Mapping[str, bool] = field(default_factory=lambda: {k: True for k in LAYERS})
+    recording: bool = False
+    tracking: str = "off"
+    pending_confirmation: str | None = None
+    pending_deadline_ns: int = 0
+    last_command: Mapping[str, Any] | None = None
+    snapshots: int = 0
+    noise_dbfs: float | None = None
+    voice_engine: str | None = None
+
+    def to_body(self) -> dict[str, Any]:
+        """JSON body of the ``state`` message."""
+        return {
+            "version": self.version, "frozen": self.frozen, "layers": dict(self.layers),
+            "recording": self.recording, "tracking": self.tracking,
+            "pending_confirmation": self.pending_confirmation,
+            "pending_deadline_ns": self.pending_deadline_ns,
+            "last_command": dict(self.last_command) if self.last_command else None,
+            "snapshots": self.snapshots,
+            "noise_dbfs": None if self.noise_dbfs is None else round(float(self.noise_dbfs), 1),
+            "voice_engine": self.voice_engine,
+        }
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """Outcome of one command.
+
+    Attributes:
+        ok: the command was accepted (executed, or now awaiting confirmation).
+        status: ``executed``, ``awaiting_confirmation``, ``cancelled`` or ``rejected``.
+        intent: the intent that was executed or is pending (after confirmation: the confirmed one).
+        error: why it was rejected.
+    """
+
+    ok: bool
+    status: str
+    intent: str | None = None
+    error: str | None = None
+
+
+Action = Callable[[], str | None]
+"""A side effect of a command (snapshot, start/stop recording); returns an error text or None."""
+
+
+class CommandProcessor:
+    """Applies intents to the guidance state, thread-safely.
+
+    Args:
+        confirm_intents: intents that need a spoken or sent "confirm" before they execute.
+        confirm_window_s: how long a pending intent waits for "confirm".
+        actions: side effects by intent (``snapshot``, ``start recording``, ``stop recording``).
+        clock_ns: time source (host ``time.time_ns`` by default; injected in tests).
+    """
+
+    def __init__(self, confirm_intents: frozenset[str] | set[str] = frozenset(), confirm_window_s: float = 5.0,
+                 actions: Mapping[str, Action] | None = None,
+                 clock_ns: Callable[[], int] = time.time_ns) -> None:
+        unknown = set(confirm_intents) - set(INTENTS)
+        if unknown:
+            raise ValueError(f"unknown intents need confirmation: {sorted(unknown)}")
+        self._confirm = frozenset(confirm_intents) - {"confirm", "cancel"}
+        self._window_ns = int(confirm_window_s * 1e9)
+        self._actions = dict(actions or {})
+        self._clock = clock_ns
+        self._lock = threading.RLock()
+        self._state = GuidanceState()
+        self._listeners: list[Callable[[GuidanceState], None]] = []
+
+    # ------------------------------------------------------------------ state access
+    @property
+    def state(self) -> GuidanceState:
+        """The current snapshot (expires a pending confirmation that ran out)."""
+        with self._lock:
+            self._expire(self._clock())
+            return self._state
+
+    def add_listener(self, fn: Callable[[GuidanceState], None]) -> None:
+        """Call ``fn(state)`` after every change (from the thread that made it)."""
+        self._listeners.append(fn)
+
+    def set_action(self, intent: str, action: Action) -> None:
+        """Register the side effect of ``intent``."""
+        self._actions[intent] = action
+
+    def update(self, **changes: Any) -> GuidanceState:
+        """Change status fields that are not commands (tracking, noise level, engine)."""
+        allowed = {"tracking", "noise_dbfs", "voice_engine", "recording"}
+        bad = set(changes) - allowed
+        if bad:
+            raise ValueError(f"not settable by update(): {sorted(bad)}")
+        with self._lock:
+            if all(getattr(self._state, k) == v for k, v in changes.items()):
+                return self._state
+            return self._commit(**changes)
+
+    # ------------------------------------------------------------------ commands
+    def submit(self, intent: str, origin: str = "control") -> CommandResult:
+        """Apply one command.
+
+        Args:
+            intent: one of :data:`voice.intents.INTENTS`.
+            origin: ``"voice"``, ``"control"`` or ``"replay"``, recorded in ``last_command``.
+
+        Returns:
+            What happened; unknown intents and failed actions give ``ok=False`` with the reason.
+        """
+        if intent not in INTENTS:
+            return CommandResult(False, "rejected", intent, f"unknown command {intent!r}; known: {', '.join(INTENTS)}")
+        with self._lock:
+            now = self._clock()
+            self._expire(now)
+            pending = self._state.pending_confirmation
+            if intent == "confirm":
+                if pending is None:
+                    return CommandResult(False, "rejected", None, "nothing is awaiting confirmation")
+                self._commit(pending_confirmation=None, pending_deadline_ns=0)
+                return self._execute(pending, origin, now)
+            if intent == "cancel":
+                if pending is None:
+                    return CommandResult(False, "rejected", None, "nothing to cancel")
+                self._commit(pending_confirmation=None, pending_deadline_ns=0,
+                             last_command={"intent": "cancel", "origin": origin, "t_ns": now, "cancelled": pending})
+                return CommandResult(True, "cancelled", pending)
+            if intent in self._confirm:
+                self._commit(pending_confirmation=intent, pending_deadline_ns=now + self._window_ns)
+                return CommandResult(True, "awaiting_confirmation", intent)
+            return self._execute(intent, origin, now)
+
+    def _execute(self, intent: str, origin: str, now: int) -> CommandResult:
+        s = self._state
+        changes: dict[str, Any] = {"last_command": {"intent": intent, "origin": origin, "t_ns": now}}
+        if intent == "freeze":
+            changes["frozen"] = True
+        elif intent == "unfreeze":
+            changes["frozen"] = False
+        elif intent in ("show all", "hide all"):
+            changes["layers"] = {k: intent == "show all" for k in LAYERS}
+        elif intent.startswith(("show ", "hide ")):
+            verb, layer = intent.split(" ", 1)
+            changes["layers"] = {**s.layers, layer: verb == "show"}
+        elif intent in self._actions:
+            error = self._actions[intent]()
+            if error:
+                return CommandResult(False, "rejected", intent, error)
+            if intent == "snapshot":
+                changes["snapshots"] = s.snapshots + 1
+            elif intent in ("start recording", "stop recording"):
+                changes["recording"] = intent == "start recording"
+        else:
+            return CommandResult(False, "rejected", intent, f"{intent!r} is not available in this configuration")
+        self._commit(**changes)
+        log.info("command %r from %s executed", intent, origin)
+        return CommandResult(True, "executed", intent)
+
+    def _expire(self, now: int) -> None:
+        s = self._state
+        if s.pending_confirmation is not None and now > s.pending_deadline_ns:
+            log.info("confirmation of %r expired", s.pending_confirmation)
+            self._commit(pending_confirmation=None, pending_deadline_ns=0)
+
+    def _commit(self, **changes: Any) -> GuidanceState:
+        self._state = replace(self._state, version=self._state.version + 1, **changes)
+        state = self._state
+        for fn in self._listeners:
+            try:
+                fn(state)
+            except Exception:  # a broken listener must not block commands
+                log.exception("state listener failed")
+        return state

@@ -1,0 +1,52 @@
+"""The frame-source interface and a real-time pacing helper."""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol, runtime_checkable
+
+from vision.types import Frame
+
+
+@runtime_checkable
+class FrameSource(Protocol):
+    """Anything that yields :class:`~vision.types.Frame` objects.
+
+    ``read()`` blocks until the next frame is captured and returns it stamped with its capture
+    time (host ``time.time_ns()``); it returns ``None`` at the end of a finite stream. Opening a
+    source that cannot work (missing device, unreadable file) raises
+    :class:`~sonoguide.errors.DeviceError` or :class:`~sonoguide.errors.InputError`.
+    """
+
+    name: str
+
+    def read(self) -> Frame | None:
+        """Next frame, or ``None`` at the end of the stream."""
+        ...
+
+    def close(self) -> None:
+        """Release the device or file."""
+        ...
+
+
+class RateLimiter:
+    """Paces a loop at a fixed rate against the monotonic clock, without drift.
+
+    Args:
+        hz: target rate; ``0`` or less disables pacing.
+    """
+
+    def __init__(self, hz: float) -> None:
+        self.period = 1.0 / hz if hz > 0 else 0.0
+        self._next = time.monotonic()
+
+    def wait(self) -> None:
+        """Sleep until the next tick; if the loop fell behind, restart the schedule from now."""
+        if self.period <= 0:
+            return
+        self._next += self.period
+        delay = self._next - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        elif delay < -self.period:
+            self._next = time.monotonic()
