@@ -1,0 +1,493 @@
+"""Application functions behind ``sonoguide demo``, ``run`` and ``replay``.
+
+:func:`build_runtime` turns a :class:`~sonoguide.config.Config` into running parts (sources,
+stages, publisher, control server, voice listener); :class:`Runtime` starts and stops them in
+order and reports; :func:`run_loop` is the CLI's loop with the live status line and the summary;
+:func:`replay` reruns a recording through the same frame processor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ar_bridge.control import ControlRequest, ControlServer
+from ar_bridge.publisher import Publisher
+from calibration.frames import FrameName
+from sonoguide.compose import CalibrationChain, OverlayComposer
+from sonoguide.config import Config, dump_toml, load_config
+from sonoguide.errors import CalibrationError, ConfigError, RecordingError, SonoguideError
+from sonoguide.pipeline import FrameProcessor, Pipeline, StageStats, pose_from_record
+from sonoguide.recording import Recorder, read_meta, read_records
+from sonoguide.state import CommandProcessor, GuidanceState
+from vision.types import Frame
+
+log = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------------------- building
+def _us_source(config: Config, realtime: bool = True) -> Any:
+    us = config.ultrasound
+    if us.source == "phantom":
+        from vision.sources.phantom import PhantomSource
+        return PhantomSource(config.phantom, fps=us.fps, realtime=realtime)
+    if us.source.startswith("folder:"):
+        from vision.sources.folder import ImageFolderSource
+        return ImageFolderSource(us.source.split(":", 1)[1], fps=us.fps, gray=True, mm_per_px=us.mm_per_px,
+                                 loop=us.loop)
+    from vision.sources.video import VideoSource
+    return VideoSource(us.source, gray=True, mm_per_px=us.mm_per_px, loop=us.loop, key="ultrasound.source")
+
+
+def _camera_parts(config: Config) -> tuple[Any, Any, Any]:
+    """Camera source, intrinsics and board for the configured camera (``None`` when off)."""
+    cam = config.camera
+    if cam.source == "none":
+        return None, None, None
+    from vision.tracking.board import load_board
+    from vision.sources.marker_camera import DEFAULT_BOARD, SyntheticMarkerCamera, synthetic_intrinsics
+    board = load_board(cam.board) if cam.board else load_board(DEFAULT_BOARD)
+    if cam.source == "synthetic":
+        from calibration.camera import CameraIntrinsics
+        K = CameraIntrinsics.load(cam.intrinsics) if cam.intrinsics else synthetic_intrinsics(cam.width, cam.height)
+        return SyntheticMarkerCamera(K, board, fps=cam.fps, seed=cam.seed), K, board
+    from calibration.camera import CameraIntrinsics
+    K = CameraIntrinsics.load(cam.intrinsics)
+    if cam.source.startswith("folder:"):
+        from vision.sources.folder import ImageFolderSource
+        return ImageFolderSource(cam.source.split(":", 1)[1], fps=cam.fps), K, board
+    from vision.sources.video import VideoSource
+    return VideoSource(cam.source, key="camera.source"), K, board
+
+
+def _chain(config: Config, tracked: bool) -> CalibrationChain | None:
+    """The static links: calibration files, or the simulated rig for the phantom + synthetic camera."""
+    if not tracked:
+        return None
+    cal = config.calibration
+    simulated = config.ultrasound.source == "phantom" and config.camera.source == "synthetic"
+    if not cal.image_to_marker or not cal.camera_to_headset:
+        if not simulated:
+            missing = "calibration.image_to_marker" if not cal.image_to_marker else "calibration.camera_to_headset"
+            raise CalibrationError(f"{missing} is not set; a tracked real probe needs both calibration files "
+                                   "(or set camera.source = \"none\" to run without placement)")
+        from calibration.simulated import simulated_graph
+        g = simulated_graph(config.phantom.mm_per_px, config.phantom.width_px)
+        return CalibrationChain(g.get(FrameName.HEADSET, FrameName.CAMERA), g.get(FrameName.MARKER, FrameName.IMAGE))
+    from calibration.io import load_calibration
+    img = load_calibration(cal.image_to_marker, FrameName.IMAGE, FrameName.MARKER, cal.max_rms_mm,
+                           {"probe": cal.probe_id, "camera": cal.camera_id})
+    hs = load_calibration(cal.camera_to_headset, FrameName.CAMERA, FrameName.HEADSET, cal.max_rms_mm,
+                          {"camera": cal.camera_id, "headset": cal.headset_id})
+    return CalibrationChain(hs.matrix, img.matrix)
+
+
+def build_processor(config: Config, chain: CalibrationChain | None, stats: StageStats | None = None) -> FrameProcessor:
+    """Segmenter, needle tracker and composer as configured."""
+    segmenter = needle = None
+    if config.pipeline.segmentation:
+        from vision.segmentation import Segmenter
+        segmenter = Segmenter(config.segmentation)
+    if config.pipeline.needle:
+        from vision.needle import NeedleTracker
+        needle = NeedleTracker(config.needle)
+    composer = OverlayComposer(chain, config.pipeline.overlay_validity_ms, config.pipeline.send_image)
+    return FrameProcessor(segmenter, needle, composer, stats or StageStats())
+
+
+# ---------------------------------------------------------------------------------------- runtime
+@dataclass
+class Summary:
+    """What a run did, printed at its end."""
+
+    duration_s: float
+    overlays: int
+    overlay_hz: float
+    latency_ms: dict[str, float]
+    dropped_frames: int
+    camera_hz: float
+    subscribers: int
+    voice_commands: int
+    snapshots: int
+    error: str | None
+
+
+class Runtime:
+    """Every running part of the guidance loop, started and stopped in order.
+
+    Args:
+        config: the validated configuration.
+        demo: use the microphone if present, else the bundled scripted WAV, for voice.
+        record: recording folder to write from the start, or ``None``.
+        voice: start the voice listener.
+    """
+
+    def __init__(self, config: Config, demo: bool = False, record: str | None = None, voice: bool = True) -> None:
+        self.config = config
+        self.demo = demo
+        self._record_dir = record
+        self._want_voice = voice
+        self.stats = StageStats()
+        self.voice_listener: Any = None
+        self.voice_count = 0
+        self.max_subscribers = 0
+        self.t_start = 0.0
+        self._lock = threading.Lock()
+        self._build()
+
+    # .................................................................. construction
+    def _build(self) -> None:
+        cfg = self.config
+        self.us_source = _us_source(cfg)
+        self.camera_source, self.intrinsics, self.board = _camera_parts(cfg)
+        tracked = self.camera_source is not None
+        self.chain = _chain(cfg, tracked)
+        self.processor = build_processor(cfg, self.chain, self.stats)
+        self.tracker = self.pose_filter = self.pose_buffer = None
+        if tracked:
+            from vision.tracking import BoardTracker, PoseBuffer, PoseFilter
+            self.tracker = BoardTracker(self.board, self.intrinsics, cfg.tracking)
+            self.pose_filter = PoseFilter(cfg.tracking)
+            self.pose_buffer = PoseBuffer(cfg.tracking)
+        confirm, window = self._confirmation_rules()
+        self.commands = CommandProcessor(confirm, window, actions={
+            "snapshot": self._snapshot, "start recording": self._start_recording,
+            "stop recording": self._stop_recording})
+        self.publisher = Publisher(cfg.network, heartbeat_body=self._heartbeat)
+        self.publisher.on_sent = self._on_sent
+        self.control = ControlServer(cfg.network.control_endpoint, self._handle_control)
+        self.pipeline = Pipeline(self.us_source, self.processor, self.publisher, self.commands,
+                                 self.camera_source, self.tracker, self.pose_filter, self.pose_buffer)
+        self.pipeline.record_camera_poses = cfg.recording.camera_poses
+
+    def _confirmation_rules(self) -> tuple[set[str], float]:
+        from voice.commandset import load_command_set
+        cs = load_command_set(self.config.voice)
+        return set(cs.confirm_intents), cs.confirm_window_s
+
+    # .................................................................. lifecycle
+    def start(self) -> None:
+        """Bind the sockets, start recording, the pipeline and the voice listener."""
+        self.publisher.start()
+        try:
+            self.control.start()
+        except SonoguideError:
+            self.publisher.stop()
+            raise
+        self.commands.add_listener(self._on_state)
+        self.publisher.set_state(self.commands.state.to_body())
+        if self._record_dir:
+            err = self._start_recording(self._record_dir)
+            if err:
+                self.stop()
+                raise RecordingError(err)
+            self.commands.update(recording=True)
+        self.t_start = time.monotonic()
+        self.pipeline.start()
+        if self._want_voice:
+            self._start_voice()
+
+    def _start_voice(self) -> None:
+        from voice import VoiceListener, open_audio_source
+        try:
+            source = open_audio_source(self.config.voice, demo=self.demo)
+            self.voice_listener = VoiceListener(self.config.voice, source, self._on_voice)
+            self.voice_listener.start()
+        except SonoguideError as exc:  # guidance works without voice; say so plainly
+            log.error("voice commands are off: %s", exc)
+            self.voice_listener = None
+            return
+        self.commands.update(voice_engine=self.voice_listener.engine_name)
+
+    def stop(self) -> None:
+        """Stop everything in reverse order (idempotent)."""
+        if self.voice_listener is not None:
+            self.voice_listener.stop()
+            self.voice_listener = None
+        self.pipeline.stop()
+        rec = self.pipeline.recorder
+        if rec is not None:
+            self.pipeline.recorder = None
+            rec.close()
+        self.control.stop()
+        self.publisher.stop()
+
+    # .................................................................. callbacks
+    def _on_sent(self, topic: str, t_capture_ns: int, t_publish_ns: int) -> None:
+        if topic == "overlay":
+            self.stats.add("total", (t_publish_ns - t_capture_ns) / 1e6)
+
+    def _heartbeat(self) -> dict[str, Any]:
+        s = self.commands.state
+        self.max_subscribers = max(self.max_subscribers, self.publisher.peers)
+        return {"overlay_hz": round(self.pipeline.overlay_rate.rate(), 2), "tracking": s.tracking,
+                "frozen": s.frozen, "state_version": s.version}
+
+    def _on_state(self, state: GuidanceState) -> None:
+        self.publisher.set_state(state.to_body())
+        rec = self.pipeline.recorder
+        if rec is not None:
+            rec.write("state", {"state": state.to_body()})
+
+    def _record(self, rtype: str, header: dict[str, Any]) -> None:
+        rec = self.pipeline.recorder
+        if rec is not None:
+            try:
+                rec.write(rtype, header)
+            except SonoguideError as exc:
+                log.error("recording stopped: %s", exc)
+
+    def _handle_control(self, req: ControlRequest) -> dict[str, Any]:
+        if req.command == "ping":
+            return {"ok": True}
+        if req.command == "get_state":
+            return {"ok": True, "state": self.commands.state.to_body()}
+        if req.command == "get_stats":
+            return {"ok": True, "stages": self.stats.table(), "overlay_hz": self.pipeline.overlay_rate.rate()}
+        res = self.commands.submit(req.command, origin="control")
+        self._record("command", {"origin": "control", "id": req.id, "command": req.command,
+                                 "result": dataclasses.asdict(res)})
+        out: dict[str, Any] = {"ok": res.ok, "status": res.status, "intent": res.intent}
+        if res.error:
+            out["error"] = res.error
+        return out
+
+    def _on_voice(self, event: Any) -> None:
+        """A decision of the voice listener: publish it, record it, and execute accepted intents."""
+        self.publisher.publish("voice", event.t_end_ns, event.to_body())
+        self._record("voice", {"event": event.to_body()})
+        if event.decision != "accepted" or not event.intent:
+            return
+        res = self.commands.submit(event.intent, origin="voice")
+        self.voice_count += int(res.ok)
+        self._record("command", {"origin": "voice", "command": event.intent, "result": dataclasses.asdict(res)})
+        follow = {"awaiting_confirmation": "awaiting_confirmation", "cancelled": "cancelled"}.get(res.status)
+        if res.status == "executed" and event.intent == "confirm":
+            follow = "confirmed"
+        if res.status == "rejected":
+            follow = "rejected"
+        if follow is not None and self.voice_listener is not None:
+            derived = self.voice_listener.derived_event(event, decision=follow, intent=res.intent,
+                                                        reason=res.error or "")
+            self.publisher.publish("voice", derived.t_end_ns, derived.to_body())
+            self._record("voice", {"event": derived.to_body()})
+
+    # .................................................................. actions
+    def _snapshot(self) -> str | None:
+        last = self.pipeline.last
+        if last is None:
+            return "no frame has been processed yet"
+        frame, overlay = last
+        from sonoguide.snapshot import write_snapshot
+        try:
+            path = write_snapshot(Path(self.config.pipeline.snapshot_dir), frame, overlay)
+        except OSError as exc:
+            return f"snapshot could not be written to {self.config.pipeline.snapshot_dir}: {exc.strerror}"
+        log.info("snapshot written to %s", path)
+        return None
+
+    def _start_recording(self, directory: str | None = None) -> str | None:
+        if self.pipeline.recorder is not None:
+            return "already recording"
+        d = Path(directory) if directory else Path(self.config.recording.dir) / time.strftime("%Y%m%d-%H%M%S")
+        meta = {"config_toml": dump_toml(self.config), "demo": self.demo,
+                "chain": None if self.chain is None else {
+                    "T_headset_from_camera": self.chain.T_headset_from_camera.tolist(),
+                    "T_marker_from_image": self.chain.T_marker_from_image.tolist()},
+                "model": getattr(self.processor.segmenter, "model_id", None)}
+        try:
+            self.pipeline.recorder = Recorder(d, meta)
+        except RecordingError as exc:
+            return str(exc)
+        log.info("recording to %s", d)
+        return None
+
+    def _stop_recording(self) -> str | None:
+        rec = self.pipeline.recorder
+        if rec is None:
+            return "not recording"
+        self.pipeline.recorder = None
+        rec.close()
+        return None
+
+    # .................................................................. reporting
+    def status_line(self) -> str:
+        """The live one-line status."""
+        s = self.commands.state
+        lat = self.stats.percentiles("total", (50, 99))
+        lat_s = f"{lat[0]:5.1f}/{lat[1]:5.1f} ms" if lat else "  -  /  -   ms"
+        last = s.last_command["intent"] if s.last_command else "-"
+        self.max_subscribers = max(self.max_subscribers, self.publisher.peers)
+        flags = "".join([" FROZEN" if s.frozen else "", " REC" if s.recording else "",
+                         f" confirm? {s.pending_confirmation}" if s.pending_confirmation else ""])
+        return (f"{self.pipeline.overlay_rate.rate():5.1f} fps | latency p50/p99 {lat_s} | "
+                f"subscribers {self.publisher.peers} | voice: {last} | tracking: {s.tracking}{flags}")
+
+    def summary(self) -> Summary:
+        """Figures of the run so far."""
+        dur = time.monotonic() - self.t_start if self.t_start else 0.0
+        lat = self.stats.table().get("total", {})
+        return Summary(
+            duration_s=dur, overlays=self.publisher.sent["overlay"],
+            overlay_hz=self.publisher.sent["overlay"] / dur if dur > 0 else 0.0,
+            latency_ms={k: lat[k] for k in ("p50", "p95", "p99") if k in lat},
+            dropped_frames=self.pipeline._us_box.dropped,
+            camera_hz=self.pipeline.camera_rate.total / dur if dur > 0 else 0.0,
+            subscribers=self.max_subscribers, voice_commands=self.voice_count,
+            snapshots=self.commands.state.snapshots,
+            error=None if self.pipeline.error is None else str(self.pipeline.error))
+
+
+# ---------------------------------------------------------------------------------------- CLI loop
+def _apply_overrides(config: Config, args: argparse.Namespace, demo: bool) -> Config:
+    net = config.network
+    if getattr(args, "pub", None) or getattr(args, "control", None):
+        try:
+            net = dataclasses.replace(net, pub_endpoint=args.pub or net.pub_endpoint,
+                                      control_endpoint=args.control or net.control_endpoint)
+        except ConfigError as exc:
+            raise ConfigError(f"command line: {exc}") from None
+    config = config.replace(network=net)
+    if demo:  # the demo never touches hardware besides an optional microphone
+        from sonoguide.config import CameraConfig, UltrasoundConfig
+        if config.ultrasound.source != "phantom" or config.camera.source not in ("synthetic", "none"):
+            log.warning("demo: using the phantom and the synthetic camera (configured sources are for 'run')")
+        config = config.replace(ultrasound=UltrasoundConfig(source="phantom", fps=config.ultrasound.fps),
+                                camera=dataclasses.replace(config.camera, source="synthetic", intrinsics="")
+                                if config.camera.source != "none" else config.camera,
+                                calibration=dataclasses.replace(config.calibration, image_to_marker="",
+                                                                camera_to_headset=""))
+    return config
+
+
+def run_loop(args: argparse.Namespace, demo: bool) -> int:
+    """``sonoguide demo`` / ``sonoguide run``: run until Ctrl-C, ``--duration`` or the source ends."""
+    if args.duration is not None and args.duration <= 0:
+        raise ConfigError("--duration must be a positive number of seconds")
+    config = _apply_overrides(load_config(args.config), args, demo)
+    runtime = Runtime(config, demo=demo, record=args.record)
+    runtime.start()
+    tty = sys.stderr.isatty()
+    show = not args.no_status
+    period = 1.0 / config.pipeline.status_hz
+    end = time.monotonic() + args.duration if args.duration else None
+    interrupted = False
+    try:
+        while not runtime.pipeline.finished.is_set():
+            now = time.monotonic()
+            if end is not None and now >= end:
+                break
+            runtime.pipeline.finished.wait(min(period, end - now) if end is not None else period)
+            if show:
+                line = runtime.status_line()
+                print(("\r" + line + "\x1b[K") if tty else line, end="" if tty else "\n", file=sys.stderr,
+                      flush=True)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        summary = runtime.summary()
+        runtime.stop()
+    if show and tty:
+        print(file=sys.stderr)
+    _print_summary(summary, interrupted)
+    if summary.error:
+        raise SonoguideError(f"the pipeline stopped: {summary.error}")
+    return 0
+
+
+def _print_summary(s: Summary, interrupted: bool) -> None:
+    lat = s.latency_ms
+    lat_s = (f"p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms, p99 {lat['p99']:.1f} ms" if lat else "n/a")
+    print(f"{'interrupted' if interrupted else 'finished'} after {s.duration_s:.1f} s: {s.overlays} overlays "
+          f"({s.overlay_hz:.1f} Hz), capture-to-publish latency {lat_s}, dropped frames {s.dropped_frames}, "
+          f"camera {s.camera_hz:.1f} Hz, peak subscribers {s.subscribers}, voice commands {s.voice_commands}, "
+          f"snapshots {s.snapshots}")
+
+
+# ---------------------------------------------------------------------------------------- replay
+def replay(args: argparse.Namespace) -> int:
+    """``sonoguide replay DIR``: rerun the recorded frames and compare with the recorded overlays."""
+    from ar_bridge.schema import OverlayMessage  # noqa: F401  (documents the compared type)
+    meta = read_meta(args.recording)
+    if args.config:
+        config = load_config(args.config)
+    elif "config_toml" in meta:
+        import tomllib
+        from sonoguide.config import config_from_dict
+        config = config_from_dict(tomllib.loads(meta["config_toml"]), source=f"{args.recording}/meta.json")
+    else:
+        config = Config()
+    chain = None
+    if meta.get("chain"):
+        c = meta["chain"]
+        chain = CalibrationChain(np.asarray(c["T_headset_from_camera"]), np.asarray(c["T_marker_from_image"]))
+    processor = build_processor(config, chain)
+    seg = processor.segmenter
+    if seg is not None and meta.get("model") and getattr(seg, "model_id", None) != meta["model"]:
+        log.warning("the recording was made with model %s, replaying with %s: overlays may differ",
+                    meta["model"], getattr(seg, "model_id", None))
+    publisher = None
+    if args.publish:
+        publisher = Publisher(config.network)
+        publisher.start()
+    out = open(args.out, "w", encoding="utf-8") if args.out else None
+    n = same = compared = 0
+    pending: dict[int, dict[str, Any]] = {}
+    recorded: dict[int, tuple[dict, dict]] = {}
+    try:
+        for rec in read_records(args.recording):
+            if rec.type == "overlay":
+                fs = int(rec.header["frame_seq"])
+                recorded[fs] = (rec.header["body"], rec.arrays())
+                if fs in pending:
+                    compared += 1
+                    same += _same_overlay(pending.pop(fs), recorded.pop(fs))
+                continue
+            if rec.type != "frame":
+                continue
+            h = rec.header
+            frame = Frame(image=rec.arrays()["image"], t_capture_ns=int(h["t_capture_ns"]), seq=int(h["seq"]),
+                          source=str(h.get("source", "")),
+                          mm_per_px=tuple(h["mm_per_px"]) if h.get("mm_per_px") else None)
+            st = h.get("state") or {}
+            state = GuidanceState(frozen=bool(st.get("frozen", False)),
+                                  layers=st.get("layers") or GuidanceState().layers)
+            overlay, _, _ = processor.process(frame, pose_from_record(h.get("pose")), state)
+            body, arrays = overlay.to_body()
+            n += 1
+            mine = (json.loads(json.dumps(body)), {k: v for k, v in arrays.items() if k != "image"})
+            pending[frame.seq] = mine
+            if out is not None:
+                out.write(json.dumps({"frame_seq": frame.seq, "t_capture_ns": frame.t_capture_ns, "body": body,
+                                      "arrays": {k: v.tolist() for k, v in mine[1].items()}}) + "\n")
+                out.flush()
+            if publisher is not None:
+                publisher.publish("overlay", frame.t_capture_ns, body, arrays)
+    finally:
+        if out is not None:
+            out.close()
+        if publisher is not None:
+            publisher.stop()
+    if n == 0:
+        raise RecordingError(f"{args.recording} holds no frames to replay")
+    print(f"replayed {n} frames from {args.recording}: {same} of {compared} recorded overlays reproduced exactly"
+          + (f", {n - compared} frames had no recorded overlay" if n > compared else ""))
+    return 0 if same == compared else 1
+
+
+def _same_overlay(a: tuple[dict, dict], b: tuple[dict, dict]) -> bool:
+    body_a, arr_a = a
+    body_b, arr_b = b
+    if body_a != body_b or set(arr_a) != set(arr_b):
+        return False
+    return all(np.array_equal(arr_a[k], arr_b[k]) for k in arr_a)
