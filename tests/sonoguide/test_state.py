@@ -1,0 +1,92 @@
+"""Command processor: every intent, confirmation window, cancel, expiry, actions, listeners."""
+
+from __future__ import annotations
+
+import pytest
+
+from sonoguide.state import CommandProcessor
+from voice.intents import INTENTS
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1_000_000_000
+
+    def __call__(self) -> int:
+        return self.t
+
+
+def test_layers_and_freeze():
+    cp = CommandProcessor()
+    assert cp.submit("hide nerve").ok and cp.state.layers == {"nerve": False, "vessel": True, "needle": True}
+    cp.submit("hide all")
+    assert not any(cp.state.layers.values())
+    cp.submit("show vessel")
+    assert cp.state.layers == {"nerve": False, "vessel": True, "needle": False}
+    cp.submit("freeze", origin="voice")
+    assert cp.state.frozen and cp.state.last_command["origin"] == "voice"
+    cp.submit("unfreeze")
+    assert not cp.state.frozen
+
+
+def test_confirmation_executes_only_after_confirm_within_the_window():
+    clock = Clock()
+    seen = []
+    cp = CommandProcessor({"hide all"}, confirm_window_s=4.0, clock_ns=clock)
+    cp.add_listener(seen.append)
+    r = cp.submit("hide all", origin="voice")
+    assert (r.ok, r.status) == (True, "awaiting_confirmation")
+    assert all(cp.state.layers.values()) and cp.state.pending_confirmation == "hide all"
+    clock.t += 3_000_000_000
+    r = cp.submit("confirm", origin="voice")
+    assert (r.status, r.intent) == ("executed", "hide all") and not any(cp.state.layers.values())
+    assert cp.state.pending_confirmation is None
+    assert [s.version for s in seen] == sorted(s.version for s in seen)
+
+
+def test_cancel_and_expiry():
+    clock = Clock()
+    cp = CommandProcessor({"hide all"}, confirm_window_s=4.0, clock_ns=clock)
+    cp.submit("hide all")
+    r = cp.submit("cancel")
+    assert (r.status, r.intent) == ("cancelled", "hide all") and all(cp.state.layers.values())
+    cp.submit("hide all")
+    clock.t += 5_000_000_000
+    assert cp.state.pending_confirmation is None
+    r = cp.submit("confirm")
+    assert not r.ok and "nothing is awaiting" in r.error and all(cp.state.layers.values())
+
+
+def test_unknown_and_unavailable_commands_are_rejected_with_a_reason():
+    cp = CommandProcessor()
+    r = cp.submit("launch")
+    assert not r.ok and "unknown command" in r.error
+    r = cp.submit("snapshot")
+    assert not r.ok and "not available" in r.error
+
+
+def test_actions_run_and_report_errors():
+    calls = []
+    cp = CommandProcessor(actions={"snapshot": lambda: calls.append(1),
+                                   "start recording": lambda: "disk full"})
+    assert cp.submit("snapshot").ok and cp.state.snapshots == 1 and calls == [1]
+    r = cp.submit("start recording")
+    assert not r.ok and r.error == "disk full" and not cp.state.recording
+
+
+def test_every_intent_is_handled():
+    cp = CommandProcessor(actions={k: (lambda: None) for k in ("snapshot", "start recording", "stop recording")})
+    for intent in INTENTS:
+        r = cp.submit(intent)
+        assert r.ok or intent in ("confirm", "cancel"), intent
+
+
+def test_update_refuses_command_fields():
+    cp = CommandProcessor()
+    v = cp.state.version
+    cp.update(tracking="lost")
+    assert cp.state.tracking == "lost" and cp.state.version == v + 1
+    cp.update(tracking="lost")
+    assert cp.state.version == v + 1
+    with pytest.raises(ValueError):
+        cp.update(frozen=True)

@@ -1,0 +1,104 @@
+"""Phantom renderer: determinism, exact truth, moving/pulsating anatomy, needle geometry."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sonoguide.errors import ConfigError
+from vision.phantom import Phantom, PhantomConfig
+from vision.phantom.render import NERVE, VESSEL, pulse_waveform
+
+
+@pytest.fixture(scope="module")
+def phantom() -> Phantom:
+    return Phantom(PhantomConfig(seed=3))
+
+
+def test_same_time_same_frame(phantom):
+    a, b = phantom.render(1.234), Phantom(PhantomConfig(seed=3)).render(1.234)
+    np.testing.assert_array_equal(a.image, b.image)
+    np.testing.assert_array_equal(a.labels, b.labels)
+
+
+def test_image_and_truth_shapes(phantom):
+    f = phantom.render(0.0)
+    assert f.image.shape == f.labels.shape == (400, 400) and f.image.dtype == np.uint8
+    assert set(np.unique(f.labels)) <= {0, NERVE, VESSEL}
+    assert (f.labels == NERVE).sum() > 200 and (f.labels == VESSEL).sum() > 1000
+    assert f.mm_per_px == (0.1, 0.1)
+
+
+def test_lumen_is_anechoic_and_nerve_brighter(phantom):
+    f = phantom.render(0.0)
+    img = f.image.astype(float)
+    assert img[f.labels == VESSEL].mean() < 0.3 * img[f.labels == NERVE].mean()
+
+
+def test_depth_attenuation_darkens_without_tgc():
+    f = Phantom(PhantomConfig(tgc_db_per_cm=0.0, bone=False, needle=False)).render(0.0)
+    rows = f.image.astype(float).mean(axis=1)
+    assert rows[300:350].mean() < rows[60:110].mean()
+
+
+def test_probe_motion_moves_the_anatomy():
+    ph = Phantom(PhantomConfig(seed=1, motion=True, motion_amplitude_mm=2.0, motion_period_s=8.0, needle=False))
+    a, b = ph.render(0.0), ph.render(2.0)  # quarter period: full amplitude
+    ca = np.argwhere(a.labels == NERVE).mean(axis=0)
+    cb = np.argwhere(b.labels == NERVE).mean(axis=0)
+    assert abs((ca[1] - cb[1]) - 20.0) < 1.0  # 2 mm at 0.1 mm/px, anatomy moves opposite to the probe
+    assert abs(ca[0] - cb[0]) < 0.5
+
+
+def test_artery_pulsates_and_static_config_does_not():
+    ph = Phantom(PhantomConfig(motion=False, needle=False, heart_rate_hz=1.0))
+    areas = [(ph.render(t).labels == VESSEL).sum() for t in np.arange(0, 1, 0.05)]
+    assert max(areas) > 1.05 * min(areas)
+    still = Phantom(PhantomConfig(motion=False, needle=False, pulsation=False))
+    assert len({(still.render(t).labels == VESSEL).sum() for t in (0.1, 0.3, 0.5)}) == 1
+    assert 0.0 <= min(pulse_waveform(p) for p in np.linspace(0, 1, 50)) <= max(
+        pulse_waveform(p) for p in np.linspace(0, 1, 50)) <= 1.0
+
+
+def test_needle_truth_matches_the_drawn_shaft():
+    ph = Phantom(PhantomConfig(motion=False, needle_angle_deg=25.0, needle_speed_mm_s=5.0, needle_start_s=0.0))
+    f = ph.render(4.0)  # 20 mm inserted
+    assert f.needle_visible and f.needle_angle_deg == pytest.approx(25.0)
+    tip = np.array(f.needle_tip_px)
+    ys, xs = np.nonzero(f.needle_mask)
+    # the shaft's far end (largest x for a needle from the left) is the tip
+    far = np.array([xs.max(), ys[xs.argmax()]], float)
+    assert np.linalg.norm(far - tip) < 2.0
+    direction = tip - np.array(f.needle_entry_px)
+    assert math.degrees(math.atan2(direction[1], direction[0])) == pytest.approx(25.0, abs=0.5)
+    # the echo along the shaft is brighter than the tissue around it
+    assert f.image[f.needle_mask].mean() > f.image[~f.needle_mask].mean() + 40
+
+
+def test_needle_aimed_at_the_nerve_stops_at_its_wall():
+    ph = Phantom(PhantomConfig(motion=False, needle_target="nerve", needle_speed_mm_s=10.0, needle_start_s=0.0))
+    f = ph.render(30.0)
+    tip = np.array(f.needle_tip_px)
+    nerve = np.argwhere(f.labels == NERVE)[:, ::-1]
+    gap_mm = np.min(np.linalg.norm(nerve - tip, axis=1)) * 0.1
+    assert gap_mm < 1.0
+
+
+def test_needle_not_visible_before_insertion():
+    f = Phantom(PhantomConfig(needle_start_s=5.0)).render(1.0)
+    assert not f.needle_visible and f.needle_tip_px is None and not f.needle_mask.any()
+
+
+@pytest.mark.parametrize("kw, key", [({"preset": "knee"}, "phantom.preset"), ({"depth_mm": 500.0}, "phantom.depth_mm"),
+                                     ({"needle_side": "top"}, "phantom.needle_side"), ({"seed": -1}, "phantom.seed")])
+def test_bad_configuration_names_the_key(kw, key):
+    with pytest.raises(ConfigError, match=key):
+        PhantomConfig(**kw)
+
+
+@pytest.mark.parametrize("preset", ["femoral", "interscalene", "random"])
+def test_every_preset_renders_nerves_and_vessels(preset):
+    f = Phantom(PhantomConfig(preset=preset, seed=5)).render(0.5)
+    assert (f.labels == NERVE).any() and (f.labels == VESSEL).any()
