@@ -48,11 +48,14 @@ class Publisher:
         config: endpoints and rates.
         heartbeat_body: called by the publisher thread at each heartbeat for extra fields.
         context: ZeroMQ context (the global instance by default).
+        socket_setup: optional hook applied to the socket before binding (CurveZMQ keys).
     """
 
     def __init__(self, config: NetworkConfig, heartbeat_body: Callable[[], Mapping[str, Any]] | None = None,
-                 context: zmq.Context | None = None) -> None:
+                 context: zmq.Context | None = None,
+                 socket_setup: Callable[[zmq.Socket], None] | None = None) -> None:
         self.config = config
+        self._setup = socket_setup
         self._ctx = context or zmq.Context.instance()
         self._hb_body = heartbeat_body or (lambda: {})
         self._queue: "queue.SimpleQueue[tuple[str, int, Mapping[str, Any], Mapping[str, np.ndarray]] | None]" = \
@@ -142,6 +145,8 @@ class Publisher:
         wake = self._ctx.socket(zmq.PULL)
         wake.setsockopt(zmq.LINGER, 0)
         try:
+            if self._setup is not None:
+                self._setup(pub)
             bind_or_raise(pub, self.config.pub_endpoint, "overlay publisher", "network.pub_endpoint")
             wake.bind(self._wake_addr)
         except NetworkError as exc:

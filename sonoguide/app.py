@@ -163,9 +163,14 @@ class Runtime:
         self.commands = CommandProcessor(confirm, window, actions={
             "snapshot": self._snapshot, "start recording": self._start_recording,
             "stop recording": self._stop_recording})
-        self.publisher = Publisher(cfg.network, heartbeat_body=self._heartbeat)
+        self.security = None
+        if cfg.network.curve:
+            from ar_bridge.security import CurveSecurity
+            self.security = CurveSecurity(cfg.network.curve_dir)
+        setup = self.security.setup if self.security is not None else None
+        self.publisher = Publisher(cfg.network, heartbeat_body=self._heartbeat, socket_setup=setup)
         self.publisher.on_sent = self._on_sent
-        self.control = ControlServer(cfg.network.control_endpoint, self._handle_control)
+        self.control = ControlServer(cfg.network.control_endpoint, self._handle_control, socket_setup=setup)
         self.pipeline = Pipeline(self.us_source, self.processor, self.publisher, self.commands,
                                  self.camera_source, self.tracker, self.pose_filter, self.pose_buffer)
         self.pipeline.record_camera_poses = cfg.recording.camera_poses
@@ -221,6 +226,9 @@ class Runtime:
             rec.close()
         self.control.stop()
         self.publisher.stop()
+        if self.security is not None:
+            self.security.stop()
+            self.security = None
 
     # .................................................................. callbacks
     def _on_sent(self, topic: str, t_capture_ns: int, t_publish_ns: int) -> None:

@@ -35,6 +35,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=_config_check)
 
 
+    p = sub.add_parser("pair", help="pair a headset for CurveZMQ: create its keys and authorise it")
+    p.add_argument("--name", required=True, help="headset name (letters, digits, '-', '_')")
+    p.add_argument("--config", metavar="FILE", help="TOML configuration (network.curve_dir and endpoints)")
+    p.add_argument("--out", metavar="FILE", help="where to write the headset's key bundle (default: NAME.pairing.json)")
+    p.set_defaults(func=_pair)
+
+
+def _pair(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ar_bridge.security import pair_headset
+    from sonoguide.config import load_config
+    net = load_config(args.config).network
+    bundle = pair_headset(net.curve_dir, args.name, net.pub_endpoint, net.control_endpoint)
+    out = Path(args.out or f"{args.name}.pairing.json")
+    bundle.save(out)
+    print(f"paired {args.name}: copy {out} to the headset (it holds the headset's secret key), then delete it "
+          f"here; set network.curve = true to require pairing")
+    return 0
+
+
 def _loop_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", help="TOML configuration file (default: built-in defaults)")
     p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this many seconds (default: until Ctrl-C)")
