@@ -49,6 +49,13 @@ class PoseMeasurement:
             return float("nan")
         return float(np.sqrt(max(np.trace(self.cov_6x6[3:, 3:]), 0.0)))
 
+    @property
+    def rot_std_deg(self) -> float:
+        """Root of the rotation covariance trace (degrees); NaN without a covariance."""
+        if self.cov_6x6 is None:
+            return float("nan")
+        return float(np.degrees(np.sqrt(max(np.trace(self.cov_6x6[:3, :3]), 0.0))))
+
     def with_(self, **kw) -> "PoseMeasurement":
         """Copy with some fields replaced."""
         return replace(self, **kw)

@@ -138,6 +138,22 @@ class _Texture:
     size_mm: tuple[float, float]
 
 
+def _exact_scale(ppm_req: float, *lengths_mm: float) -> float:
+    """Smallest texels-per-mm >= ``ppm_req`` that makes every length a whole number of texels.
+
+    Tries scales that make the first length (a marker cell) 1, 2, 3... texels and keeps the
+    first that also rounds the other lengths to within 1 % of a texel; falls back to the
+    requested scale.
+    """
+    unit = lengths_mm[0]
+    k0 = max(1, int(np.ceil(ppm_req * unit - 1e-9)))
+    for k in range(k0, k0 + 64):
+        ppm = k / unit
+        if all(abs(L * ppm - round(L * ppm)) < 0.01 for L in lengths_mm):
+            return ppm
+    return float(ppm_req)
+
+
 class SimulatedCamera:
     """Renders a marker board at a given pose as a camera frame.
 
@@ -167,34 +183,45 @@ class SimulatedCamera:
             self._map = (und[..., 0] + self._pad).astype(np.float32), (und[..., 1] + self._pad).astype(np.float32)
         self._background = self._make_background()
 
-    def _make_texture(self, face, ppm: float) -> _Texture:
+    def _make_texture(self, face, ppm_req: float) -> _Texture:
+        """Print one face at an exact integer number of texels per marker cell.
+
+        The scale is chosen so that squares, markers and marker cells are whole texels (a
+        printer's raster, no rounding of marker positions), and the texture is padded with
+        the print's white (or the cube's off-white) to a multiple of 2**levels so every
+        mip level is an exact half of the one above.
+        """
         b = self.board
+        cells = b.cv_dictionary.markerSize + 2
         if b.type == "charuco":
-            m = 0.6 * b.square_length_mm  # white print margin around the board
-            W, H = face.size_mm
-            size = (int(round((W + 2 * m) * ppm)), int(round((H + 2 * m) * ppm)))
-            inner = b.cv_board.generateImage((int(round(W * ppm)), int(round(H * ppm))), marginSize=0, borderBits=1)
-            tex = np.full((size[1], size[0]), 255, np.uint8)
-            mx, my = (size[0] - inner.shape[1]) // 2, (size[1] - inner.shape[0]) // 2
-            tex[my:my + inner.shape[0], mx:mx + inner.shape[1]] = inner
-            origin = (-mx / ppm, -my / ppm)
-            size_mm = (size[0] / ppm, size[1] / ppm)
+            ppm = _exact_scale(ppm_req, b.marker_length_mm / cells, b.square_length_mm,
+                               (b.square_length_mm - b.marker_length_mm) / 2)
+            sq = int(round(b.square_length_mm * ppm))
+            inner = b.cv_board.generateImage((sq * b.squares_x, sq * b.squares_y), marginSize=0, borderBits=1)
+            m = int(round(0.6 * b.square_length_mm * ppm))  # white print margin around the board
+            paper = 255
         else:
-            s = face.size_mm[0]
-            n = int(round(s * ppm))
+            ppm = _exact_scale(ppm_req, b.marker_length_mm / cells)
             ml = int(round(b.marker_length_mm * ppm))
-            tex = np.full((n, n), 235, np.uint8)  # off-white cube face
-            mk = cv2.aruco.generateImageMarker(b.cv_dictionary, face.marker_ids[0], ml, borderBits=1)
-            o = (n - ml) // 2
-            tex[o:o + ml, o:o + ml] = mk
-            origin = (-(n / 2) / ppm - 0.0, -(n / 2) / ppm)
-            origin = (-(o + ml / 2) / ppm, -(o + ml / 2) / ppm)
-            size_mm = (n / ppm, n / ppm)
+            inner = cv2.aruco.generateImageMarker(b.cv_dictionary, face.marker_ids[0], ml, borderBits=1)
+            m = int(round((face.size_mm[0] - b.marker_length_mm) / 2 * ppm))
+            paper = 235  # off-white cube face
+        n_levels = max(1, int(np.ceil(np.log2(max(inner.shape) / 32.0))))
+        q = 2 ** n_levels
+        hh = int(np.ceil((inner.shape[0] + 2 * m) / q)) * q
+        ww = int(np.ceil((inner.shape[1] + 2 * m) / q)) * q
+        tex = np.full((hh, ww), paper, np.uint8)
+        my, mx = (hh - inner.shape[0]) // 2, (ww - inner.shape[1]) // 2
+        tex[my:my + inner.shape[0], mx:mx + inner.shape[1]] = inner
+        if b.type == "charuco":
+            origin = (-mx / ppm, -my / ppm)  # board origin = top-left corner of the chessboard
+        else:
+            origin = (-(mx + inner.shape[1] / 2) / ppm, -(my + inner.shape[0] / 2) / ppm)  # marker centre
+        size_mm = (ww / ppm, hh / ppm)
         levels = [(tex, ppm)]
-        while min(levels[-1][0].shape) > 64:
+        for _ in range(n_levels):
             im, p = levels[-1]
-            levels.append((cv2.resize(im, (im.shape[1] // 2, im.shape[0] // 2), interpolation=cv2.INTER_AREA),
-                           p * (im.shape[1] // 2) / im.shape[1]))
+            levels.append((cv2.resize(im, (im.shape[1] // 2, im.shape[0] // 2), interpolation=cv2.INTER_AREA), p / 2))
         return _Texture(tuple(levels), face.T_board_from_face, origin, size_mm)
 
     def _make_background(self) -> np.ndarray:

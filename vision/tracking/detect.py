@@ -1,0 +1,235 @@
+"""Marker and chessboard-corner detection on one grey image.
+
+* Markers: OpenCV's ``ArucoDetector`` (Garrido-Jurado et al., "Automatic generation and
+  detection of highly reliable fiducial markers under occlusion", Pattern Recognition 47(6),
+  2014) with parameters from :class:`~vision.tracking.config.TrackingConfig` (windows sized for
+  small, blurred markers: a wide ignored cell margin and more samples per cell), sub-pixel
+  marker corners, and ``refineDetectedMarkers`` to recover markers the board layout predicts.
+  Ids that are not on the board or occur twice are dropped.
+* ChArUco corners: every chessboard corner of the board is predicted from the pose of the
+  decoded markers (both IPPE solutions are tried), then refined with ``cv2.cornerSubPix``
+  (Förstner & Gülch, "A fast operator for detection and precise location of distinct points,
+  corners and centres of circular features", 1987) in a window scaled to the local square size.
+  A refined corner is kept when it stayed near its prediction and its structure tensor has
+  gradient in both directions (an X-junction, not an edge or a flat occluder). Unlike OpenCV's
+  own interpolation, corners far from any decoded marker are recovered too, so a board with a
+  few readable markers still gives all its visible corners.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from calibration.camera import CameraIntrinsics
+from vision.tracking.board import BoardSpec
+from vision.tracking.config import TrackingConfig
+from vision.tracking.se3 import R_to_rotvec
+
+logger = logging.getLogger(__name__)
+
+_REFINE = {
+    "subpix": cv2.aruco.CORNER_REFINE_SUBPIX,
+    "contour": cv2.aruco.CORNER_REFINE_CONTOUR,
+    "apriltag": cv2.aruco.CORNER_REFINE_APRILTAG,
+    "none": cv2.aruco.CORNER_REFINE_NONE,
+}
+
+
+@dataclass(frozen=True)
+class Markers:
+    """Decoded markers of one image.
+
+    Attributes:
+        ids: ``(K,)`` int marker ids, all on the board, each once.
+        corners: ``(K, 4, 2)`` float64 image corners (px, distorted image), OpenCV order.
+    """
+
+    ids: np.ndarray
+    corners: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.ids.size)
+
+
+def detector_parameters(config: TrackingConfig) -> cv2.aruco.DetectorParameters:
+    """OpenCV ArUco detector parameters from the tracking configuration."""
+    p = cv2.aruco.DetectorParameters()
+    p.adaptiveThreshWinSizeMin = int(config.adaptive_thresh_win_min)
+    p.adaptiveThreshWinSizeMax = int(config.adaptive_thresh_win_max)
+    p.adaptiveThreshWinSizeStep = int(config.adaptive_thresh_win_step)
+    p.adaptiveThreshConstant = float(config.adaptive_thresh_constant)
+    p.minMarkerPerimeterRate = float(config.min_marker_perimeter_rate)
+    p.perspectiveRemoveIgnoredMarginPerCell = float(config.cell_margin)
+    p.perspectiveRemovePixelPerCell = int(config.pixels_per_cell)
+    p.errorCorrectionRate = float(config.error_correction_rate)
+    p.cornerRefinementMethod = _REFINE[config.corner_refinement]
+    p.cornerRefinementWinSize = 3
+    p.cornerRefinementMinAccuracy = 0.01
+    p.cornerRefinementMaxIterations = 40
+    return p
+
+
+class MarkerDetector:
+    """Finds the board's markers in a grey image.
+
+    Args:
+        board: the marker board (dictionary and layout).
+        config: detector parameters.
+    """
+
+    def __init__(self, board: BoardSpec, config: TrackingConfig) -> None:
+        self.board = board
+        self.config = config
+        self._det = cv2.aruco.ArucoDetector(board.cv_dictionary, detector_parameters(config),
+                                            cv2.aruco.RefineParameters(10.0, 3.0, True))
+        self._known = set(board.marker_points)
+
+    def detect(self, gray: np.ndarray, camera: CameraIntrinsics | None = None) -> Markers:
+        """Decode the board's markers in ``gray`` (``HxW`` uint8)."""
+        corners, ids, rejected = self._det.detectMarkers(gray)
+        if self.config.refine_with_board and ids is not None and len(ids) and len(rejected):
+            try:
+                K = camera.K if camera is not None else None
+                dist = camera.dist if camera is not None else None
+                if K is not None:
+                    corners, ids, rejected, _ = self._det.refineDetectedMarkers(
+                        gray, self.board.cv_board, corners, ids, rejected, K, dist)
+                else:
+                    corners, ids, rejected, _ = self._det.refineDetectedMarkers(
+                        gray, self.board.cv_board, corners, ids, rejected)
+            except cv2.error as exc:  # refinement is an optional extra
+                logger.debug("refineDetectedMarkers failed: %s", exc)
+        if ids is None or len(ids) == 0:
+            return Markers(np.zeros(0, int), np.zeros((0, 4, 2)))
+        ids = np.asarray(ids).ravel().astype(int)
+        cs = np.asarray([np.asarray(c, np.float64).reshape(4, 2) for c in corners])
+        uniq, counts = np.unique(ids, return_counts=True)
+        dup = set(uniq[counts > 1].tolist())
+        keep = np.array([(i in self._known) and (i not in dup) for i in ids], bool)
+        if dup:
+            logger.debug("dropping duplicated marker ids %s", sorted(dup))
+        order = np.argsort(ids[keep], kind="stable")
+        return Markers(ids[keep][order], cs[keep][order])
+
+
+def forstner_refine(gray: np.ndarray, pred: np.ndarray, A: np.ndarray, half: np.ndarray,
+                    mask_lo_mm: np.ndarray, mask_hi_mm: float, iterations: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sub-pixel X-junction positions by Förstner's least-squares intersection of edge lines.
+
+    The estimate ``q = (sum w g g^T)^-1 sum w g g^T p`` (Förstner & Gülch 1987; the estimator
+    behind ``cv2.cornerSubPix``) is computed with a Gaussian window and a *mask*: pixels whose
+    board offset from the corner lies in ``[mask_lo_mm, mask_hi_mm]`` along both board axes
+    are ignored. On a ChArUco board that region holds the markers' data bits,
+    which differ around each corner and would otherwise pull the estimate; what stays (the
+    chessboard edges and the white print around them) is point-symmetric about the corner, and
+    the window is re-sampled centred on the current estimate so symmetric pixels pair up.
+
+    Args:
+        gray: ``HxW`` uint8 image.
+        pred: ``(N, 2)`` predicted positions (px).
+        A: ``(N, 2, 2)`` local Jacobians mapping board offsets (mm) to pixel offsets.
+        half: ``(N,)`` half window sizes (px).
+        mask_lo_mm: ``(N,)`` start of the ignored board-offset range (mm) per corner.
+        mask_hi_mm: end of the ignored range (mm).
+        iterations: window re-centring steps.
+
+    Returns:
+        ``(points, ratio, strength)``: refined positions, the structure tensor's eigenvalue
+        ratio (min/max; near 0 on an edge) and its mean gradient energy.
+    """
+    img = gray.astype(np.float32)
+    out = np.asarray(pred, np.float64).copy()
+    ratio = np.zeros(len(out))
+    strength = np.zeros(len(out))
+    for i in range(len(out)):
+        h = int(half[i])
+        n = 2 * h + 1
+        Ainv = np.linalg.inv(A[i])
+        ys, xs = np.mgrid[-h:h + 1, -h:h + 1].astype(np.float64)
+        g = np.exp(-(xs * xs + ys * ys) / (2.0 * (0.6 * h) ** 2))
+        lo, hi = mask_lo_mm[i], mask_hi_mm
+        q = out[i].copy()
+        for _ in range(iterations):
+            c = q  # window centred exactly on the estimate: the pairs of point-symmetric pixels cancel
+            patch = cv2.getRectSubPix(img, (n + 2, n + 2), (float(c[0]), float(c[1])))
+            gx = cv2.Sobel(patch, cv2.CV_32F, 1, 0, ksize=3)[1:-1, 1:-1].astype(np.float64)
+            gy = cv2.Sobel(patch, cv2.CV_32F, 0, 1, ksize=3)[1:-1, 1:-1].astype(np.float64)
+            px = xs + c[0]
+            py = ys + c[1]
+            # board offsets of the pixels from the current estimate
+            du = Ainv[0, 0] * xs + Ainv[0, 1] * ys
+            dv = Ainv[1, 0] * xs + Ainv[1, 1] * ys
+            au, av = np.abs(du), np.abs(dv)
+            masked = (au > lo) & (au < hi) & (av > lo) & (av < hi)
+            w = g * (~masked)
+            a, b, d = np.sum(w * gx * gx), np.sum(w * gx * gy), np.sum(w * gy * gy)
+            G = np.array([[a, b], [b, d]])
+            if np.linalg.cond(G) > 1e8:
+                break
+            rhs = np.array([np.sum(w * (gx * gx * px + gx * gy * py)), np.sum(w * (gx * gy * px + gy * gy * py))])
+            q_new = np.linalg.solve(G, rhs)
+            moved = np.linalg.norm(q_new - q)
+            q = q_new
+            tr, det = a + d, a * d - b * b
+            disc = np.sqrt(max(tr * tr / 4 - det, 0.0))
+            ratio[i] = (tr / 2 - disc) / (tr / 2 + disc) if tr > 0 else 0.0
+            strength[i] = (tr / 2 + disc) / max(np.sum(w), 1e-9)
+            if moved < 0.01:
+                break
+        out[i] = q
+    return out, ratio, strength
+
+
+def refine_chessboard_corners(gray: np.ndarray, board: BoardSpec, camera: CameraIntrinsics, T: np.ndarray,
+                              config: TrackingConfig) -> tuple[np.ndarray, np.ndarray, int]:
+    """Predict every ChArUco corner from pose ``T`` and refine the ones that are really there.
+
+    Args:
+        gray: ``HxW`` uint8 image.
+        board: a ChArUco board.
+        camera: intrinsics (with distortion) of ``gray``.
+        T: ``T_camera_from_board`` used for the prediction.
+        config: window and acceptance parameters.
+
+    Returns:
+        ``(ids, points, n_expected)``: accepted corner ids ``(M,)``, their refined image positions
+        ``(M, 2)`` float64 (distorted image px), and how many corners were predicted inside the image.
+    """
+    obj = board.charuco_points
+    if T[2, 3] <= 0 or obj.shape[0] == 0:
+        return np.zeros(0, int), np.zeros((0, 2)), 0
+    normal_c = T[:3, 2]
+    if np.dot(normal_c, T[:3, 3]) <= 0:  # board seen from behind (its +z points towards the camera)
+        return np.zeros(0, int), np.zeros((0, 2)), 0
+    s = board.square_length_mm
+    ex = obj + np.array([s, 0, 0])
+    ey = obj + np.array([0, s, 0])
+    allp = np.concatenate([obj, ex, ey])
+    rv, tv = R_to_rotvec(T[:3, :3]), T[:3, 3]
+    proj, _ = cv2.projectPoints(allp, rv, tv, camera.K, camera.dist)
+    proj = proj.reshape(3, -1, 2)
+    pred, px, py = proj[0], proj[1], proj[2]
+    sq = np.minimum(np.linalg.norm(px - pred, axis=1), np.linalg.norm(py - pred, axis=1))
+    half = np.clip(np.round(config.corner_window_frac * sq), 2, 15).astype(int)
+    h, w = gray.shape[:2]
+    inside = ((pred[:, 0] >= half + 1) & (pred[:, 0] < w - half - 2) & (pred[:, 1] >= half + 1)
+              & (pred[:, 1] < h - half - 2) & (sq >= 4.0))
+    idx = np.flatnonzero(inside)
+    n_expected = int(idx.size)
+    if idx.size == 0:
+        return np.zeros(0, int), np.zeros((0, 2)), 0
+    A = np.stack([(px - pred)[idx] / s, (py - pred)[idx] / s], axis=2)  # (M, 2, 2): d px / d board mm
+    # ignore the markers (their borders and data bits): what remains around a corner is the
+    # chessboard's X-junction and the white print between it and the markers
+    mm_per_px = s / sq[idx]
+    lo = np.maximum((s - board.marker_length_mm) / 2.0 - config.corner_guard_px * mm_per_px, 0.75 * mm_per_px)
+    refined, ratio, strength = forstner_refine(gray, pred[idx], A, half[idx], lo, 2.0 * s)
+    shift = np.linalg.norm(refined - pred[idx], axis=1)
+    ok = np.all(np.isfinite(refined), axis=1) & (shift <= config.corner_max_shift_frac * sq[idx])
+    strong = strength >= 0.15 * np.median(strength[ok]) if np.any(ok) else np.zeros_like(ok)
+    ok &= (ratio >= config.corner_min_isotropy) & strong
+    return idx[ok], refined[ok], n_expected

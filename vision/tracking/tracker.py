@@ -1,0 +1,259 @@
+"""Board pose from one camera image: detection, robust PnP, covariance and status.
+
+``BoardTracker(board, camera, config).process(image, t_capture_ns) -> PoseMeasurement``
+
+Steps (each in its own module): decode markers (:mod:`vision.tracking.detect`); for a ChArUco
+board predict and refine every chessboard corner from the markers' pose; undistort the points;
+solve the pose (:mod:`vision.tracking.pnp`: IPPE + LM for a plane with the two-fold ambiguity
+settled by the previous pose, SQPnP + per-face IPPE for a cube, all visible faces fused in one
+least-squares fit); drop outliers once; refuse a pose whose RMS reprojection error exceeds the
+limit; attach the first-order covariance and a status:
+
+* ``ok``: enough of the board that should be in view was used;
+* ``occluded``: fewer than ``occluded_fraction`` of the expected points were found;
+* ``uncertain``: the translation standard deviation exceeds ``max_trans_std_mm``;
+* ``lost``: no markers, too few points, degenerate geometry or a bad fit (``reason`` says which).
+
+A lost frame never returns an old pose: the measurement carries ``T_camera_from_board = None``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+
+from calibration.camera import CameraIntrinsics
+from sonoguide.errors import InputError
+from vision.tracking.board import BoardSpec
+from vision.tracking.config import TrackingConfig
+from vision.tracking.detect import MarkerDetector, Markers, refine_chessboard_corners
+from vision.tracking.pnp import (PnPSolution, noise_sigma, planar_candidates, pose_covariance, project,
+                                 solve_general, solve_planar, undistort_px)
+from vision.tracking.pose import PoseMeasurement
+from vision.types import Validity
+
+logger = logging.getLogger(__name__)
+
+
+def to_gray(image: np.ndarray, camera: CameraIntrinsics | None = None) -> np.ndarray:
+    """Validate a camera image and return it as ``HxW`` uint8.
+
+    Raises:
+        InputError: not an image array, an unsupported dtype/shape, or a size that differs
+            from the camera calibration.
+    """
+    if not isinstance(image, np.ndarray) or image.size == 0:
+        raise InputError("camera frame is empty or not an image array; check the camera source")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
+        raise InputError(f"camera frame has shape {image.shape}; expected HxW grey or HxWx3 BGR")
+    if camera is not None:
+        camera.check_image(image)
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype in (np.float32, np.float64):
+        image = np.clip(image * (255.0 if float(np.nanmax(image)) <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        raise InputError(f"camera frame has dtype {image.dtype}; expected uint8")
+    if image.ndim == 3:
+        code = cv2.COLOR_BGRA2GRAY if image.shape[2] == 4 else cv2.COLOR_BGR2GRAY
+        image = cv2.cvtColor(image, code)
+    return np.ascontiguousarray(image)
+
+
+class BoardTracker:
+    """Pose of one marker board in one camera.
+
+    Args:
+        board: marker board (ChArUco or ArUco cube).
+        camera: intrinsics of the images that will be processed.
+        config: detector and pose parameters.
+    """
+
+    def __init__(self, board: BoardSpec, camera: CameraIntrinsics, config: TrackingConfig | None = None) -> None:
+        self.board = board
+        self.camera = camera
+        self.config = config or TrackingConfig()
+        self.detector = MarkerDetector(board, self.config)
+        self._prior: tuple[np.ndarray, int] | None = None
+        self._face_of_marker = {}
+        for fi, face in enumerate(board.planar_faces):
+            for mid in face.marker_ids:
+                self._face_of_marker[mid] = fi
+
+    def reset(self) -> None:
+        """Forget the previous pose (use between unrelated images)."""
+        self._prior = None
+
+    def _prior_T(self, t_ns: int) -> np.ndarray | None:
+        if self._prior is None:
+            return None
+        T, t0 = self._prior
+        age_ms = (t_ns - t0) / 1e6
+        return T if 0 <= age_ms <= self.config.prior_max_age_ms else None
+
+    # ------------------------------------------------------------------ main entry
+    def process(self, image: np.ndarray, t_capture_ns: int) -> PoseMeasurement:
+        """Estimate ``T_camera_from_board`` in one image.
+
+        Args:
+            image: ``HxW`` grey or ``HxWx3`` BGR image of the calibrated size.
+            t_capture_ns: capture time of the image (host ns).
+
+        Raises:
+            InputError: the image is not usable (empty, wrong shape or dtype, wrong size
+                for the camera intrinsics).
+        """
+        gray = to_gray(image, self.camera)
+        t = int(t_capture_ns)
+        markers = self.detector.detect(gray, self.camera)
+        if len(markers) == 0:
+            return PoseMeasurement.lost(t, "no_markers")
+        prior = self._prior_T(t)
+        if self.board.type == "charuco":
+            m = self._charuco_pose(gray, markers, t, prior)
+        else:
+            m = self._marker_pose(markers, t, prior)
+        if m.usable:
+            self._prior = (m.T_camera_from_board, t)
+        return m
+
+    # ------------------------------------------------------------------ board types
+    def _marker_points(self, markers: Markers) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        obj = np.concatenate([self.board.marker_points[int(i)] for i in markers.ids])
+        img = markers.corners.reshape(-1, 2)
+        groups: dict[int, list[int]] = {}
+        for k, i in enumerate(markers.ids):
+            groups.setdefault(self._face_of_marker.get(int(i), 0), []).extend(range(4 * k, 4 * k + 4))
+        return obj, img, [np.asarray(g) for g in groups.values()]
+
+    def _charuco_pose(self, gray: np.ndarray, markers: Markers, t: int, prior: np.ndarray | None) -> PoseMeasurement:
+        cfg, K, dist = self.config, self.camera.K, self.camera.dist
+        obj_m, img_m, _ = self._marker_points(markers)
+        img_m_ideal = undistort_px(img_m, K, dist)
+        cands = planar_candidates(obj_m, img_m_ideal, K) if len(obj_m) >= 4 else []
+        if prior is not None:
+            cands = [prior] + cands
+        best = None
+        for T in cands:
+            ids, pts, n_exp = refine_chessboard_corners(gray, self.board, self.camera, T, cfg)
+            if ids.size < cfg.min_charuco_corners:
+                continue
+            fit = self._robust_solve(self.board.charuco_points[ids], undistort_px(pts, K, dist), None, prior, True)
+            if fit is None:
+                continue
+            # consensus at a fixed pixel threshold, so a wrong pose that spreads its error
+            # over every point cannot win by keeping them all
+            key = (int(np.sum(fit[0].residuals_px < 2.0 * cfg.outlier_px)), -fit[0].rms_px)
+            if best is None or key > best[0]:
+                best = (key, fit, n_exp)
+        if best is not None:
+            (_, (sol, obj, img_ideal, _), n_exp) = best
+            if len(obj) < n_exp:
+                # predict again from the corner-based pose: picks up corners the markers' pose missed
+                ids2, pts2, n_exp2 = refine_chessboard_corners(gray, self.board, self.camera, sol.T, cfg)
+                if ids2.size > len(obj):
+                    fit2 = self._robust_solve(self.board.charuco_points[ids2], undistort_px(pts2, K, dist), None,
+                                              prior, True)
+                    if fit2 is not None and len(fit2[1]) > len(obj):
+                        (sol, obj, img_ideal, _), n_exp = fit2, n_exp2
+            return self._finish(sol, obj, t, len(markers), n_exp, "corners")
+        # too few chessboard corners: marker corners only
+        fit = self._robust_solve(obj_m, img_m_ideal, None, prior, True)
+        if fit is None:
+            return PoseMeasurement.lost(t, "degenerate", len(markers))
+        sol, obj, _, _ = fit
+        return self._finish(sol, obj, t, len(markers), self._expected_marker_corners(sol.T), "markers")
+
+    def _marker_pose(self, markers: Markers, t: int, prior: np.ndarray | None) -> PoseMeasurement:
+        obj, img, groups = self._marker_points(markers)
+        fit = self._robust_solve(obj, undistort_px(img, self.camera.K, self.camera.dist), groups, prior, False)
+        if fit is None:
+            return PoseMeasurement.lost(t, "degenerate", len(markers))
+        sol, obj, _, _ = fit
+        return self._finish(sol, obj, t, len(markers), self._expected_marker_corners(sol.T), "markers")
+
+    def _expected_marker_corners(self, T: np.ndarray) -> int:
+        """Marker corners that the pose ``T`` puts inside the image on a face turned to the camera."""
+        n = 0
+        for face in self.board.planar_faces:
+            Tc = T @ face.T_board_from_face
+            normal_out = -Tc[:3, 2]
+            centre = Tc[:3, 3]
+            if np.dot(normal_out, -centre) <= 0.15 * np.linalg.norm(centre):  # grazing or back face
+                continue
+            for mid in face.marker_ids:
+                p = self.board.marker_points[mid]
+                pc = p @ T[:3, :3].T + T[:3, 3]
+                if np.any(pc[:, 2] <= 0):
+                    continue
+                uv = project(p, T, self.camera.K)
+                n += int(np.sum((uv[:, 0] >= 0) & (uv[:, 0] < self.camera.width)
+                                & (uv[:, 1] >= 0) & (uv[:, 1] < self.camera.height)))
+        return n
+
+    # ------------------------------------------------------------------ pose + status
+    def _solve(self, obj: np.ndarray, img_ideal: np.ndarray, groups, prior, planar: bool) -> PnPSolution | None:
+        cfg, K = self.config, self.camera.K
+        if planar:
+            return solve_planar(obj, img_ideal, K, prior, cfg.ambiguity_ratio, cfg.sigma_floor_px)
+        return solve_general(obj, img_ideal, K, groups, prior, cfg.ambiguity_ratio, cfg.sigma_floor_px)
+
+    def _robust_solve(self, obj: np.ndarray, img_ideal: np.ndarray, groups, prior, planar: bool):
+        """Pose with iterative outlier rejection.
+
+        The noise level comes from the median residual (a 2-D Gaussian's median radius is
+        1.1774 sigma); points beyond ``max(outlier_px, 4 sigma)`` are dropped and the pose
+        re-solved, up to three rounds. Returns ``(solution, obj, img_ideal, groups)`` of the
+        inliers, or ``None`` when no pose can be solved.
+        """
+        cfg = self.config
+        if len(obj) < 4:
+            return None
+        sol = self._solve(obj, img_ideal, groups, prior, planar)
+        if sol is None:
+            return None
+        for _ in range(3):
+            r = sol.residuals_px
+            sigma_r = max(float(np.median(r)) / 1.1774, cfg.sigma_floor_px)
+            bad = r > max(cfg.outlier_px, min(4.0 * sigma_r, cfg.max_reproj_err_px))
+            if not np.any(bad) or np.sum(~bad) < 4:
+                break
+            keep = ~bad
+            remap = np.cumsum(keep) - 1
+            g2 = None if groups is None else [remap[g[keep[g]]] for g in groups if np.any(keep[g])]
+            sol2 = self._solve(obj[keep], img_ideal[keep], g2, prior, planar)
+            if sol2 is None:
+                break
+            obj, img_ideal, sol, groups = obj[keep], img_ideal[keep], sol2, g2
+        return sol, obj, img_ideal, groups
+
+    def _finish(self, sol: PnPSolution, obj: np.ndarray, t: int, n_markers: int, n_expected: int,
+                what: str) -> PoseMeasurement:
+        """Check the fit, attach covariance and status."""
+        cfg, K = self.config, self.camera.K
+        if not np.isfinite(sol.rms_px) or sol.rms_px > cfg.max_reproj_err_px:
+            m = PoseMeasurement.lost(t, "reprojection", n_markers)
+            return m.with_(reproj_err_px=float(sol.rms_px), n_points=len(obj))
+        T = sol.T
+        if T[2, 3] <= 0:
+            return PoseMeasurement.lost(t, "behind_camera", n_markers)
+        sigma = noise_sigma(sol.residuals_px, 6, cfg.sigma_floor_px)
+        cov = pose_covariance(obj, T, K, sigma)
+        validity, reason = Validity.OK, ""
+        frac = len(obj) / max(n_expected, 1)
+        if frac < cfg.occluded_fraction:
+            validity, reason = Validity.OCCLUDED, f"partial:{len(obj)}/{n_expected}_{what}"
+        if cov is None:
+            validity, reason = Validity.UNCERTAIN, "ill_conditioned"
+        elif np.sqrt(max(np.trace(cov[3:, 3:]), 0.0)) > cfg.max_trans_std_mm:
+            validity, reason = Validity.UNCERTAIN, "uncertain_translation"
+        elif np.degrees(np.sqrt(max(np.trace(cov[:3, :3]), 0.0))) > cfg.max_rot_std_deg:
+            validity, reason = Validity.UNCERTAIN, "uncertain_rotation"
+        elif sol.ambiguous and not sol.used_prior and validity == Validity.OK:
+            reason = "ambiguous"
+        return PoseMeasurement(T, validity, t, reproj_err_px=float(sol.rms_px), n_points=len(obj), cov_6x6=cov,
+                               n_markers=n_markers, reason=reason, source="tracker")
