@@ -50,7 +50,7 @@ class UltrasoundConfig:
     """
 
     source: str = "phantom"
-    fps: float = 25.0
+    fps: float = 30.0
     mm_per_px: tuple[float, float] | None = None
     loop: bool = True
 

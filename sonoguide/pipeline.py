@@ -91,6 +91,12 @@ class StageStats:
         self._window = window
         self._counts: collections.Counter[str] = collections.Counter()
 
+    def reset(self) -> None:
+        """Forget every sample (for example after a warm-up)."""
+        with self._lock:
+            self._data.clear()
+            self._counts.clear()
+
     def add(self, stage: str, ms: float) -> None:
         """Record one duration."""
         with self._lock:
