@@ -19,6 +19,11 @@ class TrackingConfig:
     """Detector, pose, filter and time-synchronisation parameters.
 
     Attributes:
+        fast_window: adaptive-threshold window (px) of a first, single-window detection pass;
+            the full multi-window pass runs only when it finds fewer than two markers
+            (0 disables the fast pass). The board layout predicts the rest of the board from a
+            few markers, so the cheap pass suffices on most frames.
+        fast_pixels_per_cell: samples per marker cell in the fast pass.
         adaptive_thresh_win_min: smallest adaptive-threshold window (px, odd) of the ArUco
             candidate search.
         adaptive_thresh_win_max: largest adaptive-threshold window (px).
@@ -75,6 +80,8 @@ class TrackingConfig:
         max_extrapolation_ms: the filter predicts forward at most this far.
     """
 
+    fast_window: int = 9
+    fast_pixels_per_cell: int = 4
     adaptive_thresh_win_min: int = 5
     adaptive_thresh_win_max: int = 21
     adaptive_thresh_win_step: int = 8
@@ -114,13 +121,15 @@ class TrackingConfig:
     max_extrapolation_ms: float = 60.0
 
     def __post_init__(self) -> None:
-        ints = (("adaptive_thresh_win_min", 3, 101), ("adaptive_thresh_win_max", 3, 201),
+        ints = (("fast_window", 0, 101), ("fast_pixels_per_cell", 2, 20), ("adaptive_thresh_win_min", 3, 101), ("adaptive_thresh_win_max", 3, 201),
                 ("adaptive_thresh_win_step", 1, 100), ("pixels_per_cell", 2, 20),
                 ("min_charuco_corners", 4, 1000), ("buffer_size", 2, 100000))
         for key, lo, hi in ints:
             v = getattr(self, key)
             require(isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi,
                     f"{_S}.{key}", f"an integer {lo}..{hi}", v)
+        require(self.fast_window == 0 or self.fast_window >= 3, f"{_S}.fast_window", "0 (off) or an integer >= 3",
+                self.fast_window)
         require(self.adaptive_thresh_win_min <= self.adaptive_thresh_win_max, f"{_S}.adaptive_thresh_win_max",
                 "a value >= adaptive_thresh_win_min", self.adaptive_thresh_win_max)
         ranges = (

@@ -55,16 +55,25 @@ class Markers:
         return int(self.ids.size)
 
 
-def detector_parameters(config: TrackingConfig) -> cv2.aruco.DetectorParameters:
-    """OpenCV ArUco detector parameters from the tracking configuration."""
+def detector_parameters(config: TrackingConfig, fast: bool = False) -> cv2.aruco.DetectorParameters:
+    """OpenCV ArUco detector parameters from the tracking configuration.
+
+    Args:
+        config: tracking configuration.
+        fast: parameters of the single-window first pass.
+    """
     p = cv2.aruco.DetectorParameters()
-    p.adaptiveThreshWinSizeMin = int(config.adaptive_thresh_win_min)
-    p.adaptiveThreshWinSizeMax = int(config.adaptive_thresh_win_max)
-    p.adaptiveThreshWinSizeStep = int(config.adaptive_thresh_win_step)
+    if fast:
+        p.adaptiveThreshWinSizeMin = p.adaptiveThreshWinSizeMax = int(config.fast_window)
+        p.adaptiveThreshWinSizeStep = 10
+    else:
+        p.adaptiveThreshWinSizeMin = int(config.adaptive_thresh_win_min)
+        p.adaptiveThreshWinSizeMax = int(config.adaptive_thresh_win_max)
+        p.adaptiveThreshWinSizeStep = int(config.adaptive_thresh_win_step)
     p.adaptiveThreshConstant = float(config.adaptive_thresh_constant)
     p.minMarkerPerimeterRate = float(config.min_marker_perimeter_rate)
     p.perspectiveRemoveIgnoredMarginPerCell = float(config.cell_margin)
-    p.perspectiveRemovePixelPerCell = int(config.pixels_per_cell)
+    p.perspectiveRemovePixelPerCell = int(config.fast_pixels_per_cell if fast else config.pixels_per_cell)
     p.errorCorrectionRate = float(config.error_correction_rate)
     p.cornerRefinementMethod = _REFINE[config.corner_refinement]
     p.cornerRefinementWinSize = 3
@@ -84,22 +93,33 @@ class MarkerDetector:
     def __init__(self, board: BoardSpec, config: TrackingConfig) -> None:
         self.board = board
         self.config = config
-        self._det = cv2.aruco.ArucoDetector(board.cv_dictionary, detector_parameters(config),
-                                            cv2.aruco.RefineParameters(10.0, 3.0, True))
+        refine = cv2.aruco.RefineParameters(10.0, 3.0, True)
+        self._det = cv2.aruco.ArucoDetector(board.cv_dictionary, detector_parameters(config), refine)
+        self._fast = (cv2.aruco.ArucoDetector(board.cv_dictionary, detector_parameters(config, fast=True), refine)
+                      if config.fast_window > 0 else None)
         self._known = set(board.marker_points)
+
+    def _on_board(self, ids: np.ndarray) -> set[int]:
+        return {int(i) for i in np.asarray(ids).ravel()} & self._known
 
     def detect(self, gray: np.ndarray, camera: CameraIntrinsics | None = None) -> Markers:
         """Decode the board's markers in ``gray`` (``HxW`` uint8)."""
-        corners, ids, rejected = self._det.detectMarkers(gray)
+        det = self._det
+        if self._fast is not None:
+            corners, ids, rejected = self._fast.detectMarkers(gray)
+            if ids is None or len(self._on_board(ids)) < 2:
+                corners, ids, rejected = self._det.detectMarkers(gray)
+            else:
+                det = self._fast
         if self.config.refine_with_board and ids is not None and len(ids) and len(rejected):
             try:
                 K = camera.K if camera is not None else None
                 dist = camera.dist if camera is not None else None
                 if K is not None:
-                    corners, ids, rejected, _ = self._det.refineDetectedMarkers(
+                    corners, ids, rejected, _ = det.refineDetectedMarkers(
                         gray, self.board.cv_board, corners, ids, rejected, K, dist)
                 else:
-                    corners, ids, rejected, _ = self._det.refineDetectedMarkers(
+                    corners, ids, rejected, _ = det.refineDetectedMarkers(
                         gray, self.board.cv_board, corners, ids, rejected)
             except cv2.error as exc:  # refinement is an optional extra
                 logger.debug("refineDetectedMarkers failed: %s", exc)
@@ -141,47 +161,61 @@ def forstner_refine(gray: np.ndarray, pred: np.ndarray, A: np.ndarray, half: np.
         ``(points, ratio, strength)``: refined positions, the structure tensor's eigenvalue
         ratio (min/max; near 0 on an edge) and its mean gradient energy.
     """
-    img = gray.astype(np.float32)
-    out = np.asarray(pred, np.float64).copy()
-    ratio = np.zeros(len(out))
-    strength = np.zeros(len(out))
-    for i in range(len(out)):
-        h = int(half[i])
-        n = 2 * h + 1
-        Ainv = np.linalg.inv(A[i])
-        ys, xs = np.mgrid[-h:h + 1, -h:h + 1].astype(np.float64)
-        g = np.exp(-(xs * xs + ys * ys) / (2.0 * (0.6 * h) ** 2))
-        lo, hi = mask_lo_mm[i], mask_hi_mm
-        q = out[i].copy()
-        for _ in range(iterations):
-            c = q  # window centred exactly on the estimate: the pairs of point-symmetric pixels cancel
-            patch = cv2.getRectSubPix(img, (n + 2, n + 2), (float(c[0]), float(c[1])))
-            gx = cv2.Sobel(patch, cv2.CV_32F, 1, 0, ksize=3)[1:-1, 1:-1].astype(np.float64)
-            gy = cv2.Sobel(patch, cv2.CV_32F, 0, 1, ksize=3)[1:-1, 1:-1].astype(np.float64)
-            px = xs + c[0]
-            py = ys + c[1]
-            # board offsets of the pixels from the current estimate
-            du = Ainv[0, 0] * xs + Ainv[0, 1] * ys
-            dv = Ainv[1, 0] * xs + Ainv[1, 1] * ys
-            au, av = np.abs(du), np.abs(dv)
-            masked = (au > lo) & (au < hi) & (av > lo) & (av < hi)
-            w = g * (~masked)
-            a, b, d = np.sum(w * gx * gx), np.sum(w * gx * gy), np.sum(w * gy * gy)
-            G = np.array([[a, b], [b, d]])
-            if np.linalg.cond(G) > 1e8:
-                break
-            rhs = np.array([np.sum(w * (gx * gx * px + gx * gy * py)), np.sum(w * (gx * gy * px + gy * gy * py))])
-            q_new = np.linalg.solve(G, rhs)
-            moved = np.linalg.norm(q_new - q)
-            q = q_new
-            tr, det = a + d, a * d - b * b
-            disc = np.sqrt(max(tr * tr / 4 - det, 0.0))
-            ratio[i] = (tr / 2 - disc) / (tr / 2 + disc) if tr > 0 else 0.0
-            strength[i] = (tr / 2 + disc) / max(np.sum(w), 1e-9)
-            if moved < 0.01:
-                break
-        out[i] = q
-    return out, ratio, strength
+    pred = np.asarray(pred, np.float64)
+    N = len(pred)
+    if N == 0:
+        return np.zeros((0, 2)), np.zeros(0), np.zeros(0)
+    hmax = int(np.max(half))
+    r = np.arange(-hmax - 1, hmax + 2, dtype=np.float64)  # one extra ring for the central differences
+    ys, xs = np.meshgrid(r, r, indexing="ij")
+    inner = (slice(None), slice(1, -1), slice(1, -1))
+    xi, yi = xs[1:-1, 1:-1][None], ys[1:-1, 1:-1][None]
+    h = np.asarray(half, np.float64)[:, None, None]
+    gauss = np.exp(-(xi ** 2 + yi ** 2) / (2.0 * (0.6 * h) ** 2)) * ((np.abs(xi) <= h) & (np.abs(yi) <= h))
+    Ainv = np.linalg.inv(np.asarray(A, np.float64))
+    du = Ainv[:, 0, 0, None, None] * xi + Ainv[:, 0, 1, None, None] * yi
+    dv = Ainv[:, 1, 0, None, None] * xi + Ainv[:, 1, 1, None, None] * yi
+    lo = np.asarray(mask_lo_mm, np.float64)[:, None, None]
+    au, av = np.abs(du), np.abs(dv)
+    w = gauss * ~((au > lo) & (au < mask_hi_mm) & (av > lo) & (av < mask_hi_mm))
+    q = pred.copy()
+    ratio = np.zeros(N)
+    strength = np.zeros(N)
+    active = np.ones(N, bool)
+    for _ in range(iterations):
+        # the window is re-sampled centred exactly on the estimate, so point-symmetric pixels pair up
+        mx = (q[:, 0, None, None] + xs[None]).astype(np.float32)
+        my = (q[:, 1, None, None] + ys[None]).astype(np.float32)
+        n = xs.shape[0]
+        patch = cv2.remap(gray, mx.reshape(N * n, n), my.reshape(N * n, n), cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE).reshape(N, n, n).astype(np.float64)
+        gx = 0.5 * (patch[:, 1:-1, 2:] - patch[:, 1:-1, :-2])
+        gy = 0.5 * (patch[:, 2:, 1:-1] - patch[:, :-2, 1:-1])
+        a = np.sum(w * gx * gx, axis=(1, 2))
+        b = np.sum(w * gx * gy, axis=(1, 2))
+        d = np.sum(w * gy * gy, axis=(1, 2))
+        px = q[:, 0, None, None] + xi
+        py = q[:, 1, None, None] + yi
+        r0 = np.sum(w * (gx * gx * px + gx * gy * py), axis=(1, 2))
+        r1 = np.sum(w * (gx * gy * px + gy * gy * py), axis=(1, 2))
+        det = a * d - b * b
+        tr = a + d
+        good = det > 1e-8 * np.maximum(tr * tr, 1e-12)
+        qn = q.copy()
+        qn[good, 0] = (d[good] * r0[good] - b[good] * r1[good]) / det[good]
+        qn[good, 1] = (a[good] * r1[good] - b[good] * r0[good]) / det[good]
+        disc = np.sqrt(np.maximum(tr * tr / 4 - det, 0.0))
+        lmax = tr / 2 + disc
+        upd = active & good
+        ratio[upd] = np.where(lmax[upd] > 0, (tr[upd] / 2 - disc[upd]) / np.maximum(lmax[upd], 1e-12), 0.0)
+        strength[upd] = lmax[upd] / np.maximum(np.sum(w, axis=(1, 2))[upd], 1e-9)
+        moved = np.linalg.norm(qn - q, axis=1)
+        q[upd] = qn[upd]
+        active &= good & (moved >= 0.01)
+        ratio[~good] = 0.0
+        if not np.any(active):
+            break
+    return q, ratio, strength
 
 
 def refine_chessboard_corners(gray: np.ndarray, board: BoardSpec, camera: CameraIntrinsics, T: np.ndarray,

@@ -61,7 +61,7 @@ def undistort_px(points: np.ndarray, K: np.ndarray, dist: np.ndarray) -> np.ndar
     if dist is None or not np.any(np.asarray(dist) != 0):
         return pts.reshape(-1, 2).copy()
     crit = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 30, 1e-6)
-    return cv2.undistortPointsIter(pts, K, np.asarray(dist, np.float64), None, K, crit).reshape(-1, 2)
+    return cv2.undistortPoints(pts, K, np.asarray(dist, np.float64), None, None, K, crit).reshape(-1, 2)
 
 
 def project(obj: np.ndarray, T: np.ndarray, K: np.ndarray) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Simulated probe motion and a simulated camera that renders the probe's marker board.
 
 The camera is an ideal pinhole with OpenCV's distortion model applied by inverse mapping
-(each distorted output pixel looks up its undistorted position, ``cv2.undistortPointsIter``).
+(each distorted output pixel looks up its undistorted position, ``cv2.undistortPoints`` with an iteration criterion).
 Each planar face of the board is drawn by a perspective warp of its printed texture
 (plane-induced homography ``H = K [r1 r2 t]``, Hartley & Zisserman, *Multiple View
 Geometry*, 2nd ed., §13.1); textures are kept as a mip-map pyramid (Williams, "Pyramidal
@@ -179,7 +179,7 @@ class SimulatedCamera:
             pts = np.stack(np.meshgrid(np.arange(K.width, dtype=np.float32),
                                        np.arange(K.height, dtype=np.float32)), axis=-1).reshape(-1, 1, 2)
             crit = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 40, 1e-4)
-            und = cv2.undistortPointsIter(pts, K.K, K.dist, None, K.K, crit).reshape(K.height, K.width, 2)
+            und = cv2.undistortPoints(pts, K.K, K.dist, None, None, K.K, crit).reshape(K.height, K.width, 2)
             self._map = (und[..., 0] + self._pad).astype(np.float32), (und[..., 1] + self._pad).astype(np.float32)
         self._background = self._make_background()
 
