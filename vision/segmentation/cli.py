@@ -1,0 +1,111 @@
+"""``sonoguide seg ...``: train, evaluate and try the segmentation model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``seg train``, ``seg eval`` and ``seg run`` to the ``sonoguide`` parser."""
+    p = sub.add_parser("seg", help="nerve and vessel segmentation: train, evaluate, run")
+    ssub = p.add_subparsers(dest="seg_command", metavar="ACTION", required=True)
+
+    t = ssub.add_parser("train", help="train a segmentation network on labelled ultrasound images")
+    t.add_argument("--data", required=True, metavar="DIR", help="data set with images/ and masks/ (USGRA layout)")
+    t.add_argument("--out", required=True, metavar="DIR", help="output folder: model.pt, metadata.json, curve.png, checkpoint.pt")
+    t.add_argument("--arch", choices=("ours", "unet"), default="ours",
+                   help="ours: compact real-time net; unet: the standard 4-level U-Net peer")
+    t.add_argument("--epochs", type=int, default=None, metavar="N", help="epochs (default 60)")
+    t.add_argument("--size", type=int, default=None, metavar="PX", help="network input side, multiple of 32 (default 192)")
+    t.add_argument("--batch", type=int, default=None, metavar="N", help="batch size (default 8)")
+    t.add_argument("--seed", type=int, default=None, help="random seed of split, augmentation and init (default 0)")
+    t.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 2)")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    t.set_defaults(func=_train)
+
+    e = ssub.add_parser("eval", help="evaluate on labelled images at native resolution")
+    e.add_argument("--data", required=True, metavar="DIR", help="data set with images/ and masks/ (USGRA layout)")
+    e.add_argument("--model", default="", metavar="PATH", help="weights file (default: the bundled weights)")
+    e.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    e.add_argument("--report", default="seg_eval_worst.png", metavar="PNG",
+                   help="overlay grid of the worst cases (default seg_eval_worst.png)")
+    e.add_argument("--roi", default=None, metavar="MODE", help="override segmentation.roi (auto, full or x,y,w,h)")
+    e.add_argument("--per-image", metavar="FILE", help="write per-image metrics as JSON to FILE")
+    e.add_argument("--device", default=None, help="torch device (default: CUDA when present, else CPU)")
+    e.set_defaults(func=_eval)
+
+    r = ssub.add_parser("run", help="segment image files and write overlay PNGs")
+    r.add_argument("images", nargs="+", metavar="IMAGE")
+    r.add_argument("--model", default="", metavar="PATH", help="weights file (default: the bundled weights)")
+    r.add_argument("--out", default=".", metavar="DIR", help="folder for the *_seg.png overlays")
+    r.set_defaults(func=_run)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from sonoguide.errors import InputError
+    from vision.segmentation.train import TrainConfig, train
+
+    cfg = TrainConfig(arch=args.arch)
+    for key in ("epochs", "size", "batch", "seed", "threads"):
+        v = getattr(args, key)
+        if v is not None:
+            cfg = replace(cfg, **{key: v})
+    if cfg.size % 32 or cfg.size < 64:
+        raise InputError(f"--size {cfg.size} must be a multiple of 32, at least 64")
+    if cfg.epochs < 1 or cfg.batch < 2:
+        raise InputError("--epochs must be >= 1 and --batch >= 2")
+    weights = train(args.data, args.out, cfg, resume=args.resume)
+    print(f"weights: {weights}\nmodel card: {weights.with_name('metadata.json')}\n"
+          f"training curve: {Path(args.out) / 'curve.png'}")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from vision.segmentation.config import SegmentationConfig
+    from vision.segmentation.evaluate import evaluate_samples, format_table, iter_dataset, list_pairs
+
+    if args.roi is not None:
+        SegmentationConfig(roi=args.roi)  # validates, ConfigError naming the key
+    list_pairs(args.data)  # InputError before the model loads
+    res = evaluate_samples(iter_dataset(args.data), args.model or None, roi=args.roi,
+                           report_png=args.report, device=args.device)
+    per_image = res.pop("per_image")
+    if args.per_image:
+        Path(args.per_image).write_text(json.dumps(per_image, indent=1))
+    print(format_table(res))
+    print(f"worst cases: {args.report}")
+    if args.json:
+        out = {n: {k: res[n][k] for k in ("dice", "iou", "sensitivity", "precision", "hd95_px",
+                                         "detection_rate", "false_alarm_rate")} for n in ("nerve", "vessel")}
+        out.update({"fps": res["fps"], "p50_ms": res["p50_ms"], "n_images": res["n_images"]})
+        print(json.dumps(out))
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    import cv2
+
+    from sonoguide.errors import InputError
+    from vision.segmentation.config import SegmentationConfig
+    from vision.segmentation.segmenter import Segmenter, draw
+
+    seg = Segmenter(SegmentationConfig(model=args.model))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in args.images:
+        img = cv2.imread(name, cv2.IMREAD_UNCHANGED)
+        if img is None:
+            raise InputError(f"{name}: not a readable image")
+        seg.reset()
+        res = seg.segment(img)
+        dst = out / (Path(name).stem + "_seg.png")
+        cv2.imwrite(str(dst), draw(img, res))
+        parts = [f"{s.cls}#{s.track_id} {s.validity.value} conf {s.confidence:.2f} area {s.area_px:.0f}px"
+                 for s in res.structures]
+        print(f"{name}: quality {res.quality:.2f} {list(res.quality_flags)}; " + ("; ".join(parts) or "no structures")
+              + f" -> {dst}")
+    return 0

@@ -1,0 +1,140 @@
+"""Segmentation networks: the compact CPU real-time net and the standard U-Net peer.
+
+``SonoSegNet`` is a U-Net-family encoder-decoder (Ronneberger et al., "U-Net: Convolutional
+Networks for Biomedical Image Segmentation", MICCAI 2015) built from depthwise-separable
+convolutions (Howard et al., "MobileNets", arXiv:1704.04861, 2017) with a stride-2 stem so the
+whole network runs at half the input resolution and the logits are upsampled bilinearly, as in
+light real-time segmenters (e.g. ENet, Paszke et al., arXiv:1606.02147). ``UNet4`` is the plain
+4-level U-Net with 64-128-256-512 features used as the peer baseline.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ARCHES = ("ours", "unet")
+
+
+class SepConv(nn.Module):
+    """Depthwise 3x3 convolution, pointwise 1x1 convolution, batch norm, ReLU."""
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.dw = nn.Conv2d(cin, cin, 3, padding=1, groups=cin, bias=False)
+        self.pw = nn.Conv2d(cin, cout, 1, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.bn(self.pw(self.dw(x))), inplace=True)
+
+
+class SepBlock(nn.Module):
+    """Two separable convolutions with a residual connection (1x1 projection when widths differ)."""
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.a = SepConv(cin, cout)
+        self.b = SepConv(cout, cout)
+        self.skip = nn.Identity() if cin == cout else nn.Sequential(
+            nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b(self.a(x)) + self.skip(x)
+
+
+class SonoSegNet(nn.Module):
+    """Compact U-Net with separable blocks, a stride-2 stem and 5 resolution levels.
+
+    Args:
+        in_channels: input channels (1, grayscale).
+        num_classes: output classes including background (3).
+        widths: channels of the five encoder levels (1/2 .. 1/32 of the input size).
+
+    Input ``(N, 1, H, W)`` with ``H`` and ``W`` multiples of 32; output logits ``(N, C, H, W)``.
+    """
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 3,
+                 widths: tuple[int, ...] = (16, 32, 64, 96, 128)) -> None:
+        super().__init__()
+        w = list(widths)
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, w[0], 3, stride=2, padding=1, bias=False),
+                                  nn.BatchNorm2d(w[0]), nn.ReLU(inplace=True))
+        self.enc = nn.ModuleList([SepBlock(w[0], w[0])] + [SepBlock(w[i - 1], w[i]) for i in range(1, len(w))])
+        self.dec = nn.ModuleList([SepBlock(w[i + 1] + w[i], w[i]) for i in reversed(range(len(w) - 1))])
+        self.head = nn.Conv2d(w[0], num_classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        size = x.shape[-2:]
+        x = self.stem(x)
+        skips = []
+        for i, block in enumerate(self.enc):
+            if i > 0:
+                x = F.max_pool2d(x, 2)
+            x = block(x)
+            skips.append(x)
+        skips.pop()
+        for block in self.dec:
+            s = skips.pop()
+            x = F.interpolate(x, size=s.shape[-2:], mode="bilinear", align_corners=False)
+            x = block(torch.cat([x, s], dim=1))
+        return F.interpolate(self.head(x), size=size, mode="bilinear", align_corners=False)
+
+
+class DoubleConv(nn.Sequential):
+    """(3x3 convolution, batch norm, ReLU) twice: the U-Net's basic block."""
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+                         nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class UNet4(nn.Module):
+    """The standard 4-level U-Net (Ronneberger et al., 2015) with batch norm and same-padding.
+
+    Features 64-128-256-512, a 1024-feature bottleneck, transposed-convolution upsampling:
+    the architecture published with the USGRA data set (about 31 M parameters).
+    """
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 3,
+                 features: tuple[int, ...] = (64, 128, 256, 512)) -> None:
+        super().__init__()
+        self.down = nn.ModuleList()
+        c = in_channels
+        for f in features:
+            self.down.append(DoubleConv(c, f))
+            c = f
+        self.bottleneck = DoubleConv(features[-1], features[-1] * 2)
+        self.up = nn.ModuleList(nn.ConvTranspose2d(f * 2, f, 2, stride=2) for f in reversed(features))
+        self.up_conv = nn.ModuleList(DoubleConv(f * 2, f) for f in reversed(features))
+        self.head = nn.Conv2d(features[0], num_classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for block in self.down:
+            x = block(x)
+            skips.append(x)
+            x = F.max_pool2d(x, 2)
+        x = self.bottleneck(x)
+        for up, conv in zip(self.up, self.up_conv):
+            s = skips.pop()
+            x = up(x)
+            if x.shape[-2:] != s.shape[-2:]:
+                x = F.interpolate(x, size=s.shape[-2:], mode="bilinear", align_corners=False)
+            x = conv(torch.cat([s, x], dim=1))
+        return self.head(x)
+
+
+def build_model(arch: str, **kwargs) -> nn.Module:
+    """A fresh network of architecture ``arch`` (``"ours"`` or ``"unet"``)."""
+    if arch == "ours":
+        return SonoSegNet(**kwargs)
+    if arch == "unet":
+        return UNet4(**kwargs)
+    raise ValueError(f"unknown architecture {arch!r}; allowed: {', '.join(ARCHES)}")
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

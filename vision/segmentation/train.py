@@ -1,0 +1,277 @@
+"""Training of the segmentation networks on labelled ultrasound plus synthetic phantom frames.
+
+Protocol (identical for both architectures): seeded split by image (stratified by image
+size), letterboxed ``size x size`` inputs, the augmentation of :mod:`augment`, a fraction of
+phantom frames with exact labels mixed into every epoch, loss = cross-entropy + soft Dice
+(Milletari et al., "V-Net", 3DV 2016), AdamW (Loshchilov & Hutter, ICLR 2019) with a linear
+warm-up and cosine decay. The final epoch's weights are exported (no checkpoint is picked
+on the validation split, so its metrics stay an honest estimate). Checkpoints are written
+every epoch and ``resume`` continues bit-for-bit from the last one.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import math
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from sonoguide.errors import InputError
+from vision.segmentation import augment
+from vision.segmentation.data import Sample, load_dataset, phantom_bank, split_ids
+from vision.segmentation.model import build_model, count_parameters
+from vision.segmentation.modelcard import CARD_FORMAT, CLASS_SPEC, DATA_ATTRIBUTION, save_weights
+
+log = logging.getLogger(__name__)
+
+MEAN = 0.2
+STD = 0.2
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of one training run (stored in the checkpoint and the model card)."""
+
+    arch: str = "ours"
+    epochs: int = 60
+    size: int = 192
+    batch: int = 8
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_epochs: int = 2
+    val_fraction: float = 0.2
+    phantom_fraction: float = 0.2
+    phantom_bank: int = 200
+    dice_weight: float = 1.0
+    class_weights: tuple[float, float, float] = (1.0, 2.0, 2.0)
+    seed: int = 0
+    threads: int = 2
+    val_every: int = 5
+    arch_kwargs: dict = field(default_factory=dict)
+
+
+def git_hash(repo: Path) -> str:
+    """Short git commit of the repository (``"unknown"`` outside git)."""
+    try:
+        out = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=10)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def dice_ce_loss(logits: torch.Tensor, target: torch.Tensor, class_weights: torch.Tensor,
+                 dice_weight: float) -> torch.Tensor:
+    """Weighted cross-entropy plus the mean soft Dice loss of the foreground classes."""
+    ce = F.cross_entropy(logits, target, weight=class_weights)
+    probs = torch.softmax(logits, dim=1)
+    onehot = F.one_hot(target, probs.shape[1]).permute(0, 3, 1, 2).float()
+    dims = (0, 2, 3)
+    inter = (probs * onehot).sum(dims)
+    denom = probs.sum(dims) + onehot.sum(dims)
+    dice = (2 * inter + 1.0) / (denom + 1.0)
+    return ce + dice_weight * (1.0 - dice[1:].mean())
+
+
+def per_image_dice(pred: np.ndarray, truth: np.ndarray, cls: int) -> float | None:
+    """Dice of one class in one image; ``None`` when the class is absent in both."""
+    p, t = pred == cls, truth == cls
+    s = int(p.sum()) + int(t.sum())
+    if s == 0:
+        return None
+    return 2.0 * float(np.logical_and(p, t).sum()) / s
+
+
+def _batch(samples: list[Sample], size: int, rng: np.random.Generator, train: bool
+           ) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = [], []
+    for s in samples:
+        img, lab = augment.geometric(s.gray, s.labels, size, rng, 1.0 if train else 0.0)
+        xs.append(augment.photometric(img, rng, 1.0 if train else 0.0))
+        ys.append(lab)
+    return np.stack(xs), np.stack(ys)
+
+
+def _to_input(x01: np.ndarray) -> torch.Tensor:
+    t = torch.from_numpy((x01 - MEAN) / STD).unsqueeze(1)
+    return t.contiguous(memory_format=torch.channels_last)
+
+
+def validate(model: torch.nn.Module, samples: list[Sample], size: int) -> dict[str, float]:
+    """Mean per-image Dice (network resolution, full frame, no augmentation) on ``samples``."""
+    model.eval()
+    scores: dict[int, list[float]] = {1: [], 2: []}
+    rng = np.random.default_rng(0)
+    with torch.no_grad():
+        for s in samples:
+            x, y = _batch([s], size, rng, train=False)
+            pred = model(_to_input(x)).argmax(1)[0].numpy()
+            for c in (1, 2):
+                d = per_image_dice(pred, y[0], c)
+                if d is not None:
+                    scores[c].append(d)
+    model.train()
+    return {"nerve_dice": float(np.mean(scores[1])) if scores[1] else float("nan"),
+            "vessel_dice": float(np.mean(scores[2])) if scores[2] else float("nan")}
+
+
+def draw_curve(history: list[dict], path: Path) -> None:
+    """Training curve PNG: loss (left axis, blue) and validation Dice (right axis, yellow/red)."""
+    w, h, m = 800, 420, 50
+    img = np.full((h, w, 3), 255, np.uint8)
+    cv2.rectangle(img, (m, m // 2), (w - m, h - m), (0, 0, 0), 1)
+    if not history:
+        cv2.imwrite(str(path), img)
+        return
+    n = max(r["epoch"] for r in history)
+    losses = [r["loss"] for r in history]
+    lmax = max(losses) * 1.05
+
+    def xy(ep: float, v: float, vmax: float) -> tuple[int, int]:
+        return (int(m + (w - 2 * m) * ep / max(1, n)), int(h - m - (h - 1.5 * m) * v / vmax))
+
+    pts = np.array([xy(r["epoch"], r["loss"], lmax) for r in history], np.int32)
+    cv2.polylines(img, [pts], False, (200, 80, 0), 2)
+    for key, col in (("val_nerve_dice", (0, 200, 230)), ("val_vessel_dice", (40, 40, 220))):
+        vp = np.array([xy(r["epoch"], r[key], 1.0) for r in history if key in r], np.int32)
+        if len(vp):
+            cv2.polylines(img, [vp], False, col, 2)
+            for p in vp:
+                cv2.circle(img, tuple(int(a) for a in p), 3, col, -1)
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    cv2.putText(img, f"loss (max {lmax:.2f})", (m + 5, m), font, 0.5, (200, 80, 0), 1)
+    cv2.putText(img, "val nerve Dice", (m + 200, m), font, 0.5, (0, 170, 200), 1)
+    cv2.putText(img, "val vessel Dice", (m + 360, m), font, 0.5, (40, 40, 220), 1)
+    cv2.putText(img, f"epoch 0..{n}   right axis Dice 0..1", (m, h - 15), font, 0.5, (0, 0, 0), 1)
+    cv2.imwrite(str(path), img)
+
+
+def train(data_dir: str | Path, out_dir: str | Path, cfg: TrainConfig, resume: bool = False,
+          progress: bool = True) -> Path:
+    """Train one network and export ``model.pt`` + ``metadata.json`` + ``curve.png`` to ``out_dir``.
+
+    Returns:
+        Path of the exported weights.
+    """
+    from tqdm import tqdm
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(max(1, cfg.threads))
+    ckpt_path = out / "checkpoint.pt"
+    samples = load_dataset(data_dir)
+    train_ids, val_ids = split_ids(samples, cfg.val_fraction, cfg.seed)
+    by_id = {s.id: s for s in samples}
+    train_s = [by_id[i] for i in train_ids]
+    val_s = [by_id[i] for i in val_ids]
+    if not train_s:
+        raise InputError(f"{data_dir}: no training images left after the validation split")
+    bank = phantom_bank(cfg.phantom_bank, cfg.seed + 1, progress=progress) if cfg.phantom_fraction > 0 else []
+    log.info("train %d, val %d real images, %d phantom frames", len(train_s), len(val_s), len(bank))
+
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.arch, **cfg.arch_kwargs).to(memory_format=torch.channels_last)
+    n_ph = min(len(bank), int(round(cfg.phantom_fraction * len(train_s))))
+    steps_per_epoch = math.ceil((len(train_s) + n_ph) / cfg.batch)
+    total = steps_per_epoch * cfg.epochs
+    warm = steps_per_epoch * cfg.warmup_epochs
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: (s + 1) / max(1, warm) if s < warm else 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, total - warm))))
+    history: list[dict] = []
+    start_epoch = 0
+    elapsed = 0.0
+    if resume and ckpt_path.is_file():
+        ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        if ck["config"] != asdict(cfg):
+            raise InputError(f"{ckpt_path}: checkpoint was made with other settings; use the same options or a new --out")
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        sched.load_state_dict(ck["sched"])
+        history, start_epoch, elapsed = ck["history"], ck["epoch"], ck.get("elapsed_s", 0.0)
+        log.info("resumed from %s at epoch %d", ckpt_path, start_epoch)
+    cw = torch.tensor(cfg.class_weights, dtype=torch.float32)
+    model.train()
+    for epoch in range(start_epoch, cfg.epochs):
+        t0 = time.time()
+        rng = np.random.default_rng([cfg.seed, epoch])
+        torch.manual_seed(cfg.seed * 100003 + epoch)
+        pool = list(train_s) + [bank[i] for i in rng.choice(len(bank), n_ph, replace=False)] if n_ph else list(train_s)
+        order = rng.permutation(len(pool))
+        losses = []
+        bar = tqdm(range(steps_per_epoch), desc=f"{cfg.arch} epoch {epoch + 1}/{cfg.epochs}", unit="step",
+                   disable=not progress, leave=False)
+        for step in bar:
+            idx = order[step * cfg.batch:(step + 1) * cfg.batch]
+            if len(idx) < 2:
+                continue
+            x, y = _batch([pool[i] for i in idx], cfg.size, rng, train=True)
+            logits = model(_to_input(x))
+            loss = dice_ce_loss(logits, torch.from_numpy(y).long(), cw, cfg.dice_weight)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(float(loss))
+            bar.set_postfix(loss=f"{np.mean(losses):.3f}")
+        elapsed += time.time() - t0
+        rec = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": sched.get_last_lr()[0],
+               "elapsed_s": round(elapsed, 1)}
+        if val_s and ((epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs):
+            v = validate(model, val_s, cfg.size)
+            rec.update({"val_nerve_dice": v["nerve_dice"], "val_vessel_dice": v["vessel_dice"]})
+        history.append(rec)
+        log.info("epoch %s", json.dumps(rec))
+        if progress:
+            tqdm.write(json.dumps(rec))
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                    "history": history, "epoch": epoch + 1, "elapsed_s": elapsed, "config": asdict(cfg)},
+                   ckpt_path.with_suffix(".tmp"))
+        ckpt_path.with_suffix(".tmp").replace(ckpt_path)
+        draw_curve(history, out / "curve.png")
+        (out / "history.json").write_text(json.dumps(history, indent=1))
+
+    model.eval()
+    repo = Path(__file__).resolve().parents[2]
+    card = {
+        "format": CARD_FORMAT,
+        "name": f"sonoguide-seg-{cfg.arch}",
+        "version": "1.0.0",
+        "arch": cfg.arch,
+        "parameters": count_parameters(model),
+        "classes": CLASS_SPEC,
+        "input": {"size": [cfg.size, cfg.size], "channels": 1, "dtype": "float32", "layout": "NCHW",
+                  "scale": 1.0 / 255.0, "mean": MEAN, "std": STD,
+                  "geometry": "region of interest scaled (aspect kept) so its longer side is size, "
+                              "placed top-left, zero padded",
+                  "normalisation": "x = (pixel / 255 - mean) / std"},
+        "output": {"shape": [1, len(CLASS_SPEC), cfg.size, cfg.size], "type": "logits",
+                   "activation": "softmax over dim 1"},
+        "training": {"data": DATA_ATTRIBUTION, "data_dir": str(data_dir), "n_train": len(train_s),
+                     "n_val": len(val_s), "split": "by image, seeded, stratified by image size",
+                     "val_ids": val_ids, "phantom_frames_per_epoch": n_ph, "config": asdict(cfg),
+                     "epochs_done": cfg.epochs, "train_time_s": round(elapsed, 1),
+                     "selection": "final epoch (no checkpoint selection on the validation split)"},
+        "metrics": {},
+        "date": _dt.date.today().isoformat(),
+        "git": git_hash(repo),
+        "torch": torch.__version__,
+    }
+    weights = out / "model.pt"
+    save_weights(model, cfg.arch, cfg.arch_kwargs, weights, card)
+    if val_s:
+        from vision.segmentation import evaluate
+        report = evaluate.evaluate_samples(val_s, weights, progress=progress, report_png=out / "val_worst.png")
+        card["metrics"] = {"split": "validation (held-out real images, native resolution)", **report}
+        save_weights(model, cfg.arch, cfg.arch_kwargs, weights, card)
+    draw_curve(history, out / "curve.png")
+    return weights
