@@ -68,7 +68,8 @@ def _eval(args: argparse.Namespace) -> int:
     if args.per_frame:
         for f in summary.frames:
             te = "" if f.trans_err_mm is None else f" trans {f.trans_err_mm:.3f} mm rot {f.rot_err_deg:.3f} deg"
-            print(f"{f.frame} {f.validity} {f.reason} points {f.n_points}{te} {1000 * f.seconds:.1f} ms")
+            print(f"{f.frame} {f.validity} {f.reason or '-'} points {f.n_points} rms {f.reproj_err_px:.3f} px "
+                  f"std {f.trans_std_mm:.2f} mm {f.rot_std_deg:.2f} deg{te} {1000 * f.seconds:.1f} ms")
     print(format_summary(summary))
     if not args.no_report:
         path = Path(args.report) if args.report else Path(args.data) / "track_eval.png"

@@ -38,6 +38,9 @@ class TrackingConfig:
         corner_refinement: marker-corner refinement (``subpix``, ``contour``, ``apriltag``, ``none``).
         refine_with_board: recover missed markers by projecting the board layout
             (``refineDetectedMarkers``).
+        small_marker_regions: when the full-resolution passes find fewer than two markers, up
+            to this many regions where square-like candidates cluster are upsampled and decoded
+            again (0 disables this pass).
         min_charuco_corners: fewest chessboard corners for a ChArUco pose from corners;
             below it the marker corners are used.
         corner_window_frac: half window of the chessboard-corner sub-pixel search as a fraction
@@ -49,12 +52,19 @@ class TrackingConfig:
             square from its prediction is discarded.
         corner_min_isotropy: smallest ratio of the structure tensor's eigenvalues at a
             chessboard corner (an X-junction has both directions of gradient).
-        max_reproj_err_px: a pose whose RMS reprojection error exceeds this is refused (LOST).
+        max_reproj_err_px: a pose from chessboard corners whose RMS reprojection error exceeds
+            this is refused (LOST).
+        max_marker_reproj_err_px: the same limit for a pose from marker corners (less precise
+            than chessboard corners).
+        marker_consistency_px: a ChArUco pose must also place the decoded markers within
+            ``max(this, 0.3 marker side)`` of where they were detected; a pose that does not
+            (a wrong corner set, a mirrored solution) is refused.
         outlier_px: points with a residual above ``max(outlier_px, 4 sigma)`` are dropped and the
             pose re-solved once.
-        ambiguity_ratio: the two planar (IPPE) solutions count as ambiguous when the worse
-            one's RMS error is below this multiple of the better one's; the previous pose then
-            decides.
+        ambiguity_chi2: the two planar (IPPE) solutions count as ambiguous when they differ by
+            more than 2 degrees and the likelihood-ratio statistic ``N (rms_alt^2 - rms^2) /
+            sigma^2`` is below this; the previous pose then decides, and without one the pose is
+            ``uncertain``.
         occluded_fraction: pose status is ``occluded`` when fewer than this fraction of the
             board points expected in view were used.
         max_trans_std_mm: a pose whose translation standard deviation (from its covariance)
@@ -92,14 +102,17 @@ class TrackingConfig:
     error_correction_rate: float = 0.6
     corner_refinement: Literal["subpix", "contour", "apriltag", "none"] = "subpix"
     refine_with_board: bool = True
+    small_marker_regions: int = 2
     min_charuco_corners: int = 6
     corner_window_frac: float = 0.45
     corner_guard_px: float = 0.75
     corner_max_shift_frac: float = 0.25
     corner_min_isotropy: float = 0.1
-    max_reproj_err_px: float = 1.5
+    max_reproj_err_px: float = 0.5
+    max_marker_reproj_err_px: float = 2.5
+    marker_consistency_px: float = 3.0
     outlier_px: float = 0.5
-    ambiguity_ratio: float = 1.5
+    ambiguity_chi2: float = 25.0
     occluded_fraction: float = 0.6
     max_trans_std_mm: float = 3.0
     max_rot_std_deg: float = 1.5
@@ -123,7 +136,7 @@ class TrackingConfig:
     def __post_init__(self) -> None:
         ints = (("fast_window", 0, 101), ("fast_pixels_per_cell", 2, 20), ("adaptive_thresh_win_min", 3, 101), ("adaptive_thresh_win_max", 3, 201),
                 ("adaptive_thresh_win_step", 1, 100), ("pixels_per_cell", 2, 20),
-                ("min_charuco_corners", 4, 1000), ("buffer_size", 2, 100000))
+                ("min_charuco_corners", 4, 1000), ("small_marker_regions", 0, 10), ("buffer_size", 2, 100000))
         for key, lo, hi in ints:
             v = getattr(self, key)
             require(isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi,
@@ -136,8 +149,9 @@ class TrackingConfig:
             ("adaptive_thresh_constant", -50.0, 100.0), ("min_marker_perimeter_rate", 0.001, 1.0),
             ("cell_margin", 0.0, 0.45), ("error_correction_rate", 0.0, 1.0),
             ("corner_window_frac", 0.1, 0.49), ("corner_guard_px", -5.0, 5.0), ("corner_max_shift_frac", 0.02, 0.5),
-            ("corner_min_isotropy", 0.0, 1.0), ("max_reproj_err_px", 0.05, 50.0), ("outlier_px", 0.1, 50.0),
-            ("ambiguity_ratio", 1.0, 100.0), ("occluded_fraction", 0.0, 1.0), ("max_trans_std_mm", 0.001, 1000.0),
+            ("corner_min_isotropy", 0.0, 1.0), ("max_reproj_err_px", 0.05, 50.0),
+            ("max_marker_reproj_err_px", 0.05, 50.0), ("marker_consistency_px", 0.1, 100.0), ("outlier_px", 0.1, 50.0),
+            ("ambiguity_chi2", 0.0, 1e6), ("occluded_fraction", 0.0, 1.0), ("max_trans_std_mm", 0.001, 1000.0),
             ("max_rot_std_deg", 0.001, 180.0),
             ("sigma_floor_px", 0.0, 5.0), ("prior_max_age_ms", 0.0, 1e6), ("kalman_accel_mm_s2", 1e-3, 1e7),
             ("kalman_ang_accel_deg_s2", 1e-3, 1e7), ("kalman_meas_scale", 1e-3, 1e3),

@@ -103,21 +103,30 @@ class MarkerDetector:
         return {int(i) for i in np.asarray(ids).ravel()} & self._known
 
     def detect(self, gray: np.ndarray, camera: CameraIntrinsics | None = None) -> Markers:
-        """Decode the board's markers in ``gray`` (``HxW`` uint8)."""
+        """Decode the board's markers in ``gray`` (``HxW`` uint8).
+
+        Passes, each only when the one before found fewer than two of the board's markers:
+        the fast single-window pass, the full multi-window pass, then the upsampled-region
+        pass (:meth:`_detect_small`) for boards too small or too oblique to decode at the
+        camera's resolution.
+        """
         det = self._det
+        corners, ids, rejected = (), None, ()
         if self._fast is not None:
             corners, ids, rejected = self._fast.detectMarkers(gray)
-            if ids is None or len(self._on_board(ids)) < 2:
-                corners, ids, rejected = self._det.detectMarkers(gray)
-            else:
-                det = self._fast
+            det = self._fast
+        if ids is None or len(self._on_board(ids)) < 2:
+            corners, ids, rejected = self._det.detectMarkers(gray)
+            det = self._det
+        if self.config.small_marker_regions > 0 and (ids is None or len(self._on_board(ids)) < 2):
+            c2, i2 = self._detect_small(gray, list(corners), ids, rejected)
+            if i2 is not None and len(self._on_board(i2)) > (0 if ids is None else len(self._on_board(ids))):
+                corners, ids, rejected = c2, i2, ()
         if self.config.refine_with_board and ids is not None and len(ids) and len(rejected):
             try:
-                K = camera.K if camera is not None else None
-                dist = camera.dist if camera is not None else None
-                if K is not None:
+                if camera is not None:
                     corners, ids, rejected, _ = det.refineDetectedMarkers(
-                        gray, self.board.cv_board, corners, ids, rejected, K, dist)
+                        gray, self.board.cv_board, corners, ids, rejected, camera.K, camera.dist)
                 else:
                     corners, ids, rejected, _ = det.refineDetectedMarkers(
                         gray, self.board.cv_board, corners, ids, rejected)
@@ -135,9 +144,72 @@ class MarkerDetector:
         order = np.argsort(ids[keep], kind="stable")
         return Markers(ids[keep][order], cs[keep][order])
 
+    def _detect_small(self, gray: np.ndarray, corners: list, ids, rejected) -> tuple[list, np.ndarray | None]:
+        """Decode markers in upsampled regions where many similar quads cluster.
+
+        A board whose cells are 1-2 px wide still yields quadrilateral candidates (its black
+        squares), though its codes cannot be read. Candidates with at least three neighbours of
+        similar size within three sizes are grouped; each group's bounding box (with a margin)
+        is upsampled (bicubic) so a square becomes about 30 px and decoded again, and the
+        corners are mapped back (pixel-centre convention of ``cv2.resize``).
+        """
+        quads = [np.asarray(q, np.float64).reshape(4, 2) for q in list(rejected) + list(corners)]
+        if len(quads) < 4:
+            return corners, ids
+        cen = np.array([q.mean(axis=0) for q in quads])
+        size = np.array([np.sqrt(max(cv2.contourArea(q.astype(np.float32)), 1.0)) for q in quads])
+        d = np.linalg.norm(cen[:, None] - cen[None], axis=2)
+        ratio = size[:, None] / size[None]
+        near = (d < 3.0 * np.maximum(size[:, None], size[None])) & (ratio > 0.5) & (ratio < 2.0)
+        np.fill_diagonal(near, False)
+        seeds = np.flatnonzero(near.sum(axis=1) >= 3)
+        if seeds.size == 0:
+            return corners, ids
+        # connected groups of seeds
+        label = -np.ones(len(quads), int)
+        groups = []
+        for s0 in seeds:
+            if label[s0] >= 0:
+                continue
+            stack, members = [s0], []
+            label[s0] = len(groups)
+            while stack:
+                i = stack.pop()
+                members.append(i)
+                for j in np.flatnonzero(near[i]):
+                    if label[j] < 0 and j in set(seeds.tolist()):
+                        label[j] = len(groups)
+                        stack.append(j)
+            groups.append(members)
+        groups.sort(key=len, reverse=True)
+        h, w = gray.shape[:2]
+        out_c, out_i = list(corners), [] if ids is None else list(np.asarray(ids).ravel())
+        for members in groups[: self.config.small_marker_regions]:
+            pts = np.concatenate([quads[i] for i in members])
+            s_med = float(np.median(size[members]))
+            m = 2.0 * s_med
+            x0, y0 = int(max(pts[:, 0].min() - m, 0)), int(max(pts[:, 1].min() - m, 0))
+            x1, y1 = int(min(pts[:, 0].max() + m, w)), int(min(pts[:, 1].max() + m, h))
+            if x1 - x0 < 8 or y1 - y0 < 8:
+                continue
+            scale = float(np.clip(30.0 / max(s_med, 1.0), 1.5, 4.0))
+            scale = min(scale, 900.0 / max(x1 - x0, y1 - y0))
+            if scale < 1.2:
+                continue
+            roi = cv2.resize(gray[y0:y1, x0:x1], None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+            c2, i2, _ = self._det.detectMarkers(roi)
+            if i2 is None:
+                continue
+            for c, i in zip(c2, np.asarray(i2).ravel()):
+                q = (np.asarray(c, np.float64).reshape(4, 2) + 0.5) / scale - 0.5 + np.array([x0, y0])
+                out_c.append(q.reshape(1, 4, 2).astype(np.float32))
+                out_i.append(int(i))
+        if not out_i:
+            return corners, ids
+        return out_c, np.asarray(out_i, np.int32).reshape(-1, 1)
 
 def forstner_refine(gray: np.ndarray, pred: np.ndarray, A: np.ndarray, half: np.ndarray,
-                    mask_lo_mm: np.ndarray, mask_hi_mm: float, iterations: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    mask_lo_mm: np.ndarray, mask_hi_mm: float, iterations: int = 6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sub-pixel X-junction positions by Förstner's least-squares intersection of edge lines.
 
     The estimate ``q = (sum w g g^T)^-1 sum w g g^T p`` (Förstner & Gülch 1987; the estimator

@@ -47,6 +47,8 @@ class FrameResult:
     trans_err_mm: float | None = None
     rot_err_deg: float | None = None
     depth_mm: float | None = None
+    trans_std_mm: float = float("nan")
+    rot_std_deg: float = float("nan")
 
 
 @dataclass
@@ -148,7 +150,8 @@ def evaluate(data_dir: str | Path, config: TrackingConfig | None = None, progres
         m = tracker.process(img, k)
         dt = time.perf_counter() - t0
         total_s += dt
-        r = FrameResult(path.name, m.validity.value, m.reason, m.n_points, m.reproj_err_px, dt)
+        r = FrameResult(path.name, m.validity.value, m.reason, m.n_points, m.reproj_err_px, dt,
+                        trans_std_mm=m.trans_std_mm, rot_std_deg=m.rot_std_deg)
         T_true = truth.get(path.name)
         if T_true is not None:
             r.depth_mm = float((T_true[:3, :3] @ centre + T_true[:3, 3])[2])

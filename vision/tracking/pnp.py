@@ -9,9 +9,12 @@ plain pinhole ``K [R | t]`` and the residuals are in pixels of the ideal image.
   plane-based pose estimation", IJCV 109(3), 2014) returns the two poses that explain a plane
   seen under weak perspective; both are refined with Levenberg-Marquardt on the reprojection
   error (Moré, "The Levenberg-Marquardt algorithm: implementation and theory", 1978). When
-  their errors are within ``ambiguity_ratio`` of each other (the planar two-fold ambiguity,
-  Schweighofer & Pinz, "Robust pose estimation from a planar target", IEEE TPAMI 28(12), 2006)
-  the one closer to the previous pose is kept.
+  the two refined poses are distinct (more than 2 degrees apart) and the worse one is not
+  significantly worse -- the likelihood-ratio statistic ``N (rms_alt^2 - rms^2) / sigma^2``
+  is below ``ambiguity_chi2`` -- the pose is ambiguous (the planar two-fold ambiguity,
+  Schweighofer & Pinz, "Robust pose estimation from a planar target", IEEE TPAMI 28(12),
+  2006): the one closer to the previous pose is kept, and without a previous pose the
+  caller must not trust the rotation.
 * Non-planar point sets (several cube faces): SQPnP (Terzakis & Lourakis, ECCV 2020) plus the
   IPPE solutions of each face as candidates, the best refined with LM on all points.
 * Covariance: ``sigma^2 (J^T J)^-1`` with ``J`` the Jacobian of the projections with respect to a
@@ -114,7 +117,7 @@ def planar_candidates(obj: np.ndarray, img: np.ndarray, K: np.ndarray) -> list[n
 
 
 def solve_planar(obj: np.ndarray, img: np.ndarray, K: np.ndarray, prior_T: np.ndarray | None = None,
-                 ambiguity_ratio: float = 1.5, sigma_floor_px: float = 0.05) -> PnPSolution | None:
+                 ambiguity_chi2: float = 25.0, sigma_floor_px: float = 0.05) -> PnPSolution | None:
     """Pose of a planar point set; ``None`` when the points are degenerate or IPPE fails.
 
     Args:
@@ -122,8 +125,8 @@ def solve_planar(obj: np.ndarray, img: np.ndarray, K: np.ndarray, prior_T: np.nd
         img: ``(N, 2)`` ideal pixel positions.
         K: 3x3 camera matrix.
         prior_T: previous pose, used only when the two solutions are ambiguous.
-        ambiguity_ratio: see :class:`~vision.tracking.config.TrackingConfig`.
-        sigma_floor_px: errors below this are treated as this (noise level) in the ratio test.
+        ambiguity_chi2: see :class:`~vision.tracking.config.TrackingConfig`.
+        sigma_floor_px: smallest noise level assumed in the likelihood-ratio test.
     """
     if len(obj) < 4 or point_spread(obj)[1] < 1e-6 * max(point_spread(obj)[0], 1e-12):
         return None
@@ -133,7 +136,12 @@ def solve_planar(obj: np.ndarray, img: np.ndarray, K: np.ndarray, prior_T: np.nd
     scored = sorted(((_rms(residuals(obj, img, T, K)), i, T) for i, T in enumerate(cands)), key=lambda x: x[:2])
     best_rms, _, best = scored[0]
     alt_rms = scored[1][0] if len(scored) > 1 else float("inf")
-    ambiguous = len(scored) > 1 and alt_rms < ambiguity_ratio * max(best_rms, sigma_floor_px)
+    ambiguous = False
+    if len(scored) > 1 and rotation_angle_deg(best[:3, :3], scored[1][2][:3, :3]) > 2.0:
+        r_best = residuals(obj, img, best, K)
+        sigma = noise_sigma(r_best, 6, sigma_floor_px)
+        lr = len(obj) * (alt_rms ** 2 - best_rms ** 2) / sigma ** 2
+        ambiguous = bool(lr < ambiguity_chi2)
     used_prior = False
     if ambiguous and prior_T is not None:
         alt = scored[1][2]
@@ -146,7 +154,7 @@ def solve_planar(obj: np.ndarray, img: np.ndarray, K: np.ndarray, prior_T: np.nd
 
 
 def solve_general(obj: np.ndarray, img: np.ndarray, K: np.ndarray, groups: list[np.ndarray] | None = None,
-                  prior_T: np.ndarray | None = None, ambiguity_ratio: float = 1.5,
+                  prior_T: np.ndarray | None = None, ambiguity_chi2: float = 25.0,
                   sigma_floor_px: float = 0.05) -> PnPSolution | None:
     """Pose of a point set that may span several planes (a marker cube).
 
@@ -163,7 +171,7 @@ def solve_general(obj: np.ndarray, img: np.ndarray, K: np.ndarray, groups: list[
         return None
     s = point_spread(obj)
     if s[2] < 1e-6 * max(s[0], 1e-12):
-        return solve_planar(obj, img, K, prior_T, ambiguity_ratio, sigma_floor_px)
+        return solve_planar(obj, img, K, prior_T, ambiguity_chi2, sigma_floor_px)
     cands: list[np.ndarray] = []
     try:
         ok, rv, tv = cv2.solvePnP(obj, img, K, None, flags=cv2.SOLVEPNP_SQPNP)

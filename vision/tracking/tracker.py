@@ -32,6 +32,7 @@ from vision.tracking.detect import MarkerDetector, Markers, refine_chessboard_co
 from vision.tracking.pnp import (PnPSolution, noise_sigma, planar_candidates, pose_covariance, project,
                                  solve_general, solve_planar, undistort_px)
 from vision.tracking.pose import PoseMeasurement
+from vision.tracking.se3 import R_to_rotvec
 from vision.types import Validity
 
 logger = logging.getLogger(__name__)
@@ -143,7 +144,7 @@ class BoardTracker:
             if ids.size < cfg.min_charuco_corners:
                 continue
             fit = self._robust_solve(self.board.charuco_points[ids], undistort_px(pts, K, dist), None, prior, True)
-            if fit is None:
+            if fit is None or not self._markers_agree(fit[0].T, markers):
                 continue
             # consensus at a fixed pixel threshold, so a wrong pose that spreads its error
             # over every point cannot win by keeping them all
@@ -151,15 +152,24 @@ class BoardTracker:
             if best is None or key > best[0]:
                 best = (key, fit, n_exp)
         if best is not None:
-            (_, (sol, obj, img_ideal, _), n_exp) = best
-            if len(obj) < n_exp:
-                # predict again from the corner-based pose: picks up corners the markers' pose missed
+            (key, (sol, obj, img_ideal, _), n_exp) = best
+            # predict again from the corner-based pose (far better than the markers' pose) and
+            # re-refine, until the consensus stops improving
+            for _ in range(3):
                 ids2, pts2, n_exp2 = refine_chessboard_corners(gray, self.board, self.camera, sol.T, cfg)
-                if ids2.size > len(obj):
-                    fit2 = self._robust_solve(self.board.charuco_points[ids2], undistort_px(pts2, K, dist), None,
-                                              prior, True)
-                    if fit2 is not None and len(fit2[1]) > len(obj):
-                        (sol, obj, img_ideal, _), n_exp = fit2, n_exp2
+                if ids2.size < cfg.min_charuco_corners:
+                    break
+                fit2 = self._robust_solve(self.board.charuco_points[ids2], undistort_px(pts2, K, dist), None,
+                                          prior, True)
+                if fit2 is None or not self._markers_agree(fit2[0].T, markers):
+                    break
+                key2 = (int(np.sum(fit2[0].residuals_px < 2.0 * cfg.outlier_px)), -fit2[0].rms_px)
+                if key2 <= key:
+                    break
+                moved = np.linalg.norm(fit2[0].T[:3, 3] - sol.T[:3, 3])
+                key, (sol, obj, img_ideal, _), n_exp = key2, fit2, n_exp2
+                if moved < 0.01:
+                    break
             return self._finish(sol, obj, t, len(markers), n_exp, "corners")
         # too few chessboard corners: marker corners only
         fit = self._robust_solve(obj_m, img_m_ideal, None, prior, True)
@@ -167,6 +177,20 @@ class BoardTracker:
             return PoseMeasurement.lost(t, "degenerate", len(markers))
         sol, obj, _, _ = fit
         return self._finish(sol, obj, t, len(markers), self._expected_marker_corners(sol.T), "markers")
+
+    def _markers_agree(self, T: np.ndarray, markers: Markers) -> bool:
+        """True when pose ``T`` puts most decoded markers where they were detected.
+
+        The chessboard corners carry no identity of their own; the markers do. A pose fitted to
+        a wrong set of corners (a grid snapped one square off, corners on an occluder's edge)
+        moves the markers away from their detections.
+        """
+        obj = np.concatenate([self.board.marker_points[int(i)] for i in markers.ids])
+        proj, _ = cv2.projectPoints(obj, R_to_rotvec(T[:3, :3]), T[:3, 3], self.camera.K, self.camera.dist)
+        err = np.linalg.norm(proj.reshape(-1, 4, 2) - markers.corners, axis=2).mean(axis=1)
+        side = np.linalg.norm(np.diff(markers.corners[:, [0, 1, 2, 3, 0]], axis=1), axis=2).mean(axis=1)
+        tol = np.maximum(self.config.marker_consistency_px, 0.3 * side)
+        return bool(np.sum(err <= tol) >= max(1, int(np.ceil(0.5 * len(markers)))))
 
     def _marker_pose(self, markers: Markers, t: int, prior: np.ndarray | None) -> PoseMeasurement:
         obj, img, groups = self._marker_points(markers)
@@ -199,8 +223,8 @@ class BoardTracker:
     def _solve(self, obj: np.ndarray, img_ideal: np.ndarray, groups, prior, planar: bool) -> PnPSolution | None:
         cfg, K = self.config, self.camera.K
         if planar:
-            return solve_planar(obj, img_ideal, K, prior, cfg.ambiguity_ratio, cfg.sigma_floor_px)
-        return solve_general(obj, img_ideal, K, groups, prior, cfg.ambiguity_ratio, cfg.sigma_floor_px)
+            return solve_planar(obj, img_ideal, K, prior, cfg.ambiguity_chi2, cfg.sigma_floor_px)
+        return solve_general(obj, img_ideal, K, groups, prior, cfg.ambiguity_chi2, cfg.sigma_floor_px)
 
     def _robust_solve(self, obj: np.ndarray, img_ideal: np.ndarray, groups, prior, planar: bool):
         """Pose with iterative outlier rejection.
@@ -219,7 +243,7 @@ class BoardTracker:
         for _ in range(3):
             r = sol.residuals_px
             sigma_r = max(float(np.median(r)) / 1.1774, cfg.sigma_floor_px)
-            bad = r > max(cfg.outlier_px, min(4.0 * sigma_r, cfg.max_reproj_err_px))
+            bad = r > max(cfg.outlier_px, min(4.0 * sigma_r, cfg.max_marker_reproj_err_px))
             if not np.any(bad) or np.sum(~bad) < 4:
                 break
             keep = ~bad
@@ -235,7 +259,8 @@ class BoardTracker:
                 what: str) -> PoseMeasurement:
         """Check the fit, attach covariance and status."""
         cfg, K = self.config, self.camera.K
-        if not np.isfinite(sol.rms_px) or sol.rms_px > cfg.max_reproj_err_px:
+        limit = cfg.max_reproj_err_px if what == "corners" else cfg.max_marker_reproj_err_px
+        if not np.isfinite(sol.rms_px) or sol.rms_px > limit:
             m = PoseMeasurement.lost(t, "reprojection", n_markers)
             return m.with_(reproj_err_px=float(sol.rms_px), n_points=len(obj))
         T = sol.T
@@ -253,7 +278,9 @@ class BoardTracker:
             validity, reason = Validity.UNCERTAIN, "uncertain_translation"
         elif np.degrees(np.sqrt(max(np.trace(cov[:3, :3]), 0.0))) > cfg.max_rot_std_deg:
             validity, reason = Validity.UNCERTAIN, "uncertain_rotation"
-        elif sol.ambiguous and not sol.used_prior and validity == Validity.OK:
-            reason = "ambiguous"
+        elif sol.ambiguous and not sol.used_prior:
+            # the mirrored (two-fold) solution explains the image about as well and there is
+            # no previous pose to choose: the rotation cannot be trusted
+            validity, reason = Validity.UNCERTAIN, "ambiguous"
         return PoseMeasurement(T, validity, t, reproj_err_px=float(sol.rms_px), n_points=len(obj), cov_6x6=cov,
                                n_markers=n_markers, reason=reason, source="tracker")
