@@ -1,12 +1,13 @@
 # sonoguide: every target installs what it needs first and is idempotent.
-#   make demo   - run the whole guidance loop on the embedded phantom (no hardware)
+#   make demo   - run the whole guidance loop on the embedded phantom for DURATION seconds
+#                 (default 60; DURATION=0 runs until Ctrl-C)
 #   make test   - run the test suite
 PYTHON   ?= python3.11
 VENV     ?= .venv
 PY       := $(VENV)/bin/python
 STAMP    := $(VENV)/.installed
 APT_PKGS := libusb-1.0-0 libgomp1 libportaudio2 espeak-ng sox
-DURATION ?= 0
+DURATION ?= 60
 
 .PHONY: setup demo test test-slow bench clean-venv
 
