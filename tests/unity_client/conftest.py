@@ -1,0 +1,84 @@
+"""Builds the Unity package's plain-C# protocol layer and its NUnit tests with Mono for the pytest wrappers.
+
+Unity itself cannot run here, but ``unity_client/Protocol`` is engine-free C#: Mono's ``mcs`` compiles it
+together with the package's EditMode tests (``unity_client/Tests/Editor``) against Debian's NUnit 2.6
+framework, and ``runner/MonoTestRunner.cs`` runs them. Debian packages: ``mono-mcs``, ``mono-runtime``,
+``libnunit-framework2.6.3-cil``.
+"""
+
+from __future__ import annotations
+
+import glob
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+UNITY = REPO / "unity_client"
+PROTOCOL = UNITY / "Protocol"
+TESTS = UNITY / "Tests" / "Editor"
+GOLDEN = UNITY / "Tests" / "Golden"
+RUNNER = Path(__file__).resolve().parent / "runner" / "MonoTestRunner.cs"
+LANG = "-langversion:7.2"  # Mono mcs 6.8's ceiling; Unity 2021.3 compiles C# 9, a superset
+NUNIT_GLOBS = ("/usr/lib/cli/nunit.framework-2.6*/nunit.framework.dll", "/usr/lib/mono/*/nunit.framework.dll",
+               "/usr/lib/mono/gac/nunit.framework/*/nunit.framework.dll")
+
+
+@dataclass(frozen=True)
+class CSharpBuild:
+    """Paths of the compiled assemblies."""
+
+    folder: Path
+    protocol_dll: Path
+    tests_dll: Path
+    runner_exe: Path
+
+
+def _sources(folder: Path) -> list[str]:
+    return sorted(str(p) for p in folder.rglob("*.cs"))
+
+
+def _compile(args: list[str], what: str) -> None:
+    proc = subprocess.run(["mcs", LANG, *args], capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        pytest.fail(f"mcs could not compile {what}:\n{proc.stdout}\n{proc.stderr}", pytrace=False)
+
+
+def find_nunit() -> str | None:
+    """Path of Debian's nunit.framework.dll, or None."""
+    for pattern in NUNIT_GLOBS:
+        hits = sorted(glob.glob(pattern))
+        if hits:
+            return hits[-1]
+    return None
+
+
+def require_mono() -> str:
+    """Skip the test when Mono or NUnit is missing; return the NUnit framework path."""
+    missing = [tool for tool in ("mcs", "mono") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"{' and '.join(missing)} not installed (Debian: apt-get install mono-mcs mono-runtime "
+                    "libnunit-framework2.6.3-cil)")
+    nunit = find_nunit()
+    if nunit is None:
+        pytest.skip("nunit.framework.dll not found (Debian: apt-get install libnunit-framework2.6.3-cil)")
+    return nunit
+
+
+@pytest.fixture(scope="session")
+def csharp_build(tmp_path_factory: pytest.TempPathFactory) -> CSharpBuild:
+    """Compile Protocol (warnings are errors), the EditMode tests and the Mono test runner."""
+    nunit = require_mono()
+    out = tmp_path_factory.mktemp("unity_csharp")
+    shutil.copy(nunit, out / "nunit.framework.dll")
+    protocol = out / "Sonoguide.Protocol.dll"
+    tests = out / "Sonoguide.Protocol.Tests.dll"
+    runner = out / "MonoTestRunner.exe"
+    _compile(["-target:library", "-warnaserror+", "-debug", f"-out:{protocol}", *_sources(PROTOCOL)], "unity_client/Protocol")
+    _compile(["-target:library", "-debug", f"-out:{tests}", f"-r:{protocol}", f"-r:{out / 'nunit.framework.dll'}",
+              *_sources(TESTS)], "unity_client/Tests/Editor")
+    _compile([f"-out:{runner}", f"-r:{out / 'nunit.framework.dll'}", str(RUNNER)], "the Mono test runner")
+    return CSharpBuild(out, protocol, tests, runner)
