@@ -1,0 +1,108 @@
+"""Two-step confirmation for destructive intents (``confirm = true`` in the command set).
+
+Pure: no clock and no I/O - every call takes the time. Voice and control-channel commands go
+through the same gate, so it is thread-safe (one lock). The rule: a confirm-gated intent is
+held; "confirm" within the window executes it, "cancel" drops it; a new gated intent replaces a
+pending one; any other intent executes at once and leaves the pending one waiting.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from dataclasses import dataclass
+
+from voice.commandset import CommandSet
+
+
+class GateAction(str, enum.Enum):
+    """What the caller must do with a submitted intent."""
+
+    EXECUTE = "execute"
+    """Execute ``intent`` now."""
+    AWAIT = "await"
+    """``intent`` is held until "confirm"."""
+    CONFIRMED = "confirmed"
+    """Execute the pending ``intent`` now."""
+    CANCELLED = "cancelled"
+    """The pending ``intent`` was dropped."""
+    NOTHING_PENDING = "nothing_pending"
+    """"confirm" or "cancel" with nothing waiting: do nothing."""
+    EXPIRED = "expired"
+    """The pending ``intent`` timed out (from :meth:`ConfirmationGate.poll`)."""
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """Outcome of :meth:`ConfirmationGate.submit` / :meth:`ConfirmationGate.poll`.
+
+    Attributes:
+        action: what to do.
+        intent: the intent to execute / held / confirmed / cancelled / expired (``None`` for
+            ``nothing_pending``).
+        deadline_ns: for ``await``, when the window closes.
+    """
+
+    action: GateAction
+    intent: str | None
+    deadline_ns: int | None = None
+
+
+class ConfirmationGate:
+    """Holds at most one intent awaiting confirmation.
+
+    Args:
+        command_set: which intents need confirmation (``confirm = true``).
+        window_s: how long a held intent waits for "confirm".
+    """
+
+    def __init__(self, command_set: CommandSet, window_s: float = 5.0) -> None:
+        self._gated = frozenset(n for n, s in command_set.intents.items() if s.confirm)
+        self._window_ns = int(window_s * 1e9)
+        self._pending: tuple[str, int] | None = None
+        self._expired: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def pending(self) -> str | None:
+        """The held intent, or ``None``."""
+        with self._lock:
+            return self._pending[0] if self._pending else None
+
+    def needs_confirmation(self, intent: str) -> bool:
+        """True when ``intent`` is held for confirmation."""
+        return intent in self._gated
+
+    def submit(self, intent: str, t_ns: int) -> GateResult:
+        """Route one intent heard (or received) at ``t_ns``."""
+        with self._lock:
+            self._expire(t_ns)
+            if intent in ("confirm", "cancel"):
+                if self._pending is None:
+                    return GateResult(GateAction.NOTHING_PENDING, None)
+                held, _ = self._pending
+                self._pending = None
+                return GateResult(GateAction.CONFIRMED if intent == "confirm" else GateAction.CANCELLED, held)
+            if intent in self._gated:
+                deadline = t_ns + self._window_ns
+                self._pending = (intent, deadline)
+                return GateResult(GateAction.AWAIT, intent, deadline)
+            return GateResult(GateAction.EXECUTE, intent)
+
+    def poll(self, t_ns: int) -> GateResult | None:
+        """Report an expiry (once) when the held intent's window has closed by ``t_ns``."""
+        with self._lock:
+            self._expire(t_ns)
+            expired, self._expired = self._expired, None
+            return None if expired is None else GateResult(GateAction.EXPIRED, expired)
+
+    def reset(self) -> None:
+        """Drop any held intent."""
+        with self._lock:
+            self._pending = None
+            self._expired = None
+
+    def _expire(self, t_ns: int) -> None:
+        if self._pending is not None and t_ns > self._pending[1]:
+            self._expired = self._pending[0]
+            self._pending = None
