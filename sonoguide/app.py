@@ -99,7 +99,7 @@ def build_processor(config: Config, chain: CalibrationChain | None, stats: Stage
         from vision.segmentation import Segmenter
         segmenter = Segmenter(config.segmentation)
     if config.pipeline.needle:
-        from vision.needle import NeedleTracker
+        from vision.needle.tracker import NeedleTracker
         needle = NeedleTracker(config.needle)
     composer = OverlayComposer(chain, config.pipeline.overlay_validity_ms, config.pipeline.send_image)
     return FrameProcessor(segmenter, needle, composer, stats or StageStats())
@@ -155,14 +155,19 @@ class Runtime:
         self.processor = build_processor(cfg, self.chain, self.stats)
         self.tracker = self.pose_filter = self.pose_buffer = None
         if tracked:
-            from vision.tracking import BoardTracker, PoseBuffer, PoseFilter
+            from vision.tracking.filter import PoseFilter
+            from vision.tracking.sync import PoseBuffer
+            from vision.tracking.tracker import BoardTracker
             self.tracker = BoardTracker(self.board, self.intrinsics, cfg.tracking)
             self.pose_filter = PoseFilter(cfg.tracking)
             self.pose_buffer = PoseBuffer(cfg.tracking)
-        confirm, window = self._confirmation_rules()
-        self.commands = CommandProcessor(confirm, window, actions={
+        from voice.commandset import load_command_set
+        from voice.confirm import ConfirmationGate
+        gate = ConfirmationGate(load_command_set(cfg.voice.command_set_path()), cfg.voice.confirm_window_s)
+        self.commands = CommandProcessor(gate, actions={
             "snapshot": self._snapshot, "start recording": self._start_recording,
             "stop recording": self._stop_recording})
+        self.commands.on_expired = self._on_confirmation_expired
         self.security = None
         if cfg.network.curve:
             from ar_bridge.security import CurveSecurity
@@ -174,11 +179,6 @@ class Runtime:
         self.pipeline = Pipeline(self.us_source, self.processor, self.publisher, self.commands,
                                  self.camera_source, self.tracker, self.pose_filter, self.pose_buffer)
         self.pipeline.record_camera_poses = cfg.recording.camera_poses
-
-    def _confirmation_rules(self) -> tuple[set[str], float]:
-        from voice.commandset import load_command_set
-        cs = load_command_set(self.config.voice)
-        return set(cs.confirm_intents), cs.confirm_window_s
 
     # .................................................................. lifecycle
     def start(self) -> None:
@@ -270,25 +270,37 @@ class Runtime:
             out["error"] = res.error
         return out
 
-    def _on_voice(self, event: Any) -> None:
-        """A decision of the voice listener: publish it, record it, and execute accepted intents."""
+    def _publish_voice(self, event: Any) -> None:
         self.publisher.publish("voice", event.t_end_ns, event.to_body())
         self._record("voice", {"event": event.to_body()})
-        if event.decision != "accepted" or not event.intent:
+        listener = self.voice_listener
+        if listener is not None and event.decision.value != "accepted" and event.decision.value != "rejected":
+            listener.audit(event)  # the listener logs its own accept/reject decisions
+
+    def _on_voice(self, event: Any) -> None:
+        """A decision of the voice listener: publish it, record it, and execute accepted intents."""
+        from voice.events import Decision
+        self._publish_voice(event)
+        if event.decision is not Decision.ACCEPTED or not event.intent:
             return
         res = self.commands.submit(event.intent, origin="voice")
         self.voice_count += int(res.ok)
         self._record("command", {"origin": "voice", "command": event.intent, "result": dataclasses.asdict(res)})
-        follow = {"awaiting_confirmation": "awaiting_confirmation", "cancelled": "cancelled"}.get(res.status)
+        follow = {"awaiting_confirmation": Decision.AWAITING_CONFIRMATION, "cancelled": Decision.CANCELLED,
+                  "rejected": Decision.REJECTED}.get(res.status)
         if res.status == "executed" and event.intent == "confirm":
-            follow = "confirmed"
-        if res.status == "rejected":
-            follow = "rejected"
-        if follow is not None and self.voice_listener is not None:
-            derived = self.voice_listener.derived_event(event, decision=follow, intent=res.intent,
-                                                        reason=res.error or "")
-            self.publisher.publish("voice", derived.t_end_ns, derived.to_body())
-            self._record("voice", {"event": derived.to_body()})
+            follow = Decision.CONFIRMED
+        if follow is not None:
+            self._publish_voice(dataclasses.replace(event, t_event_ns=time.time_ns(), intent=res.intent,
+                                                    decision=follow, reason=res.error or ""))
+
+    def _on_confirmation_expired(self, intent: str, t_ns: int) -> None:
+        from voice.events import Decision, VoiceEvent
+        listener = self.voice_listener
+        self._publish_voice(VoiceEvent(
+            t_end_ns=t_ns, t_event_ns=t_ns, text="", confidence=0.0, intent=intent, decision=Decision.EXPIRED,
+            reason="not confirmed in time", engine=listener.engine_name if listener is not None else "control",
+            noise_dbfs=listener.noise_dbfs if listener is not None else float("nan")))
 
     # .................................................................. actions
     def _snapshot(self) -> str | None:

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
+from voice.confirm import ConfirmationGate, GateAction
 from voice.intents import INTENTS, LAYERS
 
 log = logging.getLogger(__name__)
@@ -90,33 +91,32 @@ Action = Callable[[], str | None]
 class CommandProcessor:
     """Applies intents to the guidance state, thread-safely.
 
+    Confirmation follows :class:`voice.confirm.ConfirmationGate`, shared by both channels: a
+    gated intent waits for "confirm" from either the voice or the control channel.
+
     Args:
-        confirm_intents: intents that need a spoken or sent "confirm" before they execute.
-        confirm_window_s: how long a pending intent waits for "confirm".
+        gate: the confirmation gate (``None``: no intent needs confirmation).
         actions: side effects by intent (``snapshot``, ``start recording``, ``stop recording``).
         clock_ns: time source (host ``time.time_ns`` by default; injected in tests).
     """
 
-    def __init__(self, confirm_intents: frozenset[str] | set[str] = frozenset(), confirm_window_s: float = 5.0,
-                 actions: Mapping[str, Action] | None = None,
+    def __init__(self, gate: ConfirmationGate | None = None, actions: Mapping[str, Action] | None = None,
                  clock_ns: Callable[[], int] = time.time_ns) -> None:
-        unknown = set(confirm_intents) - set(INTENTS)
-        if unknown:
-            raise ValueError(f"unknown intents need confirmation: {sorted(unknown)}")
-        self._confirm = frozenset(confirm_intents) - {"confirm", "cancel"}
-        self._window_ns = int(confirm_window_s * 1e9)
+        self._gate = gate
         self._actions = dict(actions or {})
         self._clock = clock_ns
         self._lock = threading.RLock()
         self._state = GuidanceState()
         self._listeners: list[Callable[[GuidanceState], None]] = []
+        self.on_expired: Callable[[str, int], None] | None = None
+        """Called with ``(intent, t_ns)`` when a pending confirmation runs out."""
 
     # ------------------------------------------------------------------ state access
     @property
     def state(self) -> GuidanceState:
-        """The current snapshot (expires a pending confirmation that ran out)."""
+        """The current snapshot (first expiring a pending confirmation that ran out)."""
         with self._lock:
-            self._expire(self._clock())
+            self._poll_expiry(self._clock())
             return self._state
 
     def add_listener(self, fn: Callable[[GuidanceState], None]) -> None:
@@ -153,23 +153,26 @@ class CommandProcessor:
             return CommandResult(False, "rejected", intent, f"unknown command {intent!r}; known: {', '.join(INTENTS)}")
         with self._lock:
             now = self._clock()
-            self._expire(now)
-            pending = self._state.pending_confirmation
-            if intent == "confirm":
-                if pending is None:
+            self._poll_expiry(now)
+            if self._gate is None:
+                if intent in ("confirm", "cancel"):
                     return CommandResult(False, "rejected", None, "nothing is awaiting confirmation")
+                return self._execute(intent, origin, now)
+            r = self._gate.submit(intent, now)
+            if r.action is GateAction.EXECUTE:
+                return self._execute(intent, origin, now)
+            if r.action is GateAction.AWAIT:
+                self._commit(pending_confirmation=r.intent, pending_deadline_ns=int(r.deadline_ns or 0))
+                return CommandResult(True, "awaiting_confirmation", r.intent)
+            if r.action is GateAction.CONFIRMED:
                 self._commit(pending_confirmation=None, pending_deadline_ns=0)
-                return self._execute(pending, origin, now)
-            if intent == "cancel":
-                if pending is None:
-                    return CommandResult(False, "rejected", None, "nothing to cancel")
+                return self._execute(r.intent, origin, now)
+            if r.action is GateAction.CANCELLED:
                 self._commit(pending_confirmation=None, pending_deadline_ns=0,
-                             last_command={"intent": "cancel", "origin": origin, "t_ns": now, "cancelled": pending})
-                return CommandResult(True, "cancelled", pending)
-            if intent in self._confirm:
-                self._commit(pending_confirmation=intent, pending_deadline_ns=now + self._window_ns)
-                return CommandResult(True, "awaiting_confirmation", intent)
-            return self._execute(intent, origin, now)
+                             last_command={"intent": "cancel", "origin": origin, "t_ns": now, "cancelled": r.intent})
+                return CommandResult(True, "cancelled", r.intent)
+            what = "nothing is awaiting confirmation" if intent == "confirm" else "nothing to cancel"
+            return CommandResult(False, "rejected", None, what)
 
     def _execute(self, intent: str, origin: str, now: int) -> CommandResult:
         s = self._state
@@ -197,11 +200,15 @@ class CommandProcessor:
         log.info("command %r from %s executed", intent, origin)
         return CommandResult(True, "executed", intent)
 
-    def _expire(self, now: int) -> None:
-        s = self._state
-        if s.pending_confirmation is not None and now > s.pending_deadline_ns:
-            log.info("confirmation of %r expired", s.pending_confirmation)
+    def _poll_expiry(self, now: int) -> None:
+        if self._gate is None:
+            return
+        r = self._gate.poll(now)
+        if r is not None and r.action is GateAction.EXPIRED:
+            log.info("confirmation of %r expired", r.intent)
             self._commit(pending_confirmation=None, pending_deadline_ns=0)
+            if self.on_expired is not None:
+                self.on_expired(r.intent, now)
 
     def _commit(self, **changes: Any) -> GuidanceState:
         self._state = replace(self._state, version=self._state.version + 1, **changes)

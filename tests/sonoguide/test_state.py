@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from sonoguide.state import CommandProcessor
+from voice.commandset import command_set_from_dict
+from voice.confirm import ConfirmationGate
 from voice.intents import INTENTS
+
+
+def _gate(window_s: float = 4.0) -> ConfirmationGate:
+    cs = command_set_from_dict({"lang": "en", "intents": {
+        name: {"phrases": [name], **({"confirm": True} if name == "hide all" else {})} for name in INTENTS}})
+    return ConfirmationGate(cs, window_s)
 
 
 class Clock:
@@ -32,7 +40,7 @@ def test_layers_and_freeze():
 def test_confirmation_executes_only_after_confirm_within_the_window():
     clock = Clock()
     seen = []
-    cp = CommandProcessor({"hide all"}, confirm_window_s=4.0, clock_ns=clock)
+    cp = CommandProcessor(_gate(4.0), clock_ns=clock)
     cp.add_listener(seen.append)
     r = cp.submit("hide all", origin="voice")
     assert (r.ok, r.status) == (True, "awaiting_confirmation")
@@ -46,13 +54,15 @@ def test_confirmation_executes_only_after_confirm_within_the_window():
 
 def test_cancel_and_expiry():
     clock = Clock()
-    cp = CommandProcessor({"hide all"}, confirm_window_s=4.0, clock_ns=clock)
+    cp = CommandProcessor(_gate(4.0), clock_ns=clock)
     cp.submit("hide all")
     r = cp.submit("cancel")
     assert (r.status, r.intent) == ("cancelled", "hide all") and all(cp.state.layers.values())
     cp.submit("hide all")
+    expired = []
+    cp.on_expired = lambda intent, t: expired.append(intent)
     clock.t += 5_000_000_000
-    assert cp.state.pending_confirmation is None
+    assert cp.state.pending_confirmation is None and expired == ["hide all"]
     r = cp.submit("confirm")
     assert not r.ok and "nothing is awaiting" in r.error and all(cp.state.layers.values())
 

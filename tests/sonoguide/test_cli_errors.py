@@ -1,0 +1,123 @@
+"""Expected failures of the CLI: one clear line naming the problem and the fix, non-zero exit, no traceback."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+EXE = str(Path(sys.executable).with_name("sonoguide"))
+
+
+def _run(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([EXE, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+
+def _assert_one_line_error(p: subprocess.CompletedProcess, *fragments: str) -> str:
+    assert p.returncode != 0, p.stdout + p.stderr
+    assert "Traceback" not in p.stderr, p.stderr
+    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith("error: ")]
+    assert len(errors) == 1, p.stderr
+    for f in fragments:
+        assert f in errors[0], errors[0]
+    return errors[0]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def ports() -> list[str]:
+    return ["--pub", f"tcp://127.0.0.1:{_free_port()}", "--control", f"tcp://127.0.0.1:{_free_port()}"]
+
+
+def test_busy_port(ports):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        busy = f"tcp://127.0.0.1:{s.getsockname()[1]}"
+        p = _run("demo", "--duration", "1", "--no-status", "--pub", busy, "--control", ports[3])
+    _assert_one_line_error(p, "already in use", "network.pub_endpoint")
+
+
+def test_missing_and_bad_configuration(tmp_path, ports):
+    _assert_one_line_error(_run("demo", "--config", str(tmp_path / "nope.toml"), *ports), "not found")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[network]\nbogus = 1\n")
+    _assert_one_line_error(_run("config", "check", str(bad)), "network.bogus", "unknown key")
+    bad.write_text("[phantom]\ndepth_mm = 500\n")
+    _assert_one_line_error(_run("demo", "--config", str(bad), *ports), "phantom.depth_mm")
+    bad.write_text("[pipeline]\nsend_image = \"yes\"\n")
+    _assert_one_line_error(_run("config", "show", "--config", str(bad)), "pipeline.send_image", "true or false")
+    bad.write_text("[network\n")
+    _assert_one_line_error(_run("config", "check", str(bad)), "not valid TOML")
+    bad.write_text("[knee]\n")
+    _assert_one_line_error(_run("config", "check", str(bad)), "unknown section [knee]")
+
+
+@pytest.mark.parametrize("content", [None, b"this is not a model", b"\x00" * 1000])
+def test_missing_or_corrupt_model(tmp_path, ports, content):
+    model = tmp_path / "model.pt"
+    if content is not None:
+        model.write_bytes(content)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f"[segmentation]\nmodel = {json.dumps(str(model))}\n")
+    _assert_one_line_error(_run("demo", "--duration", "1", "--config", str(cfg), *ports), str(model))
+
+
+def _real_sources(tmp_path: Path) -> Path:
+    us = tmp_path / "us"
+    us.mkdir()
+    cv2.imwrite(str(us / "0.png"), np.zeros((64, 64), np.uint8))
+    cam = tmp_path / "camera.json"
+    cam.write_text(json.dumps({"K": [[500, 0, 32], [0, 500, 32], [0, 0, 1]], "dist": [0, 0, 0, 0, 0],
+                               "width": 64, "height": 64}))
+    return us
+
+
+def test_missing_or_corrupt_calibration(tmp_path, ports):
+    us = _real_sources(tmp_path)
+    cfg = tmp_path / "c.toml"
+    base = (f"[ultrasound]\nsource = \"folder:{us}\"\nmm_per_px = [0.1, 0.1]\n"
+            f"[camera]\nsource = \"folder:{us}\"\nintrinsics = \"{tmp_path / 'camera.json'}\"\n")
+    cfg.write_text(base + f"[calibration]\nimage_to_marker = \"{tmp_path / 'nope.json'}\"\n"
+                          f"camera_to_headset = \"{tmp_path / 'nope2.json'}\"\n")
+    _assert_one_line_error(_run("run", "--duration", "1", "--config", str(cfg), *ports), "nope.json", "not found")
+    (tmp_path / "broken.json").write_text("{ broken")
+    cfg.write_text(base + f"[calibration]\nimage_to_marker = \"{tmp_path / 'broken.json'}\"\n"
+                          f"camera_to_headset = \"{tmp_path / 'broken.json'}\"\n")
+    _assert_one_line_error(_run("run", "--duration", "1", "--config", str(cfg), *ports), "broken.json", "corrupt")
+    cfg.write_text(base)
+    _assert_one_line_error(_run("run", "--duration", "1", "--config", str(cfg), *ports),
+                           "calibration.image_to_marker is not set")
+
+
+def test_missing_device_and_video(tmp_path, ports):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[ultrasound]\nsource = \"device:97\"\nmm_per_px = [0.1, 0.1]\n[camera]\nsource = \"none\"\n")
+    _assert_one_line_error(_run("run", "--duration", "1", "--config", str(cfg), *ports), "device 97")
+    cfg.write_text(f"[ultrasound]\nsource = \"{tmp_path / 'scan.mp4'}\"\nmm_per_px = [0.1, 0.1]\n"
+                   "[camera]\nsource = \"none\"\n")
+    _assert_one_line_error(_run("run", "--duration", "1", "--config", str(cfg), *ports), "scan.mp4", "not found")
+    cfg.write_text("[ultrasound]\nsource = \"device:0\"\n")
+    _assert_one_line_error(_run("run", "--config", str(cfg), *ports), "ultrasound.mm_per_px")
+
+
+def test_unreadable_recording(tmp_path):
+    _assert_one_line_error(_run("replay", str(tmp_path)), "not a recording")
+    (tmp_path / "session.sgrec").write_bytes(b"garbage!")
+    _assert_one_line_error(_run("replay", str(tmp_path)), "not a sonoguide recording")
+
+
+def test_bad_duration(ports):
+    _assert_one_line_error(_run("demo", "--duration", "-3", *ports), "--duration")

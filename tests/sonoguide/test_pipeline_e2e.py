@@ -1,0 +1,156 @@
+"""The whole guidance loop headless: phantom → segmentation → needle → pose → compose → ZeroMQ.
+
+Checks the stream with real subscribers and a real control client, then replays the recording
+and requires the same overlays; a second test kills a recording demo with SIGKILL and replays it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import zmq
+
+from ar_bridge.schema import OverlayMessage, decode
+from sonoguide.app import Runtime
+from sonoguide.config import Config
+
+EXE = str(Path(sys.executable).with_name("sonoguide"))
+
+
+def _ep() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
+
+
+def _ask(ctx: zmq.Context, endpoint: str, command: str, rid: str) -> dict:
+    s = ctx.socket(zmq.REQ)
+    s.setsockopt(zmq.LINGER, 0)
+    s.setsockopt(zmq.RCVTIMEO, 5000)
+    s.connect(endpoint)
+    s.send(json.dumps({"id": rid, "command": command}).encode())
+    reply = json.loads(s.recv())
+    s.close()
+    return reply
+
+
+def _drain(sub: zmq.Socket, seconds: float, into: dict[str, list]) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if sub.poll(20):
+            m = decode(sub.recv_multipart())
+            into.setdefault(m.topic, []).append(m)
+
+
+@pytest.fixture(scope="module")
+def recorded_run(tmp_path_factory):
+    """Run the demo runtime for a few seconds with a subscriber, commands and a recording."""
+    rec_dir = tmp_path_factory.mktemp("rec") / "session"
+    cfg = Config()
+    cfg = cfg.replace(network=dataclasses.replace(cfg.network, pub_endpoint=_ep(), control_endpoint=_ep()),
+                      voice=dataclasses.replace(cfg.voice, audit_log=str(rec_dir.parent / "audit.jsonl")))
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    sub.setsockopt(zmq.LINGER, 0)
+    sub.connect(cfg.network.pub_endpoint)
+    rt = Runtime(cfg, demo=True, record=str(rec_dir))
+    rt.start()
+    msgs: dict[str, list] = {}
+    try:
+        _drain(sub, 3.0, msgs)
+        replies = {"hide": _ask(ctx, cfg.network.control_endpoint, "hide nerve", "c1")}
+        _drain(sub, 1.0, msgs)
+        replies["freeze"] = _ask(ctx, cfg.network.control_endpoint, "Freeze", "c2")
+        _drain(sub, 1.0, msgs)
+        replies["unknown"] = _ask(ctx, cfg.network.control_endpoint, "fly", "c3")
+        replies["state"] = _ask(ctx, cfg.network.control_endpoint, "get_state", "c4")
+        late = ctx.socket(zmq.SUB)
+        late.setsockopt(zmq.SUBSCRIBE, b"state")
+        late.setsockopt(zmq.LINGER, 0)
+        t0 = time.monotonic()
+        late.connect(cfg.network.pub_endpoint)
+        got_state = late.poll(1000)
+        late_wait = time.monotonic() - t0
+        late_state = decode(late.recv_multipart()) if got_state else None
+        late.close()
+        _drain(sub, 0.5, msgs)
+    finally:
+        rt.stop()
+        sub.close()
+        ctx.term()
+    return {"msgs": msgs, "replies": replies, "late_state": late_state, "late_wait": late_wait,
+            "rec_dir": rec_dir, "summary": rt.summary()}
+
+
+def test_overlay_stream_is_complete_and_valid(recorded_run):
+    ov = recorded_run["msgs"]["overlay"]
+    assert len(ov) >= 40
+    seqs = [m.seq for m in ov]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "overlay seq has gaps"
+    for m in ov:
+        o = OverlayMessage.from_wire(m)
+        assert m.schema == "sonoguide.overlay/1" and m.t_publish_ns >= m.t_capture_ns
+        assert o.valid_until_ns > o.t_capture_ns and o.pose_validity in ("ok", "occluded", "lost", "stale")
+        assert (o.T_headset_from_image is not None) == (o.pose_validity in ("ok", "occluded"))
+        for s in o.structures:
+            assert s.cls in ("nerve", "vessel") and s.validity in ("ok", "uncertain")
+            assert s.contour_px.ndim == 2 and s.contour_px.shape[1] == 2
+    assert any(OverlayMessage.from_wire(m).structures for m in ov), "no structure was ever outlined"
+    assert any(m.body["pose_validity"] == "ok" for m in ov), "the probe was never tracked"
+
+
+def test_heartbeat_and_state(recorded_run):
+    hb = recorded_run["msgs"]["heartbeat"]
+    span = (hb[-1].t_publish_ns - hb[0].t_publish_ns) / 1e9
+    assert (len(hb) - 1) / span >= 5.0
+    assert recorded_run["late_state"] is not None and recorded_run["late_wait"] < 1.0
+    assert recorded_run["late_state"].body["frozen"] is True
+
+
+def test_control_commands_change_what_is_sent(recorded_run):
+    r = recorded_run["replies"]
+    assert r["hide"] == {"id": "c1", "ok": True, "status": "executed", "intent": "hide nerve"}
+    assert r["freeze"]["ok"] and r["unknown"]["ok"] is False and "unknown command" in r["unknown"]["error"]
+    assert r["state"]["state"]["layers"]["nerve"] is False
+    ov = [OverlayMessage.from_wire(m) for m in recorded_run["msgs"]["overlay"]]
+    after_hide = [o for o in ov if o.layers.get("nerve") is False]
+    assert after_hide and all(s.cls != "nerve" for o in after_hide for s in o.structures)
+    frozen = [o for o in ov if o.frozen]
+    assert frozen and len({o.frozen_at_ns for o in frozen}) == 1
+    assert all(o.t_capture_ns > o.frozen_at_ns for o in frozen[1:])
+
+
+def test_replay_reproduces_the_recorded_overlays(recorded_run):
+    p = subprocess.run([EXE, "replay", str(recorded_run["rec_dir"])], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    n_frames = int(p.stdout.split("replayed ")[1].split()[0])
+    assert n_frames >= 40 and f"{n_frames} of {n_frames} recorded overlays reproduced exactly" in p.stdout
+
+
+def test_kill_9_during_recording_then_clean_replay(tmp_path):
+    rec = tmp_path / "killed"
+    proc = subprocess.Popen([EXE, "demo", "--no-status", "--record", str(rec), "--pub", _ep(), "--control", _ep()],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    log = rec / "session.sgrec"
+    while time.monotonic() < deadline and (not log.exists() or log.stat().st_size < 3_000_000):
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    assert log.stat().st_size >= 3_000_000, "the demo did not record"
+    p = subprocess.run([EXE, "replay", str(rec)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr
+    n = int(p.stdout.split("replayed ")[1].split()[0])
+    assert n >= 10
