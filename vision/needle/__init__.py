@@ -1,0 +1,1 @@
+"""In-plane needle detection, tracking and proximity warnings in the ultrasound image."""

@@ -1,0 +1,310 @@
+"""Single-frame in-plane needle detection in a B-mode image.
+
+1. Ridge filtering: the shaft of an in-plane needle is a bright, thin, straight specular echo.
+   The Hessian of the Gaussian-smoothed image (scale ``ridge_sigma_px``) has a strongly
+   negative eigenvalue across such a ridge and one near zero along it (Frangi et al.,
+   "Multiscale vessel enhancement filtering", MICCAI 1998); the response
+   ``sigma^2 (-lambda_2 - |lambda_1|)`` keeps lines and suppresses blobs, and the eigenvector of
+   ``lambda_1`` gives the ridge direction.
+2. Line fitting: RANSAC (Fischler & Bolles, "Random sample consensus", CACM 24(6), 1981) over
+   the strongest ridge pixels, weighted by response; a pixel supports a line when it lies within
+   ``inlier_px`` of it *and* its own ridge direction agrees; the angle is limited to the range an
+   in-plane needle can have. The winner is refined by weighted total least squares.
+3. Extent and tip: the best few distinct lines are checked in full. The supporting pixels are
+   split where the echo is interrupted for more than ``gap_mm``; the shaft is the run that starts
+   where the line enters the image (within ``max_entry_gap_mm``): an in-plane needle is visible
+   from the skin or the image edge down to its tip, while fascia, bone and vessel walls lie
+   inside the image. The echo profile along the line (a 3-pixel band)
+   gives the tip: the deepest point where the echo is still above ``tip_level`` between the
+   background and the shaft's median (the needle tip is "where the echo ends").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from vision.needle.config import NeedleConfig
+
+
+@dataclass(frozen=True)
+class LineDetection:
+    """A needle shaft found in one frame (pixels are ``(x, y)``, column/row).
+
+    Attributes:
+        point: a point on the shaft's line.
+        direction: unit direction along the shaft towards the tip (downwards: ``dy >= 0``).
+        entry_px: where the visible shaft begins (on the image border when it enters there).
+        tip_px: where the echo ends.
+        angle_deg: shaft angle below the image horizontal, in millimetre space.
+        length_mm: visible shaft length.
+        support: supporting ridge pixels.
+        strength: mean ridge response of the support.
+        contrast: median echo on the shaft minus the background beside it (grey levels).
+    """
+
+    point: np.ndarray
+    direction: np.ndarray
+    entry_px: tuple[float, float]
+    tip_px: tuple[float, float]
+    angle_deg: float
+    length_mm: float
+    support: int
+    strength: float
+    contrast: float = 0.0
+
+
+def ridge_filter(image: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bright-ridge response and the ridge's unit direction per pixel.
+
+    Returns:
+        ``(response, dir_x, dir_y)``, float32 ``HxW`` each.
+    """
+    img = image.astype(np.float32)
+    g = cv2.GaussianBlur(img, (0, 0), sigma)
+    ixx = cv2.Sobel(g, cv2.CV_32F, 2, 0, ksize=3)
+    iyy = cv2.Sobel(g, cv2.CV_32F, 0, 2, ksize=3)
+    ixy = cv2.Sobel(g, cv2.CV_32F, 1, 1, ksize=3)
+    half_tr = 0.5 * (ixx + iyy)
+    disc = np.sqrt(0.25 * (ixx - iyy) ** 2 + ixy ** 2)
+    l1 = half_tr + disc  # larger (along a bright ridge: ~0)
+    l2 = half_tr - disc  # smaller (across a bright ridge: strongly negative)
+    resp = np.maximum(-l2 - np.abs(l1), 0.0) * np.float32(sigma * sigma)
+    # eigenvector of l1: angle phi with tan(2 phi) = 2 ixy / (ixx - iyy)
+    phi = 0.5 * np.arctan2(2.0 * ixy, ixx - iyy)
+    return resp, np.cos(phi).astype(np.float32), np.sin(phi).astype(np.float32)
+
+
+def _angle_below_horizontal(dx: float, dy: float, sx: float, sy: float) -> float:
+    return math.degrees(math.atan2(abs(dy) * sy, abs(dx) * sx))
+
+
+def _fit_line(xy: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted total-least-squares line: centroid and unit direction."""
+    c = np.average(xy, axis=0, weights=w)
+    d = xy - c
+    C = (d * w[:, None]).T @ d
+    evals, evecs = np.linalg.eigh(C)
+    u = evecs[:, 1]
+    if u[1] < 0 or (u[1] == 0 and u[0] < 0):
+        u = -u
+    return c, u
+
+
+def _border_intersection(p: np.ndarray, u: np.ndarray, w: int, h: int) -> np.ndarray:
+    """Point where the line ``p + s u`` (going backwards, s < 0) leaves the image rectangle."""
+    best = -np.inf
+    for k, lim in ((0, 0.0), (0, w - 1.0), (1, 0.0), (1, h - 1.0)):
+        if abs(u[k]) < 1e-9:
+            continue
+        s = (lim - p[k]) / u[k]
+        if s <= 0:
+            q = p + s * u
+            if -0.5 <= q[0] <= w - 0.5 and -0.5 <= q[1] <= h - 0.5:
+                best = max(best, s)
+    return p + (best if np.isfinite(best) else 0.0) * u
+
+
+def detect_needle(image: np.ndarray, mm_per_px: tuple[float, float], config: NeedleConfig,
+                  prior: tuple[np.ndarray, np.ndarray] | None = None,
+                  rng: np.random.Generator | None = None) -> LineDetection | None:
+    """Find the needle shaft in one ``HxW`` B-mode image; ``None`` when there is none.
+
+    Args:
+        image: ``HxW`` uint8 (or ``HxWx3``) ultrasound image.
+        mm_per_px: pixel spacing ``(row, col)``.
+        config: detector parameters.
+        prior: predicted line ``(point, unit direction)``, tried as a hypothesis first.
+        rng: randomness of RANSAC (seeded per call when not given, so results are repeatable).
+    """
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    h, w = image.shape
+    sy, sx = float(mm_per_px[0]), float(mm_per_px[1])
+    cfg = config
+    rng = rng or np.random.default_rng(0)
+    resp, ux, uy = ridge_filter(image, cfg.ridge_sigma_px)
+    m = 3  # ignore the filter's border
+    resp[:m], resp[-m:], resp[:, :m], resp[:, -m:] = 0, 0, 0, 0
+    peak = float(resp.max())
+    if peak < cfg.ridge_min:
+        return None
+    thr = max(cfg.ridge_min, cfg.ridge_rel * peak)
+    ang = np.degrees(np.arctan2(np.abs(uy) * sy, np.abs(ux) * sx))
+    cand = (resp >= thr) & (ang >= cfg.min_angle_deg - cfg.orientation_tol_deg) & (
+        ang <= cfg.max_angle_deg + cfg.orientation_tol_deg)
+    ys, xs = np.nonzero(cand)
+    if xs.size < 4:
+        return None
+    r = resp[ys, xs]
+    if xs.size > cfg.max_candidates:
+        keep = np.argpartition(-r, cfg.max_candidates)[: cfg.max_candidates]
+        xs, ys, r = xs[keep], ys[keep], r[keep]
+    xy = np.column_stack([xs, ys]).astype(np.float64)
+    dirs = np.column_stack([ux[ys, xs], uy[ys, xs]]).astype(np.float64)
+    cos_tol = math.cos(math.radians(cfg.orientation_tol_deg))
+
+    def support(p: np.ndarray, u: np.ndarray) -> np.ndarray:
+        n = np.array([-u[1], u[0]])
+        dist = np.abs((xy - p) @ n)
+        align = np.abs(dirs @ u)
+        return (dist <= cfg.inlier_px) & (align >= cos_tol)
+
+    hyps: list[tuple[np.ndarray, np.ndarray]] = []
+    if prior is not None:
+        hyps.append((np.asarray(prior[0], float), np.asarray(prior[1], float)))
+    prob = np.sqrt(r)
+    prob /= prob.sum()
+    pairs = rng.choice(len(xy), size=(cfg.ransac_iterations, 2), p=prob)
+    for i, j in pairs:
+        d = xy[j] - xy[i]
+        L = math.hypot(d[0], d[1])
+        if L < 3.0:
+            continue
+        u = d / L
+        if u[1] < 0:
+            u = -u
+        hyps.append((xy[i], u))
+    scored = []
+    for p, u in hyps:
+        a = _angle_below_horizontal(u[0], u[1], sx, sy)
+        if not (cfg.min_angle_deg <= a <= cfg.max_angle_deg):
+            continue
+        scored.append((float(r[support(p, u)].sum()), p, u))
+    scored.sort(key=lambda x: -x[0])
+    # the best few distinct lines are checked in full: refined, and the shaft must run from
+    # where the line enters the image (a needle is visible from the skin or the image edge
+    # down to its tip; fascia, bone and vessel walls lie inside the image)
+    tried: list[tuple[np.ndarray, np.ndarray]] = []
+    best = None
+    for _, p, u in scored:
+        if any(abs(float(u @ u2)) > math.cos(math.radians(3.0)) and abs(float((p - p2) @ np.array([-u2[1], u2[0]]))) < 4.0
+               for p2, u2 in tried):
+            continue
+        tried.append((p, u))
+        if len(tried) > cfg.max_hypotheses:
+            break
+        cand = _shaft(p, u, xy, r, support, w, h, sx, sy, cfg)
+        if cand is not None and (best is None or cand[0] > best[0]):
+            best = cand
+    if best is None:
+        return None
+    _, p, u, t0, t1, n_run, strength = best
+    a = _angle_below_horizontal(u[0], u[1], sx, sy)
+    mm_along = math.hypot(u[0] * sx, u[1] * sy)
+    t_tip, contrast = _refine_tip(image, (resp, ux, uy), p, u, t0, t1, cfg, mm_along)
+    if contrast < cfg.min_contrast:
+        return None
+    entry = p + t0 * u
+    if min(entry[0], entry[1], w - 1 - entry[0], h - 1 - entry[1]) < 4.0:
+        entry = _border_intersection(p + t0 * u, u, w, h)
+    tip = p + t_tip * u
+    length_mm = (t_tip - t0) * mm_along
+    return LineDetection(point=p, direction=u, entry_px=(float(entry[0]), float(entry[1])),
+                         tip_px=(float(tip[0]), float(tip[1])), angle_deg=a, length_mm=float(length_mm),
+                         support=n_run, strength=strength, contrast=contrast)
+
+
+def _shaft(p, u, xy, r, support, w, h, sx, sy, cfg: NeedleConfig):
+    """Refine one line hypothesis and find its shaft; ``None`` when it is not a needle."""
+    for _ in range(2):  # refine on the support, then re-collect the support
+        s = support(p, u)
+        if s.sum() < 3:
+            return None
+        p, u = _fit_line(xy[s], r[s])
+    a = _angle_below_horizontal(u[0], u[1], sx, sy)
+    if not (cfg.min_angle_deg <= a <= cfg.max_angle_deg):
+        return None
+    s = support(p, u)
+    mm_along = math.hypot(u[0] * sx, u[1] * sy)  # mm per pixel step along u
+    order = np.argsort((xy[s] - p) @ u)
+    t = ((xy[s] - p) @ u)[order]
+    rs = r[s][order]
+    t_border = float((_border_intersection(p, u, w, h) - p) @ u)
+    gap_px = max(cfg.gap_mm / mm_along, 2.0)
+    breaks = np.flatnonzero(np.diff(t) > gap_px)
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [t.size - 1]])
+    # the run that begins nearest the entry (within max_entry_gap_mm of it)
+    k = 0
+    if (t[starts[k]] - t_border) * mm_along > cfg.max_entry_gap_mm:
+        return None
+    t0, t1 = float(t[starts[k]]), float(t[ends[k]])
+    n_run = int(ends[k] - starts[k] + 1)
+    length_mm = (t1 - t0) * mm_along
+    if length_mm < cfg.min_length_mm or n_run < cfg.min_support * length_mm:
+        return None
+    score = float(rs[starts[k]:ends[k] + 1].sum())
+    return score, p, u, t0, t1, n_run, float(rs[starts[k]:ends[k] + 1].mean())
+
+
+def _refine_tip(image: np.ndarray, ridge: tuple[np.ndarray, np.ndarray, np.ndarray], p: np.ndarray, u: np.ndarray,
+                t0: float, t1: float, cfg: NeedleConfig, mm_along: float) -> tuple[float, float]:
+    """Position along the line (``t``, px) where the shaft's echo ends, sub-pixel, and the contrast.
+
+    Walks along the line from the start of the shaft while the ridge stays *on the line*: ridge
+    response above a third of the shaft's median with its direction aligned to the line (so a
+    curved bright wall that the needle touches does not extend the shaft), tolerating gaps of
+    ``gap_mm``; then the tip is placed where the echo intensity along the line crosses
+    ``tip_level`` between the background beside the shaft and the shaft's median echo.
+    """
+    resp, ux, uy = ridge
+    step = 0.5
+    ts = np.arange(t0, t1 + 60.0, step)
+    n = np.array([-u[1], u[0]])
+    line = p[None, :] + ts[:, None] * u[None, :]
+    lx, ly = line[:, 0:1].astype(np.float32), line[:, 1:2].astype(np.float32)
+    valid = ((line[:, 0] >= 0) & (line[:, 0] <= image.shape[1] - 1) & (line[:, 1] >= 0)
+             & (line[:, 1] <= image.shape[0] - 1))
+    rr = cv2.remap(resp, lx, ly, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0).ravel()
+    dx = cv2.remap(ux, lx, ly, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0).ravel()
+    dy = cv2.remap(uy, lx, ly, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0).ravel()
+    aligned = np.abs(dx * u[0] + dy * u[1]) >= math.cos(math.radians(cfg.orientation_tol_deg))
+    on_line = rr * aligned * valid
+    inside = (ts <= t1) & valid
+    if inside.sum() < 3:
+        return t1, 0.0
+    med = float(np.median(on_line[inside]))
+    good = on_line >= max(med / 3.0, cfg.ridge_min)
+    gap = max(int(round(cfg.gap_mm / (mm_along * step))), 2)  # samples
+    last = int(np.searchsorted(ts, t1))
+    last = min(max(last, 0), len(ts) - 1)
+    i = 0
+    end = 0
+    while i < len(ts):
+        if good[i]:
+            end = i
+        elif i - end > gap and i > last:
+            break
+        i += 1
+    t_ridge = float(ts[end])
+    # intensity crossing near the ridge end
+    smooth = cv2.GaussianBlur(image.astype(np.float32), (0, 0), 1.0)
+    band = []
+    for off in (-1.0, 0.0, 1.0):
+        q = line + off * n[None, :]
+        band.append(cv2.remap(smooth, q[:, 0:1].astype(np.float32), q[:, 1:2].astype(np.float32), cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE).ravel())
+    prof = np.mean(band, axis=0)
+    side = []
+    for off in (-8.0, 8.0):
+        q = line + off * n[None, :]
+        side.append(cv2.remap(smooth, q[:, 0:1].astype(np.float32), q[:, 1:2].astype(np.float32), cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE).ravel())
+    shaft = float(np.median(prof[inside]))
+    bg = float(np.median(np.minimum(side[0], side[1])[inside]))
+    if shaft - bg < 5.0:
+        return t_ridge, shaft - bg
+    level = bg + cfg.tip_level * (shaft - bg)
+    j = end
+    lo, hi = max(int(end - 3 / step), 0), min(int(end + 3 / step), len(ts) - 2)
+    # the last crossing from above to below the level within +-3 px of the ridge end
+    cross = [k for k in range(lo, hi + 1) if prof[k] >= level > prof[k + 1]]
+    if cross:
+        j = cross[-1]
+        f = (prof[j] - level) / max(prof[j] - prof[j + 1], 1e-6)
+        return float(ts[j] + f * step), shaft - bg
+    return t_ridge, shaft - bg
