@@ -82,3 +82,44 @@ def csharp_build(tmp_path_factory: pytest.TempPathFactory) -> CSharpBuild:
               *_sources(TESTS)], "unity_client/Tests/Editor")
     _compile([f"-out:{runner}", f"-r:{out / 'nunit.framework.dll'}", str(RUNNER)], "the Mono test runner")
     return CSharpBuild(out, protocol, tests, runner)
+
+
+def find_libzmq() -> str | None:
+    """A libzmq shared library: the one bundled in pyzmq's wheel, else the system's (Debian libzmq5)."""
+    import ctypes.util
+
+    import zmq
+
+    site = Path(zmq.__file__).resolve().parent.parent
+    hits = sorted(glob.glob(str(site / "pyzmq.libs" / "libzmq*.so*")))
+    if hits:
+        return hits[-1]
+    name = ctypes.util.find_library("zmq")
+    if name:
+        for folder in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib", "/usr/local/lib"):
+            if (Path(folder) / name).exists():
+                return str(Path(folder) / name)
+    return None
+
+
+@dataclass(frozen=True)
+class ProbeBuild:
+    """The client probe: the package's client over libzmq, driven through stdin/stdout."""
+
+    exe: Path
+
+
+@pytest.fixture(scope="session")
+def probe_build(csharp_build: CSharpBuild) -> ProbeBuild:
+    """Compile ``runner/ClientProbe.cs`` with the libzmq transport against the compiled protocol layer."""
+    lib = find_libzmq()
+    if lib is None:
+        pytest.skip("no libzmq shared library found (pyzmq's wheel bundles one; or apt-get install libzmq5)")
+    runner = RUNNER.parent
+    exe = csharp_build.folder / "ClientProbe.exe"
+    _compile([f"-out:{exe}", f"-r:{csharp_build.protocol_dll}", str(runner / "ClientProbe.cs"),
+              str(runner / "LibZmqTransport.cs")], "the client probe")
+    # Mono resolves DllImport("libzmq") through this map (Mono "dllmap" configuration).
+    (csharp_build.folder / "ClientProbe.exe.config").write_text(
+        f'<configuration><dllmap dll="libzmq" target="{lib}"/></configuration>\n')
+    return ProbeBuild(exe)

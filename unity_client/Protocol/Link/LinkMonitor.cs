@@ -63,7 +63,7 @@ namespace Sonoguide.Protocol.Link
         /// <summary>The heartbeat period currently assumed (ns).</summary>
         public long PeriodNs
         {
-            get { lock (_lock) return (long)_periodNs; }
+            get { lock (_lock) return (long)Math.Round(_periodNs); }
         }
 
         /// <summary>How long without a heartbeat before the link is down: 3 periods.</summary>
@@ -116,7 +116,7 @@ namespace Sonoguide.Protocol.Link
                 {
                     return LinkState.Waiting;
                 }
-                return localNowNs - _lastLocalNs <= MissedPeriods * (long)_periodNs ? LinkState.Up : LinkState.Down;
+                return localNowNs - _lastLocalNs <= MissedPeriods * (long)Math.Round(_periodNs) ? LinkState.Up : LinkState.Down;
             }
         }
 

@@ -37,6 +37,9 @@ namespace Sonoguide.Protocol.Messages
         /// <summary>End of the utterance (host ns), or null.</summary>
         public long? TEndNs { get; private set; }
 
+        /// <summary>When the decision was made (host ns), or null.</summary>
+        public long? TEventNs { get; private set; }
+
         private VoiceMessage(WireMessage wire) : base(wire)
         {
         }
@@ -56,6 +59,7 @@ namespace Sonoguide.Protocol.Messages
                 Engine = b.NullableString("engine"),
                 NoiseDbfs = b.NullableDouble("noise_dbfs"),
                 TEndNs = b.NullableLong("t_end_ns"),
+                TEventNs = b.NullableLong("t_event_ns"),
             };
         }
     }
