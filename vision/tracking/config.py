@@ -119,8 +119,8 @@ class TrackingConfig:
     sigma_floor_px: float = 0.05
     prior_max_age_ms: float = 250.0
     filter: Literal["kalman", "one_euro", "none"] = "kalman"
-    kalman_accel_mm_s2: float = 2000.0
-    kalman_ang_accel_deg_s2: float = 400.0
+    kalman_accel_mm_s2: float = 100.0
+    kalman_ang_accel_deg_s2: float = 30.0
     kalman_meas_scale: float = 1.0
     kalman_adaptive: bool = True
     one_euro_min_cutoff_hz: float = 1.0
