@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 _VALID_DIST_LENGTHS = (0, 4, 5, 8, 12, 14)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CameraIntrinsics:
     """Pinhole camera matrix, distortion and the image size they belong to.
 
@@ -72,6 +72,15 @@ class CameraIntrinsics:
         object.__setattr__(self, "dist", dist)
         object.__setattr__(self, "width", int(self.width))
         object.__setattr__(self, "height", int(self.height))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CameraIntrinsics):
+            return NotImplemented
+        return (self.size == other.size and np.array_equal(self.K, other.K)
+                and np.array_equal(self.dist, other.dist))
+
+    def __hash__(self) -> int:
+        return hash((self.size, self.K.tobytes(), self.dist.tobytes()))
 
     @property
     def size(self) -> tuple[int, int]:
