@@ -198,11 +198,10 @@ def detect_needle(image: np.ndarray, mm_per_px: tuple[float, float], config: Nee
     t_tip, contrast = _refine_tip(image, (resp, ux, uy), p, u, t0, t1, cfg, mm_along)
     if contrast < cfg.min_contrast:
         return None
-    entry = p + t0 * u
-    if min(entry[0], entry[1], w - 1 - entry[0], h - 1 - entry[1]) < 4.0:
-        entry = _border_intersection(p + t0 * u, u, w, h)
+    # the shaft was required to start near where its line enters the image: that is the entry
+    entry = _border_intersection(p + t0 * u, u, w, h)
     tip = p + t_tip * u
-    length_mm = (t_tip - t0) * mm_along
+    length_mm = (t_tip - float((entry - p) @ u)) * mm_along
     return LineDetection(point=p, direction=u, entry_px=(float(entry[0]), float(entry[1])),
                          tip_px=(float(tip[0]), float(tip[1])), angle_deg=a, length_mm=float(length_mm),
                          support=n_run, strength=strength, contrast=contrast)

@@ -1,4 +1,4 @@
-"""``sonoguide track ...``: evaluate and render probe-pose data sets.
+"""``sonoguide track ...`` (and ``sonoguide needle ...``): evaluate and render data sets.
 
 * ``sonoguide track eval --data DIR [--json] [--report FILE] [--config FILE]``
 * ``sonoguide track render --out DIR [--n N] [--board board.json] [--camera camera.json] [--seed S]``
@@ -40,6 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--depth", type=float, nargs=2, metavar=("MIN", "MAX"), default=(250.0, 600.0),
                    help="board-centre depth range in mm (default 250 600)")
     r.set_defaults(func=_render)
+
+    # the needle's commands live beside the probe's (vision/needle/cli.py)
+    from vision.needle.cli import register as register_needle
+    register_needle(sub)
 
 
 def _tracking_config(path: str | None):

@@ -1,0 +1,76 @@
+"""NeedleTracker over a phantom sequence: confirmation, accuracy, lost frames, proximity, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sonoguide.errors import ConfigError, InputError
+from sonoguide.configtools import section_from_dict
+from vision.needle.config import NeedleConfig
+from vision.needle.evaluate import label_structures
+from vision.needle.tracker import NeedleTracker
+from vision.phantom.config import PhantomConfig
+from vision.phantom.render import Phantom
+from vision.types import Validity
+
+
+def test_sequence_tip_error_and_validity():
+    ph = Phantom(PhantomConfig(seed=11, needle_angle_deg=30.0, needle_side="left"))
+    tr = NeedleTracker()
+    errs, first_ok = [], None
+    for k in range(40, 110, 2):
+        t = k / 10
+        f = ph.render(t)
+        r = tr.update(f.image, int(t * 1e9), f.mm_per_px, [])
+        if r.validity == Validity.OK:
+            first_ok = first_ok or t
+            sy, sx = f.mm_per_px
+            errs.append(math.hypot((r.tip_px[0] - f.needle_tip_px[0]) * sx, (r.tip_px[1] - f.needle_tip_px[1]) * sy))
+            assert r.trajectory_px.shape == (2, 2)
+            assert r.proximity == "safe"  # no structures passed: nothing to hit
+    assert len(errs) >= 20
+    assert np.median(errs) < 0.5 and np.percentile(errs, 90) < 1.0
+
+
+def test_scripted_approach_reaches_stop():
+    ph = Phantom(PhantomConfig(seed=4, needle_angle_deg=30.0, needle_side="left", needle_target="nerve"))
+    tr = NeedleTracker()
+    levels = []
+    for k in range(0, 160, 4):
+        t = k / 10
+        f = ph.render(t)
+        r = tr.update(f.image, int(t * 1e9), f.mm_per_px, label_structures(f.labels))
+        if r.validity == Validity.OK:
+            levels.append(r.proximity)
+    assert "stop" in levels
+    assert levels.index("stop") > 0 and levels[0] != "stop"  # the warning builds up as the needle advances
+
+
+def test_lost_when_the_needle_is_gone_and_unknown_without_segmentation():
+    tr = NeedleTracker()
+    ph = Phantom(PhantomConfig(seed=11, needle_angle_deg=30.0))
+    for k in range(60, 70):
+        f = ph.render(k / 10)
+        r = tr.update(f.image, int(k * 1e8), f.mm_per_px, None)
+    assert r.validity in (Validity.OK, Validity.UNCERTAIN) and r.proximity == "unknown"
+    blank = Phantom(PhantomConfig(seed=11, needle=False)).render(7.0)
+    r = tr.update(blank.image, int(7.1e9), blank.mm_per_px, [])
+    assert r.validity == Validity.LOST and r.tip_px is None and r.proximity == "unknown"
+
+
+def test_bad_input():
+    tr = NeedleTracker()
+    with pytest.raises(InputError, match="dtype"):
+        tr.update(np.zeros((50, 50), np.float32), 0, (0.1, 0.1), [])
+    with pytest.raises(InputError, match="mm_per_px"):
+        tr.update(np.zeros((50, 50), np.uint8), 0, (0.0, 0.1), [])
+
+
+def test_config_validation():
+    with pytest.raises(ConfigError, match="needle.stop_mm"):
+        section_from_dict(NeedleConfig, {"stop_mm": 5.0, "caution_mm": 2.0}, "needle")
+    with pytest.raises(ConfigError, match="needle.max_angle_deg"):
+        section_from_dict(NeedleConfig, {"min_angle_deg": 50.0, "max_angle_deg": 40.0}, "needle")

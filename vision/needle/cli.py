@@ -1,0 +1,37 @@
+"""``sonoguide needle eval``: needle tip/angle accuracy and proximity levels on phantom sequences."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``needle`` and its actions to the ``sonoguide`` parser."""
+    p = sub.add_parser("needle", help="needle tracking: evaluate on phantom sequences")
+    nsub = p.add_subparsers(dest="needle_command", metavar="ACTION", required=True)
+    e = nsub.add_parser("eval", help="tip and angle error, detection and proximity levels on phantom sequences")
+    e.add_argument("--sequences", type=int, default=12, help="number of phantom sequences (default 12)")
+    e.add_argument("--fps", type=float, default=10.0, help="frames per second of each sequence (default 10)")
+    e.add_argument("--json", action="store_true", help="print the summary as one JSON line (last line)")
+    e.add_argument("--report", metavar="FILE", help="write a PNG report to FILE")
+    e.set_defaults(func=_eval)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from sonoguide.errors import ConfigError
+    from vision.needle.evaluate import default_sequences, evaluate_needle, format_needle_summary
+
+    if not (1 <= args.sequences <= 1000):
+        raise ConfigError(f"--sequences must be 1..1000, got {args.sequences}")
+    if not (0.5 <= args.fps <= 100):
+        raise ConfigError(f"--fps must be 0.5..100, got {args.fps}")
+    s = evaluate_needle(default_sequences(args.sequences), fps=args.fps, progress=sys.stderr.isatty())
+    print(format_needle_summary(s))
+    if args.report:
+        from vision.needle.report import write_needle_report
+        print(f"report             {write_needle_report(s, args.report)}")
+    if args.json:
+        print(json.dumps(s.stats()))
+    return 0
