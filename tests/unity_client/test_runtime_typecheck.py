@@ -1,6 +1,6 @@
 """Type-check of the Unity package's Runtime code (MonoBehaviours and the NetMQ transport) with Mono.
 
-Unity and NetMQ are not installable here, so ``unity_client/Runtime`` is compiled against hand-written declarations
+Unity and NetMQ are not installable here, so ``unity_client/Runtime`` (and the samples) is compiled against hand-written declarations
 of the UnityEngine and NetMQ members it uses (``api_surface/``; see its README). This catches typing mistakes,
 wrong member names and C# features beyond Mono's and Unity 2021.3's reach, in every conditional-compilation
 variant; it does not run anything and is no substitute for opening the package in Unity.
@@ -15,6 +15,7 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 RUNTIME = HERE.parents[1] / "unity_client" / "Runtime"
+SAMPLES = HERE.parents[1] / "unity_client" / "Samples~"
 SURFACE = HERE / "api_surface"
 VARIANTS = ("SONOGUIDE_NETMQ;ENABLE_LEGACY_INPUT_MANAGER",  # Editor / desktop with NetMQ installed
             "SONOGUIDE_NETMQ;UNITY_ANDROID;UNITY_2022_2_OR_NEWER",  # Quest build, newer font name, new Input System
@@ -37,6 +38,7 @@ def surface(csharp_build):
 @pytest.mark.parametrize("defines", VARIANTS)
 def test_runtime_compiles_against_the_declared_unity_and_netmq_api(surface, csharp_build, defines):
     sources = sorted(str(p) for p in RUNTIME.rglob("*.cs") if "SONOGUIDE_NETMQ" in defines or "NetMQ" not in p.parts)
+    sources += sorted(str(p) for p in SAMPLES.rglob("*.cs"))
     proc = _mcs(["-target:library", "-warnaserror+", f"-define:{defines}", f"-out:{surface / 'Sonoguide.Runtime.dll'}",
                  f"-r:{csharp_build.protocol_dll}", f"-r:{surface / 'UnityEngine.dll'}", f"-r:{surface / 'NetMQ.dll'}",
                  *sources])

@@ -29,6 +29,13 @@ namespace Sonoguide.Runtime
         private AudioStreamEncoder _encoder;
         private RateLimitedLog _log;
 
+        /// <summary>The client whose audio endpoint receives the stream.</summary>
+        public SonoguideClient Client
+        {
+            get { return client; }
+            set { client = value; }
+        }
+
         private string Device
         {
             get { return string.IsNullOrEmpty(deviceName) ? null : deviceName; }

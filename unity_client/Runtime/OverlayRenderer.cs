@@ -63,6 +63,20 @@ namespace Sonoguide.Runtime
         private float _nextRefresh;
         private Vector3[] _buffer;
 
+        /// <summary>The client whose overlays are drawn.</summary>
+        public SonoguideClient Client
+        {
+            get { return client; }
+            set { client = value; }
+        }
+
+        /// <summary>The Transform whose local frame is the core's headset frame; null: the main camera.</summary>
+        public Transform HeadsetAnchor
+        {
+            get { return headsetAnchor; }
+            set { headsetAnchor = value; }
+        }
+
         /// <summary>The transform everything is drawn under (the image plane's frame is its local frame).</summary>
         public Transform OverlayRoot
         {

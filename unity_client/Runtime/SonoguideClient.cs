@@ -63,6 +63,34 @@ namespace Sonoguide.Runtime
         private RateLimitedLog _log;
         private string _status = "not started";
 
+        /// <summary>The data endpoint (set before the component is enabled; a pairing bundle overrides it).</summary>
+        public string DataEndpoint
+        {
+            get { return dataEndpoint; }
+            set { dataEndpoint = value ?? string.Empty; }
+        }
+
+        /// <summary>The control endpoint (set before the component is enabled; a pairing bundle overrides it).</summary>
+        public string ControlEndpoint
+        {
+            get { return controlEndpoint; }
+            set { controlEndpoint = value ?? string.Empty; }
+        }
+
+        /// <summary>The headset-audio endpoint; empty sends no audio (set before the component is enabled).</summary>
+        public string AudioEndpoint
+        {
+            get { return audioEndpoint; }
+            set { audioEndpoint = value ?? string.Empty; }
+        }
+
+        /// <summary>The pairing bundle path (set before the component is enabled).</summary>
+        public string PairingBundlePath
+        {
+            get { return pairingBundlePath; }
+            set { pairingBundlePath = value ?? string.Empty; }
+        }
+
         /// <summary>The running session, or null when not connected (disabled, or a configuration error).</summary>
         public SonoguideSession Session
         {
@@ -194,8 +222,13 @@ namespace Sonoguide.Runtime
                 }
                 var bundle = PairingBundle.Load(path);
                 options.Keys = bundle.Keys;
-                options.DataEndpoint = bundle.PubEndpoint;
-                options.ControlEndpoint = bundle.ControlEndpoint;
+                // A bundle written with the core's bind address (tcp://*:5556) cannot be connected to: keep the
+                // endpoints set in the Inspector then.
+                if (PairingBundle.IsConnectable(bundle.PubEndpoint) && PairingBundle.IsConnectable(bundle.ControlEndpoint))
+                {
+                    options.DataEndpoint = bundle.PubEndpoint;
+                    options.ControlEndpoint = bundle.ControlEndpoint;
+                }
             }
             options.Validate();
             return options;

@@ -30,6 +30,13 @@ namespace Sonoguide.Runtime
         private float _next;
         private readonly StringBuilder _sb = new StringBuilder();
 
+        /// <summary>The client whose status is shown.</summary>
+        public SonoguideClient Client
+        {
+            get { return client; }
+            set { client = value; }
+        }
+
         private void Awake()
         {
             _text = OverlayMaterials.CreateLabel("Sonoguide HUD", transform, characterSize, font != null ? font : OverlayMaterials.DefaultFont());

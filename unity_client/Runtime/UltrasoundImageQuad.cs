@@ -31,6 +31,18 @@ namespace Sonoguide.Runtime
         private readonly Vector3[] _vertices = new Vector3[4];
         private readonly Color[] _colours = new Color[4];
 
+        /// <summary>The renderer whose overlays carry the image.</summary>
+        public OverlayRenderer Renderer
+        {
+            get { return overlayRenderer; }
+            set
+            {
+                if (overlayRenderer != null && isActiveAndEnabled) overlayRenderer.ViewUpdated -= OnView;
+                overlayRenderer = value;
+                if (overlayRenderer != null && isActiveAndEnabled) overlayRenderer.ViewUpdated += OnView;
+            }
+        }
+
         private void OnEnable()
         {
             if (overlayRenderer != null)

@@ -18,6 +18,13 @@ namespace Sonoguide.Runtime
         [SerializeField] private bool keyboardShortcuts = true;
 #endif
 
+        /// <summary>The client the commands go to.</summary>
+        public SonoguideClient Client
+        {
+            get { return client; }
+            set { client = value; }
+        }
+
         /// <summary>Send any command by name (e.g. from a UnityEvent with a string argument).</summary>
         public void Send(string command)
         {

@@ -21,6 +21,7 @@ namespace UnityEngine
     public class Behaviour : Component
     {
         public bool enabled { get { throw new NotImplementedException(); } set { } }
+        public bool isActiveAndEnabled { get { throw new NotImplementedException(); } }
     }
 
     public class MonoBehaviour : Behaviour { }

@@ -115,6 +115,22 @@ namespace Sonoguide.Protocol.Pairing
             return b;
         }
 
+        /// <summary>
+        /// False for a bind-only address such as <c>tcp://*:5556</c> or <c>tcp://0.0.0.0:5556</c>: the bundle then carries the
+        /// core's bind address, and the headset must be given the core's LAN address instead.
+        /// </summary>
+        public static bool IsConnectable(string endpoint)
+        {
+            if (endpoint == null || !endpoint.StartsWith("tcp://", StringComparison.Ordinal))
+            {
+                return endpoint != null;
+            }
+            string hostPort = endpoint.Substring(6);
+            int colon = hostPort.LastIndexOf(':');
+            string host = colon < 0 ? hostPort : hostPort.Substring(0, colon);
+            return !(host == "*" || host == "0.0.0.0" || host == "[::]" || host == "::" || host.Length == 0);
+        }
+
         private static string Field(JsonObject obj, string key)
         {
             var s = obj[key] as JsonString;

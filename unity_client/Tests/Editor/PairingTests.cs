@@ -72,6 +72,17 @@ namespace Sonoguide.Protocol.Tests
         }
 
         [Test]
+        public void TellsBindAddressesFromConnectableOnes()
+        {
+            Assert.IsTrue(PairingBundle.IsConnectable("tcp://192.168.1.20:5556"));
+            Assert.IsTrue(PairingBundle.IsConnectable("tcp://core.local:5556"));
+            Assert.IsTrue(PairingBundle.IsConnectable("ipc:///tmp/sonoguide"));
+            Assert.IsFalse(PairingBundle.IsConnectable("tcp://*:5556"));
+            Assert.IsFalse(PairingBundle.IsConnectable("tcp://0.0.0.0:5556"));
+            Assert.IsFalse(PairingBundle.IsConnectable("tcp://[::]:5556"));
+        }
+
+        [Test]
         public void LoadsFromAFileAndNamesAMissingOne()
         {
             string path = Path.Combine(Path.GetTempPath(), "sonoguide-bundle-" + Guid.NewGuid().ToString("N") + ".json");
