@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--out", required=True, metavar="DIR", help="output folder: model.pt, metadata.json, curve.png, checkpoint.pt")
     t.add_argument("--arch", choices=("ours", "unet"), default="ours",
                    help="ours: compact real-time net; unet: the standard 4-level U-Net peer")
-    t.add_argument("--epochs", type=int, default=None, metavar="N", help="epochs (default 60)")
+    t.add_argument("--epochs", type=int, default=None, metavar="N", help="epochs (default 70)")
     t.add_argument("--size", type=int, default=None, metavar="PX", help="network input side, multiple of 32 (default 192)")
     t.add_argument("--batch", type=int, default=None, metavar="N", help="batch size (default 8)")
     t.add_argument("--seed", type=int, default=None, help="random seed of split, augmentation and init (default 0)")
@@ -33,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="overlay grid of the worst cases (default seg_eval_worst.png)")
     e.add_argument("--roi", default=None, metavar="MODE", help="override segmentation.roi (auto, full or x,y,w,h)")
     e.add_argument("--per-image", metavar="FILE", help="write per-image metrics as JSON to FILE")
+    e.add_argument("--split", choices=("all", "val"), default="all",
+                   help="val: only the validation ids stored in the model's card (default: all images)")
     e.add_argument("--device", default=None, help="torch device (default: CUDA when present, else CPU)")
     e.set_defaults(func=_eval)
 
@@ -71,7 +73,15 @@ def _eval(args: argparse.Namespace) -> int:
     if args.roi is not None:
         SegmentationConfig(roi=args.roi)  # validates, ConfigError naming the key
     list_pairs(args.data)  # InputError before the model loads
-    res = evaluate_samples(iter_dataset(args.data), args.model or None, roi=args.roi,
+    samples = iter_dataset(args.data)
+    if args.split == "val":
+        from sonoguide.errors import InputError
+        from vision.segmentation.modelcard import BUNDLED_WEIGHTS, read_card
+        ids = set(read_card(Path(args.model) if args.model else BUNDLED_WEIGHTS)["training"]["val_ids"])
+        samples = [s for s in samples if s.id in ids]
+        if not samples:
+            raise InputError(f"{args.data}: none of the model card's validation ids is in this data set")
+    res = evaluate_samples(samples, args.model or None, roi=args.roi,
                            report_png=args.report, device=args.device)
     per_image = res.pop("per_image")
     if args.per_image:

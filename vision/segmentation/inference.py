@@ -7,11 +7,17 @@ falls back to eager execution if tracing fails.
 
 from __future__ import annotations
 
+import copy
 import logging
+import warnings
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+from vision.segmentation.model import SepConv
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +27,22 @@ def pick_device(device: str | torch.device | None) -> torch.device:
     if device is not None:
         return torch.device(device)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def fold_batchnorm(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` (eval mode) with every convolution + batch-norm pair folded into one
+    convolution (Ioffe & Szegedy, ICML 2015: at inference BN is an affine map per channel)."""
+    model = copy.deepcopy(model).eval()
+    for mod in list(model.modules()):
+        if isinstance(mod, SepConv) and isinstance(mod.bn, nn.BatchNorm2d):
+            mod.pw = fuse_conv_bn_eval(mod.pw, mod.bn)
+            mod.bn = nn.Identity()
+        elif isinstance(mod, nn.Sequential):
+            for i in range(len(mod) - 1):
+                if isinstance(mod[i], nn.Conv2d) and isinstance(mod[i + 1], nn.BatchNorm2d):
+                    mod[i] = fuse_conv_bn_eval(mod[i], mod[i + 1])
+                    mod[i + 1] = nn.Identity()
+    return model
 
 
 class Network:
@@ -42,13 +64,14 @@ class Network:
         self.std = float(inp["std"])
         self.device = device
         self.channels_last = device.type == "cpu"
-        model = model.eval().to(device)
+        model = fold_batchnorm(model.eval()).to(device)
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.module: Any = model
         if optimise:
             try:
-                with torch.inference_mode(False), torch.no_grad():
+                with torch.no_grad(), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
                     example = self._tensor(np.zeros((1, self.size, self.size), np.uint8))
                     traced = torch.jit.trace(model, example, check_trace=False)
                     self.module = torch.jit.optimize_for_inference(torch.jit.freeze(traced.eval()))

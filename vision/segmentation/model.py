@@ -44,24 +44,46 @@ class SepBlock(nn.Module):
         return self.b(self.a(x)) + self.skip(x)
 
 
+class ConvBlock(nn.Module):
+    """Two full 3x3 convolutions (batch norm, ReLU) with a residual connection."""
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
+                                  nn.ReLU(inplace=True), nn.Conv2d(cout, cout, 3, padding=1, bias=False),
+                                  nn.BatchNorm2d(cout))
+        self.skip = nn.Identity() if cin == cout else nn.Sequential(
+            nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.body(x) + self.skip(x), inplace=True)
+
+
 class SonoSegNet(nn.Module):
-    """Compact U-Net with separable blocks, a stride-2 stem and 5 resolution levels.
+    """Compact U-Net with a stride-2 stem and 5 resolution levels.
+
+    The high-resolution levels use depthwise-separable blocks (cheap per pixel); the
+    ``dense_levels`` deepest levels, where few pixels remain, use full 3x3 convolutions for
+    capacity and context at little cost.
 
     Args:
         in_channels: input channels (1, grayscale).
         num_classes: output classes including background (3).
         widths: channels of the five encoder levels (1/2 .. 1/32 of the input size).
+        dense_levels: how many of the deepest encoder levels use full convolutions.
 
     Input ``(N, 1, H, W)`` with ``H`` and ``W`` multiples of 32; output logits ``(N, C, H, W)``.
     """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 3,
-                 widths: tuple[int, ...] = (16, 32, 64, 96, 128)) -> None:
+                 widths: tuple[int, ...] = (16, 32, 64, 128, 192), dense_levels: int = 2) -> None:
         super().__init__()
         w = list(widths)
         self.stem = nn.Sequential(nn.Conv2d(in_channels, w[0], 3, stride=2, padding=1, bias=False),
                                   nn.BatchNorm2d(w[0]), nn.ReLU(inplace=True))
-        self.enc = nn.ModuleList([SepBlock(w[0], w[0])] + [SepBlock(w[i - 1], w[i]) for i in range(1, len(w))])
+        first_dense = len(w) - dense_levels
+        self.enc = nn.ModuleList([SepBlock(w[0], w[0])] + [
+            (ConvBlock if i >= first_dense else SepBlock)(w[i - 1], w[i]) for i in range(1, len(w))])
         self.dec = nn.ModuleList([SepBlock(w[i + 1] + w[i], w[i]) for i in reversed(range(len(w) - 1))])
         self.head = nn.Conv2d(w[0], num_classes, 1)
 

@@ -42,7 +42,7 @@ class TrainConfig:
     """Hyper-parameters of one training run (stored in the checkpoint and the model card)."""
 
     arch: str = "ours"
-    epochs: int = 60
+    epochs: int = 70
     size: int = 192
     batch: int = 8
     lr: float = 2e-3
