@@ -9,10 +9,16 @@ framework, and ``runner/MonoTestRunner.cs`` runs them. Debian packages: ``mono-m
 from __future__ import annotations
 
 import glob
+import json
+import queue
 import shutil
 import subprocess
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Callable
 
 import pytest
 
@@ -123,3 +129,94 @@ def probe_build(csharp_build: CSharpBuild) -> ProbeBuild:
     (csharp_build.folder / "ClientProbe.exe.config").write_text(
         f'<configuration><dllmap dll="libzmq" target="{lib}"/></configuration>\n')
     return ProbeBuild(exe)
+
+
+class Probe:
+    """The C# client probe as a subprocess; events are its JSON lines."""
+
+    def __init__(self, exe: Path, *args: str) -> None:
+        self.proc = subprocess.Popen(["mono", "--debug", str(exe), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, bufsize=1, cwd=exe.parent)
+        self.events: list[dict] = []
+        self._q: queue.Queue[dict] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            try:
+                self._q.put(json.loads(line))
+            except json.JSONDecodeError:
+                self._q.put({"event": "garbage", "line": line})
+
+    def send(self, line: str) -> None:
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def wait_for(self, pred: Callable[[dict], bool], timeout: float, what: str) -> dict:
+        deadline = time.monotonic() + timeout
+        for e in self.events:
+            if pred(e):
+                return e
+        while time.monotonic() < deadline:
+            try:
+                e = self._q.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            self.events.append(e)
+            if pred(e):
+                return e
+        tail = "\n".join(json.dumps(e) for e in self.events[-15:])
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}; last events:\n{tail}")
+
+    def mark(self) -> int:
+        """Forget the events so far for later waits (they stay in the log)."""
+        self.drain()
+        self._seen = len(self.events)
+        return self._seen
+
+    def drain(self) -> None:
+        while True:
+            try:
+                self.events.append(self._q.get_nowait())
+            except queue.Empty:
+                return
+
+    def after(self, index: int, pred: Callable[[dict], bool], timeout: float, what: str) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            self.drain()
+            for e in self.events[index:]:
+                if pred(e):
+                    return e
+            if time.monotonic() > deadline:
+                tail = "\n".join(json.dumps(e) for e in self.events[-15:])
+                raise AssertionError(f"timed out after {timeout} s waiting for {what}; last events:\n{tail}")
+            time.sleep(0.02)
+
+    def report(self) -> dict:
+        start = self.mark()
+        self.send("report")
+        return self.after(start, lambda e: e["event"] == "report", 5, "a report")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.send("quit")
+                self.proc.wait(5)
+            except (BrokenPipeError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def reply(probe: Probe, command: str) -> dict:
+    start = probe.mark()
+    probe.send(f"send {command}")
+    normalised = " ".join(command.lower().split())
+    sent = probe.after(start, lambda e: e["event"] == "sent" and e["command"] == normalised, 5, f"'{command}' queued")
+    return probe.after(start, lambda e: e["event"] == "reply" and e["id"] == sent["id"], 5, f"the reply to '{command}'")
+
+
+@pytest.fixture
+def probe_tools() -> SimpleNamespace:
+    """The probe driver (:class:`Probe`) and :func:`reply` (send a command, wait for its answer)."""
+    return SimpleNamespace(Probe=Probe, reply=reply)

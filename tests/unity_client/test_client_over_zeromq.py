@@ -13,12 +13,9 @@ the contract's format, and CurveZMQ lets the paired headset in and keeps a stran
 from __future__ import annotations
 
 import json
-import queue
-import subprocess
 import threading
 import time
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -108,83 +105,6 @@ class Core:
             pub.publish("overlay", t, body, self._arrays)
 
 
-class Probe:
-    """The C# client probe as a subprocess; events are its JSON lines."""
-
-    def __init__(self, exe: Path, *args: str) -> None:
-        self.proc = subprocess.Popen(["mono", "--debug", str(exe), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, bufsize=1, cwd=exe.parent)
-        self.events: list[dict] = []
-        self._q: queue.Queue[dict] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            try:
-                self._q.put(json.loads(line))
-            except json.JSONDecodeError:
-                self._q.put({"event": "garbage", "line": line})
-
-    def send(self, line: str) -> None:
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
-
-    def wait_for(self, pred: Callable[[dict], bool], timeout: float, what: str) -> dict:
-        deadline = time.monotonic() + timeout
-        for e in self.events:
-            if pred(e):
-                return e
-        while time.monotonic() < deadline:
-            try:
-                e = self._q.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            self.events.append(e)
-            if pred(e):
-                return e
-        tail = "\n".join(json.dumps(e) for e in self.events[-15:])
-        raise AssertionError(f"timed out after {timeout} s waiting for {what}; last events:\n{tail}")
-
-    def mark(self) -> int:
-        """Forget the events so far for later waits (they stay in the log)."""
-        self.drain()
-        self._seen = len(self.events)
-        return self._seen
-
-    def drain(self) -> None:
-        while True:
-            try:
-                self.events.append(self._q.get_nowait())
-            except queue.Empty:
-                return
-
-    def after(self, index: int, pred: Callable[[dict], bool], timeout: float, what: str) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            self.drain()
-            for e in self.events[index:]:
-                if pred(e):
-                    return e
-            if time.monotonic() > deadline:
-                tail = "\n".join(json.dumps(e) for e in self.events[-15:])
-                raise AssertionError(f"timed out after {timeout} s waiting for {what}; last events:\n{tail}")
-            time.sleep(0.02)
-
-    def report(self) -> dict:
-        start = self.mark()
-        self.send("report")
-        return self.after(start, lambda e: e["event"] == "report", 5, "a report")
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                self.send("quit")
-                self.proc.wait(5)
-            except (BrokenPipeError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait(5)
-
-
 @pytest.fixture
 def ctx():
     c = zmq.Context()
@@ -192,15 +112,8 @@ def ctx():
     c.term()
 
 
-def _reply(probe: Probe, command: str) -> dict:
-    start = probe.mark()
-    probe.send(f"send {command}")
-    normalised = " ".join(command.lower().split())
-    sent = probe.after(start, lambda e: e["event"] == "sent" and e["command"] == normalised, 5, f"'{command}' queued")
-    return probe.after(start, lambda e: e["event"] == "reply" and e["id"] == sent["id"], 5, f"the reply to '{command}'")
-
-
-def test_client_follows_a_real_core_through_commands_staleness_and_a_restart(probe_build, ctx):
+def test_client_follows_a_real_core_through_commands_staleness_and_a_restart(probe_build, probe_tools, ctx):
+    Probe, _reply = probe_tools.Probe, probe_tools.reply
     pub_ep, ctl_ep, audio_ep = _free_endpoint(), _free_endpoint(), _free_endpoint()
     audio = ctx.socket(zmq.PULL)
     audio.setsockopt(zmq.LINGER, 0)
@@ -292,7 +205,8 @@ def test_client_follows_a_real_core_through_commands_staleness_and_a_restart(pro
     assert probe.proc.returncode == 0, probe.proc.stderr.read()
 
 
-def test_curve_pairing_admits_the_paired_headset_and_keeps_a_stranger_out(probe_build, ctx, tmp_path):
+def test_curve_pairing_admits_the_paired_headset_and_keeps_a_stranger_out(probe_build, probe_tools, ctx, tmp_path):
+    Probe, _reply = probe_tools.Probe, probe_tools.reply
     pub_ep, ctl_ep = _free_endpoint(), _free_endpoint()
     bundle = pair_headset(tmp_path / "curve", "probe-hl2", pub_ep, ctl_ep)
     bundle.save(tmp_path / "probe-hl2.json")
