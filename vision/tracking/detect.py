@@ -238,54 +238,52 @@ def forstner_refine(gray: np.ndarray, pred: np.ndarray, A: np.ndarray, half: np.
     if N == 0:
         return np.zeros((0, 2)), np.zeros(0), np.zeros(0)
     hmax = int(np.max(half))
-    r = np.arange(-hmax - 1, hmax + 2, dtype=np.float64)  # one extra ring for the central differences
+    n = 2 * hmax + 3  # one extra ring for the central differences
+    r = np.arange(-hmax - 1, hmax + 2, dtype=np.float32)
     ys, xs = np.meshgrid(r, r, indexing="ij")
-    inner = (slice(None), slice(1, -1), slice(1, -1))
-    xi, yi = xs[1:-1, 1:-1][None], ys[1:-1, 1:-1][None]
-    h = np.asarray(half, np.float64)[:, None, None]
+    xi, yi = xs[1:-1, 1:-1].ravel()[None], ys[1:-1, 1:-1].ravel()[None]  # (1, M)
+    h = np.asarray(half, np.float32)[:, None]
     gauss = np.exp(-(xi ** 2 + yi ** 2) / (2.0 * (0.6 * h) ** 2)) * ((np.abs(xi) <= h) & (np.abs(yi) <= h))
-    Ainv = np.linalg.inv(np.asarray(A, np.float64))
-    du = Ainv[:, 0, 0, None, None] * xi + Ainv[:, 0, 1, None, None] * yi
-    dv = Ainv[:, 1, 0, None, None] * xi + Ainv[:, 1, 1, None, None] * yi
-    lo = np.asarray(mask_lo_mm, np.float64)[:, None, None]
-    au, av = np.abs(du), np.abs(dv)
-    w = gauss * ~((au > lo) & (au < mask_hi_mm) & (av > lo) & (av < mask_hi_mm))
+    Ainv = np.linalg.inv(np.asarray(A, np.float64)).astype(np.float32)
+    au = np.abs(Ainv[:, 0, 0, None] * xi + Ainv[:, 0, 1, None] * yi)
+    av = np.abs(Ainv[:, 1, 0, None] * xi + Ainv[:, 1, 1, None] * yi)
+    lo = np.asarray(mask_lo_mm, np.float32)[:, None]
+    w = (gauss * ~((au > lo) & (au < mask_hi_mm) & (av > lo) & (av < mask_hi_mm))).astype(np.float32)  # (N, M)
+    wx, wy = w * xi, w * yi
+    wsum = w.sum(axis=1)
     q = pred.copy()
     ratio = np.zeros(N)
     strength = np.zeros(N)
-    active = np.ones(N, bool)
+    idx = np.arange(N)  # corners still moving
     for _ in range(iterations):
+        k = idx.size
         # the window is re-sampled centred exactly on the estimate, so point-symmetric pixels pair up
-        mx = (q[:, 0, None, None] + xs[None]).astype(np.float32)
-        my = (q[:, 1, None, None] + ys[None]).astype(np.float32)
-        n = xs.shape[0]
-        patch = cv2.remap(gray, mx.reshape(N * n, n), my.reshape(N * n, n), cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE).reshape(N, n, n).astype(np.float64)
-        gx = 0.5 * (patch[:, 1:-1, 2:] - patch[:, 1:-1, :-2])
-        gy = 0.5 * (patch[:, 2:, 1:-1] - patch[:, :-2, 1:-1])
-        a = np.sum(w * gx * gx, axis=(1, 2))
-        b = np.sum(w * gx * gy, axis=(1, 2))
-        d = np.sum(w * gy * gy, axis=(1, 2))
-        px = q[:, 0, None, None] + xi
-        py = q[:, 1, None, None] + yi
-        r0 = np.sum(w * (gx * gx * px + gx * gy * py), axis=(1, 2))
-        r1 = np.sum(w * (gx * gy * px + gy * gy * py), axis=(1, 2))
+        mx = (q[idx, 0, None, None] + xs[None]).astype(np.float32).reshape(k * n, n)
+        my = (q[idx, 1, None, None] + ys[None]).astype(np.float32).reshape(k * n, n)
+        patch = cv2.remap(gray, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        patch = patch.reshape(k, n, n).astype(np.float32)
+        gx = (0.5 * (patch[:, 1:-1, 2:] - patch[:, 1:-1, :-2])).reshape(k, -1)
+        gy = (0.5 * (patch[:, 2:, 1:-1] - patch[:, :-2, 1:-1])).reshape(k, -1)
+        gxx, gxy, gyy = gx * gx, gx * gy, gy * gy
+        wk, wxk, wyk = w[idx], wx[idx], wy[idx]
+        a = np.einsum("ij,ij->i", wk, gxx).astype(np.float64)
+        b = np.einsum("ij,ij->i", wk, gxy).astype(np.float64)
+        d = np.einsum("ij,ij->i", wk, gyy).astype(np.float64)
+        e0 = (np.einsum("ij,ij->i", wxk, gxx) + np.einsum("ij,ij->i", wyk, gxy)).astype(np.float64)
+        e1 = (np.einsum("ij,ij->i", wxk, gxy) + np.einsum("ij,ij->i", wyk, gyy)).astype(np.float64)
         det = a * d - b * b
         tr = a + d
         good = det > 1e-8 * np.maximum(tr * tr, 1e-12)
-        qn = q.copy()
-        qn[good, 0] = (d[good] * r0[good] - b[good] * r1[good]) / det[good]
-        qn[good, 1] = (a[good] * r1[good] - b[good] * r0[good]) / det[good]
+        step = np.zeros((k, 2))
+        step[good, 0] = (d[good] * e0[good] - b[good] * e1[good]) / det[good]
+        step[good, 1] = (a[good] * e1[good] - b[good] * e0[good]) / det[good]
         disc = np.sqrt(np.maximum(tr * tr / 4 - det, 0.0))
         lmax = tr / 2 + disc
-        upd = active & good
-        ratio[upd] = np.where(lmax[upd] > 0, (tr[upd] / 2 - disc[upd]) / np.maximum(lmax[upd], 1e-12), 0.0)
-        strength[upd] = lmax[upd] / np.maximum(np.sum(w, axis=(1, 2))[upd], 1e-9)
-        moved = np.linalg.norm(qn - q, axis=1)
-        q[upd] = qn[upd]
-        active &= good & (moved >= 0.01)
-        ratio[~good] = 0.0
-        if not np.any(active):
+        ratio[idx] = np.where(good & (lmax > 0), (tr / 2 - disc) / np.maximum(lmax, 1e-12), 0.0)
+        strength[idx] = lmax / np.maximum(wsum[idx], 1e-9)
+        q[idx[good]] += step[good]
+        idx = idx[good & (np.linalg.norm(step, axis=1) >= 0.01)]
+        if idx.size == 0:
             break
     return q, ratio, strength
 

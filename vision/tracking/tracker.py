@@ -135,7 +135,14 @@ class BoardTracker:
         cfg, K, dist = self.config, self.camera.K, self.camera.dist
         obj_m, img_m, _ = self._marker_points(markers)
         img_m_ideal = undistort_px(img_m, K, dist)
-        cands = planar_candidates(obj_m, img_m_ideal, K) if len(obj_m) >= 4 else []
+        cands: list[np.ndarray] = []
+        if len(obj_m) >= 4:
+            # the markers' own pose; both IPPE branches only when the markers cannot tell them apart
+            msol = solve_planar(obj_m, img_m_ideal, K, prior, cfg.ambiguity_chi2, cfg.sigma_floor_px)
+            if msol is not None and not msol.ambiguous:
+                cands = [msol.T]
+            else:
+                cands = planar_candidates(obj_m, img_m_ideal, K)
         if prior is not None:
             cands = [prior] + cands
         best = None
@@ -156,6 +163,8 @@ class BoardTracker:
             # predict again from the corner-based pose (far better than the markers' pose) and
             # re-refine, until the consensus stops improving
             for _ in range(3):
+                if len(obj) >= n_exp and sol.rms_px <= 0.5 * cfg.outlier_px:
+                    break  # every expected corner fits well: nothing to gain
                 ids2, pts2, n_exp2 = refine_chessboard_corners(gray, self.board, self.camera, sol.T, cfg)
                 if ids2.size < cfg.min_charuco_corners:
                     break
