@@ -6,7 +6,7 @@ PYTHON   ?= python3.11
 VENV     ?= .venv
 PY       := $(VENV)/bin/python
 STAMP    := $(VENV)/.installed
-APT_PKGS := libusb-1.0-0 libgomp1 libportaudio2 espeak-ng sox
+APT_PKGS := libusb-1.0-0 libgomp1 libportaudio2 espeak-ng sox mono-mcs mono-runtime libnunit-framework2.6.3-cil
 DURATION ?= 60
 
 .PHONY: setup demo test test-slow bench clean-venv

@@ -39,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", required=True, help="headset name (letters, digits, '-', '_')")
     p.add_argument("--config", metavar="FILE", help="TOML configuration (network.curve_dir and endpoints)")
     p.add_argument("--out", metavar="FILE", help="where to write the headset's key bundle (default: NAME.pairing.json)")
+    p.add_argument("--host", help="address the headset connects to, when the core binds a wildcard (tcp://*:5556)")
     p.set_defaults(func=_pair)
 
 
@@ -47,13 +48,26 @@ def _pair(args: argparse.Namespace) -> int:
 
     from ar_bridge.security import pair_headset
     from sonoguide.config import load_config
+    from sonoguide.errors import ConfigError
     net = load_config(args.config).network
-    bundle = pair_headset(net.curve_dir, args.name, net.pub_endpoint, net.control_endpoint)
+    pub, ctl = net.pub_endpoint, net.control_endpoint
+    if args.host:
+        pub, ctl = (_with_host(ep, args.host) for ep in (pub, ctl))
+    elif any(h in ep for ep in (pub, ctl) for h in ("://*", "://0.0.0.0")):
+        raise ConfigError("the core binds a wildcard address; pass --host with the address the headset connects to")
+    bundle = pair_headset(net.curve_dir, args.name, pub, ctl)
     out = Path(args.out or f"{args.name}.pairing.json")
     bundle.save(out)
     print(f"paired {args.name}: copy {out} to the headset (it holds the headset's secret key), then delete it "
           f"here; set network.curve = true to require pairing")
     return 0
+
+
+def _with_host(endpoint: str, host: str) -> str:
+    """``tcp://*:5556`` with host ``10.0.0.2`` → ``tcp://10.0.0.2:5556``."""
+    scheme, rest = endpoint.split("://", 1)
+    port = rest.rsplit(":", 1)[1] if ":" in rest else ""
+    return f"{scheme}://{host}:{port}" if port else f"{scheme}://{host}"
 
 
 def _loop_args(p: argparse.ArgumentParser) -> None:

@@ -4,7 +4,7 @@
 Unity needs a ``.meta`` file with a stable GUID beside every asset of an immutable package (one installed from a Git
 URL): without it the asset is ignored. The GUID is derived from the path (MD5 of ``org.sonoguide.client:<path>``),
 so running this again changes nothing and two clones agree. Skipped: hidden files, folders ending in ``~`` (Unity
-ignores them), and the files inside ``Tests/Golden`` (the core's golden-file test pins that folder's exact contents).
+ignores them).
 
 Usage: ``python3 unity_client/Tools~/generate_meta.py [--check]``; ``--check`` lists missing or stale files and exits 1.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1]
 PACKAGE_NAME = "org.sonoguide.client"
-NO_META_INSIDE = ("Tests/Golden",)
+NO_META_INSIDE: tuple[str, ...] = ()
 
 _IMPORTER = {
     ".cs": """MonoImporter:
