@@ -102,16 +102,30 @@ class MarkerDetector:
     def _on_board(self, ids: np.ndarray) -> set[int]:
         return {int(i) for i in np.asarray(ids).ravel()} & self._known
 
-    def detect(self, gray: np.ndarray, camera: CameraIntrinsics | None = None) -> Markers:
+    def detect(self, gray: np.ndarray, camera: CameraIntrinsics | None = None,
+               roi: tuple[int, int, int, int] | None = None) -> Markers:
         """Decode the board's markers in ``gray`` (``HxW`` uint8).
 
         Passes, each only when the one before found fewer than two of the board's markers:
-        the fast single-window pass, the full multi-window pass, then the upsampled-region
-        pass (:meth:`_detect_small`) for boards too small or too oblique to decode at the
-        camera's resolution.
+        the fast pass inside ``roi`` (the region where the previous pose puts the board), the
+        fast single-window pass on the whole image, the full multi-window pass, then the
+        upsampled-region pass (:meth:`_detect_small`) for boards too small or too oblique to
+        decode at the camera's resolution. A board that jumped away from ``roi`` is still found
+        by the whole-image passes.
+
+        Args:
+            gray: ``HxW`` uint8 image.
+            camera: intrinsics, used by the board-layout refinement.
+            roi: ``(x0, y0, x1, y1)`` pixel box to search first, or ``None``.
         """
         det = self._det
         corners, ids, rejected = (), None, ()
+        if roi is not None and self._fast is not None:
+            x0, y0, x1, y1 = roi
+            c_roi, i_roi, _ = self._fast.detectMarkers(np.ascontiguousarray(gray[y0:y1, x0:x1]))
+            if i_roi is not None and len(self._on_board(i_roi)) >= 2:
+                off = np.array([x0, y0], np.float32)
+                return self._clean([np.asarray(c, np.float32).reshape(1, 4, 2) + off for c in c_roi], i_roi)
         if self._fast is not None:
             corners, ids, rejected = self._fast.detectMarkers(gray)
             det = self._fast
@@ -132,6 +146,10 @@ class MarkerDetector:
                         gray, self.board.cv_board, corners, ids, rejected)
             except cv2.error as exc:  # refinement is an optional extra
                 logger.debug("refineDetectedMarkers failed: %s", exc)
+        return self._clean(corners, ids)
+
+    def _clean(self, corners, ids) -> Markers:
+        """Keep the board's markers, each id once, sorted by id."""
         if ids is None or len(ids) == 0:
             return Markers(np.zeros(0, int), np.zeros((0, 4, 2)))
         ids = np.asarray(ids).ravel().astype(int)

@@ -96,6 +96,25 @@ class BoardTracker:
         age_ms = (t_ns - t0) / 1e6
         return T if 0 <= age_ms <= self.config.prior_max_age_ms else None
 
+    def _roi(self, prior: np.ndarray | None) -> tuple[int, int, int, int] | None:
+        """Image box where the previous pose puts the board, grown by half its size + 32 px."""
+        if prior is None:
+            return None
+        pts = np.concatenate([self.board.charuco_points.reshape(-1, 3)]
+                             + [p for p in self.board.marker_points.values()])
+        pc = pts @ prior[:3, :3].T + prior[:3, 3]
+        if np.any(pc[:, 2] <= 1.0):
+            return None
+        uv, _ = cv2.projectPoints(pts, R_to_rotvec(prior[:3, :3]), prior[:3, 3], self.camera.K, self.camera.dist)
+        uv = uv.reshape(-1, 2)
+        lo, hi = uv.min(axis=0), uv.max(axis=0)
+        grow = 0.5 * (hi - lo) + 32.0
+        x0, y0 = np.maximum(np.floor(lo - grow), 0).astype(int)
+        x1, y1 = np.minimum(np.ceil(hi + grow), [self.camera.width, self.camera.height]).astype(int)
+        if x1 - x0 < 16 or y1 - y0 < 16 or (x1 - x0) * (y1 - y0) > 0.6 * self.camera.width * self.camera.height:
+            return None
+        return int(x0), int(y0), int(x1), int(y1)
+
     # ------------------------------------------------------------------ main entry
     def process(self, image: np.ndarray, t_capture_ns: int) -> PoseMeasurement:
         """Estimate ``T_camera_from_board`` in one image.
@@ -110,10 +129,10 @@ class BoardTracker:
         """
         gray = to_gray(image, self.camera)
         t = int(t_capture_ns)
-        markers = self.detector.detect(gray, self.camera)
+        prior = self._prior_T(t)
+        markers = self.detector.detect(gray, self.camera, self._roi(prior))
         if len(markers) == 0:
             return PoseMeasurement.lost(t, "no_markers")
-        prior = self._prior_T(t)
         if self.board.type == "charuco":
             m = self._charuco_pose(gray, markers, t, prior)
         else:

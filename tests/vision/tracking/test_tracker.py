@@ -128,3 +128,15 @@ def test_previous_pose_resolves_the_planar_ambiguity(board, pinhole):
     m = tr.process(sim.render(T, noise=2.0, rng=rng), 10_000_000)
     assert m.usable
     assert _errors(m, T)[1] < 1.0
+
+
+def test_board_that_jumped_out_of_the_search_region_is_still_found(board, camera, sim):
+    tr = BoardTracker(board, camera)
+    A = _pose(board, 300.0, 20.0, xy=(-120.0, -60.0))
+    B = _pose(board, 450.0, 25.0, xy=(150.0, 70.0))
+    assert tr.process(sim.render(A, noise=2.0, rng=np.random.default_rng(0)), 0).usable
+    assert tr._roi(A) is not None
+    m = tr.process(sim.render(B, noise=2.0, rng=np.random.default_rng(1)), 33_000_000)
+    assert m.usable
+    te, re = _errors(m, B)
+    assert te < 1.0 and re < 0.5
