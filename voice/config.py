@@ -93,7 +93,7 @@ class VoiceConfig:
     cooldown_s: float = 1.5
     min_utterance_s: float = 0.2
     max_utterance_s: float = 3.0
-    max_extra_speech_s: float = 0.45
+    max_extra_speech_s: float = 0.3
     threshold_offset: float = 0.0
     vad_start_db: float = 8.0
     vad_stop_db: float = 4.0

@@ -5,9 +5,9 @@ an utterance becomes a command only when *every* check passes, in this order:
 
 1. something was heard and it contains a command phrase (not only garbage) - ``out of grammar``;
 2. the speech lasted between ``min_utterance_s`` and ``max_utterance_s`` - ``too short``/``too long``;
-3. nothing but the command (and the wake word) was said: no garbage or other words around it
-   and no more than ``max_extra_speech_s`` of speech outside the command's words - ``embedded
-   in longer speech``;
+3. nothing but the command (and the wake word) was said: no more than ``max_extra_speech_s``
+   of speech-level words or garbage around it (see :func:`extra_speech_s`) - ``embedded in
+   longer speech``;
 4. the wake word, when required - ``no wake word``;
 5. the engine's verification score reaches the intent's calibrated threshold - ``low
    confidence`` (never the grammar recogniser's own word confidence alone: with a command-only
@@ -54,6 +54,30 @@ class Verdict:
     wake_only: bool = False
 
 
+def extra_speech_s(rec: Recognition, m: CommandMatch, noise_dbfs: float) -> float:
+    """Seconds of *speech* outside the command (and wake word).
+
+    Words outside the matched phrase count when they are as loud as speech: louder than the
+    command's level minus ``gap``, with ``gap`` half the command's level above the noise floor
+    (3..10 dB). Garbage that only absorbed background noise at the utterance's edges (the
+    endpointer cannot cut noise exactly) is quieter than that and does not count; a sentence
+    around the command is spoken at the command's level and does.
+    """
+    inside = set(range(m.start, m.end))
+    if m.wake:
+        inside.update(range(max(0, m.start - len(m.phrase.split()) - 8), m.start))
+    cmd = [w for i, w in enumerate(rec.words) if i in inside and not w.garbage]
+    if not cmd:
+        return sum(w.end_s - w.start_s for w in rec.words)
+    lv = [w.level_dbfs for w in cmd if not math.isnan(w.level_dbfs)]
+    if not lv:
+        return sum(w.end_s - w.start_s for i, w in enumerate(rec.words) if i not in inside)
+    cmd_level = 10 * math.log10(sum(10 ** (x / 10) for x in lv) / len(lv))
+    gap = min(10.0, max(3.0, 0.5 * (cmd_level - noise_dbfs)))
+    return sum(w.end_s - w.start_s for i, w in enumerate(rec.words)
+               if i not in inside and (math.isnan(w.level_dbfs) or w.level_dbfs >= cmd_level - gap))
+
+
 class Defence:
     """Stateful wrapper (cooldown and wake window) around the pure checks."""
 
@@ -70,7 +94,7 @@ class Defence:
         self._last_accept.clear()
         self._wake_until_ns = -1
 
-    def judge(self, rec: Recognition, speech_s: float, t_ns: int) -> Verdict:
+    def judge(self, rec: Recognition, speech_s: float, t_ns: int, noise_dbfs: float = -96.0) -> Verdict:
         """Decide about one utterance that ended at ``t_ns`` and had ``speech_s`` of speech."""
         cfg = self.config
         words = [w.word if not w.garbage else "\x00garbage" for w in rec.words]
@@ -95,11 +119,7 @@ class Defence:
             return reject("too short")
         if speech_s > cfg.max_utterance_s:
             return reject("too long")
-        if m.extra_words > 0 or any(w.garbage for w in rec.words):
-            return reject("embedded in longer speech")
-        cmd_words = rec.words[m.start:m.end]
-        span = cmd_words[-1].end_s - cmd_words[0].start_s if cmd_words else 0.0
-        if span > 0 and speech_s - span > cfg.max_extra_speech_s:
+        if extra_speech_s(rec, m, noise_dbfs) > cfg.max_extra_speech_s:
             return reject("embedded in longer speech")
         if cfg.wake_word and self.command_set.wake_word and not m.wake:
             if t_ns > self._wake_until_ns:

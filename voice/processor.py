@@ -7,6 +7,7 @@ of their first sample; it returns the :class:`~voice.events.VoiceEvent` s they c
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -14,12 +15,13 @@ from typing import Callable
 
 import numpy as np
 
-from voice.audio.vad import FRAME, Endpointer, VadKind
+from voice.audio.vad import FLOOR_DBFS, FRAME, Endpointer, VadKind, frame_dbfs
 from voice.calibration import Calibration
 from voice.commandset import CommandSet
 from voice.config import ENGINE_RATE, VoiceConfig
 from voice.confirm import ConfirmationGate, GateAction
 from voice.defence import Defence, Verdict
+from voice.engines.base import Recognition
 from voice.events import Decision, VoiceEvent
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,7 @@ class UtteranceProcessor:
         self._t_pending_ns = 0
         self._utt_start_ns = 0
         self._held: list[np.ndarray] = []
+        self._utt_audio: list[np.ndarray] = []
         self.cpu_s = 0.0
         """Decoding CPU time so far (engine thread time)."""
         self.audio_s = 0.0
@@ -93,6 +96,7 @@ class UtteranceProcessor:
             self.engine.start_utterance()
 
     def _to_engine(self, frames) -> None:
+        self._utt_audio.extend(frames)
         block = np.concatenate(frames).astype(np.float32)
         n = len(block)
         idx = (self._comfort_pos + np.arange(n)) % len(self._comfort)
@@ -116,6 +120,7 @@ class UtteranceProcessor:
             if ev.kind is VadKind.START:
                 self._utt_start_ns = int(t_frame_end - len(ev.frames) * FRAME * NS_PER_SAMPLE)
                 self.engine.start_utterance()
+                self._utt_audio = []
                 speech_block = list(ev.frames)
                 self._held = []
             elif ev.kind is VadKind.SPEECH:
@@ -167,12 +172,25 @@ class UtteranceProcessor:
                           intent=intent, decision=decision, reason=reason, engine=self.engine.name,
                           noise_dbfs=self.noise_dbfs)
 
+    def _levels(self, rec: Recognition) -> Recognition:
+        """Attach each word's mean level (dBFS) from the audio the engine decoded."""
+        if not rec.words or not self._utt_audio:
+            return rec
+        audio = np.concatenate(self._utt_audio)
+        words = []
+        for w in rec.words:
+            a, b = int(w.start_s * ENGINE_RATE), int(w.end_s * ENGINE_RATE)
+            seg = audio[a:max(b, a + 1)]
+            words.append(dataclasses.replace(w, level_dbfs=frame_dbfs(seg) if len(seg) else FLOOR_DBFS))
+        return dataclasses.replace(rec, words=tuple(words))
+
     def _finish(self, speech_s: float, t_speech_end_ns: int, forced: bool) -> list[VoiceEvent]:
-        rec = self.engine.end_utterance()
+        rec = self._levels(self.engine.end_utterance())
+        self._utt_audio = []
         self.cpu_s += rec.cpu_s
         if forced and speech_s == 0.0:
             speech_s = (t_speech_end_ns - self._utt_start_ns) / 1e9
-        v = self.defence.judge(rec, speech_s, t_speech_end_ns)
+        v = self.defence.judge(rec, speech_s, t_speech_end_ns, self.noise_dbfs)
         if self.on_utterance is not None:
             self.on_utterance(UtteranceResult(v, self._utt_start_ns, t_speech_end_ns, speech_s, rec.cpu_s, forced))
         log.debug("utterance %.2fs %s score=%.3f -> %s %s", speech_s, [(w.word, w.start_s, w.end_s) for w in rec.words], v.score, v.intent,

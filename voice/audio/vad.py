@@ -1,7 +1,8 @@
 """Energy voice-activity detection with a running noise floor, and endpointing.
 
-Frame energies (10 ms, dBFS) are compared with a noise floor that follows the quiet frames: it
-falls at once to a quieter frame and rises slowly (a simplified form of minimum statistics,
+Frame energies (10 ms, dBFS) are compared with a noise floor that follows the quiet frames: a
+low percentile of the last second of non-speech frames, rising at a limited rate (a simplified
+form of minimum statistics,
 R. Martin, "Noise power spectral density estimation based on optimal smoothing and minimum
 statistics", IEEE Trans. Speech Audio Process. 9(5), 2001). Speech starts when most of the last
 few frames are ``start_db`` above the floor, continues while frames stay ``stop_db`` above it
@@ -74,7 +75,7 @@ class Endpointer:
 
     def __init__(self, start_db: float = 8.0, stop_db: float = 4.0, endpoint_silence_s: float = 0.2,
                  preroll_s: float = 0.2, max_utterance_s: float = 3.0, onset_frames: int = 4,
-                 onset_window: int = 6, rise_db_per_s: float = 3.0, warmup_s: float = 0.15) -> None:
+                 onset_window: int = 6, rise_db_per_s: float = 10.0, warmup_s: float = 0.15) -> None:
         self.start_db, self.stop_db = start_db, stop_db
         self._end_frames = max(1, round(endpoint_silence_s * 100))
         self._pre = collections.deque(maxlen=max(onset_window, round(preroll_s * 100)))
@@ -84,6 +85,7 @@ class Endpointer:
         self._warmup = round(warmup_s * 100)
         self._recent = collections.deque(maxlen=150)  # last 1.5 s of levels
         self._above = collections.deque(maxlen=onset_window)
+        self._quiet_levels = collections.deque(maxlen=100)
         self.noise_dbfs: float | None = None
         self.in_speech = False
         self._n = 0
@@ -134,6 +136,8 @@ class Endpointer:
             self.in_speech = False
             if forced:  # the floor may have jumped (a new noise source): re-estimate it
                 self.noise_dbfs = float(np.percentile(np.asarray(self._recent), 20))
+                self._quiet_levels.clear()
+                self._quiet_levels.extend(x for x in self._recent if x <= self.noise_dbfs + self.stop_db)
             ev = VadEvent(VadKind.END, (frame,), speech_frames=self._last_speech,
                           trailing_frames=self._speech_len - self._last_speech, forced=forced)
             self._above.clear()
@@ -141,8 +145,8 @@ class Endpointer:
         return VadEvent(VadKind.SPEECH, (frame,), loud=self._quiet == 0)
 
     def _track(self, level: float) -> None:
+        # the floor is a low percentile of the recent quiet frames, limited in how fast it rises
+        self._quiet_levels.append(level)
+        est = float(np.percentile(np.asarray(self._quiet_levels), 30))
         n = self.noise_dbfs
-        if level < n:
-            self.noise_dbfs = n + 0.5 * (level - n)
-        else:
-            self.noise_dbfs = n + min(level - n, self._rise) * (0.2 if level - n > self.start_db else 1.0)
+        self.noise_dbfs = est if est < n else n + min(est - n, self._rise)

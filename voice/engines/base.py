@@ -33,6 +33,8 @@ class WordHyp:
     end_s: float
     conf: float = 1.0
     garbage: bool = False
+    level_dbfs: float = math.nan
+    """Mean level of the word's audio (set by the processor; used to tell noise from speech)."""
 
 
 @dataclass(frozen=True)

@@ -202,12 +202,35 @@ class SphinxEngine:
         detail: dict = {}
         if self._loop is not None:
             self._loop.end_utt()
-            loop_ll, loop_frames, _ = _seg_logl(self._loop)
-            if words and not any(w.garbage for w in words) and frames > 0:
-                score = SCORE_SCALE * (cmd_ll - loop_ll) / max(frames, loop_frames)
-            detail = {"cmd_ll": cmd_ll, "loop_ll": loop_ll, "frames": frames}
+            _, _, loop_segs = _seg_logl(self._loop)
+            score = self._ratio(segs, loop_segs)
+            detail = {"frames": frames}
         self._cpu += time.thread_time() - t
         return Recognition(words=tuple(words), score=score, cpu_s=self._cpu, detail=detail)
+
+    @staticmethod
+    def _ratio(segs: list, loop_segs: list) -> float:
+        """Per-frame log-likelihood ratio of the command words against the phone loop.
+
+        Computed over the frames of the non-garbage words only, so noise absorbed by garbage
+        before or after the command does not dilute it; the phone loop's segments are
+        pro-rated to those frames.
+        """
+        cmd = [s for s in segs if s.word not in ("<s>", "</s>", "<sil>", "(NULL)", "[NOISE]")
+               and not s.word.startswith(GARBAGE_PREFIX) and not s.word.startswith("[")]
+        if not cmd:
+            return math.nan
+        a, b = cmd[0].start_frame, cmd[-1].end_frame
+        ll = sum(math.log(s.ascore) if s.ascore > 0 else -745.0
+                 for s in segs if s.start_frame >= a and s.end_frame <= b)
+        loop = 0.0
+        for s in loop_segs:
+            lo, hi = max(a, s.start_frame), min(b, s.end_frame)
+            if hi < lo:
+                continue
+            n = s.end_frame - s.start_frame + 1
+            loop += (math.log(s.ascore) if s.ascore > 0 else -745.0) * (hi - lo + 1) / n
+        return SCORE_SCALE * (ll - loop) / (b - a + 1)
 
     def close(self) -> None:
         """Drop the decoders."""

@@ -1,0 +1,182 @@
+"""``sonoguide voice ...`` and ``sonoguide models ...`` sub-commands (thin argument parsing).
+
+- ``voice listen [--wav FILE] [--engine vosk|pocketsphinx] [--lang en|ko]``: one JSON line per
+  accepted command ``{"intent", "text", "confidence", "t_end_ns"}``.
+- ``voice eval --manifest FILE.jsonl [--json]``: accuracy, false accepts, latency, RTF.
+- ``voice calibrate --manifest FILE.jsonl``: per-intent thresholds from labelled clips.
+- ``voice gen-data``: synthesise commands and chatter with espeak-ng and mix theatre noise.
+- ``models fetch vosk-en``: download and verify the English Vosk model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``voice`` and ``models`` command groups."""
+    p = sub.add_parser("voice", help="sterile-field voice commands: listen, evaluate, calibrate, generate data")
+    vsub = p.add_subparsers(dest="voice_command", metavar="ACTION", required=True)
+
+    s = vsub.add_parser("listen", help="recognise commands from the microphone, a WAV or the headset stream")
+    _common(s)
+    s.add_argument("--wav", metavar="FILE", help="read this WAV file instead of the configured input")
+    s.add_argument("--zmq", metavar="ENDPOINT", nargs="?", const="",
+                   help="listen to 16 kHz PCM from the headset (PULL bound at ENDPOINT, default voice.zmq_endpoint)")
+    s.add_argument("--realtime", action="store_true", help="play --wav at real-time pace (default: as fast as possible)")
+    s.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (live inputs)")
+    s.add_argument("--all", action="store_true", help="print every decision, not only accepted commands")
+    s.add_argument("--pub", metavar="ENDPOINT", help="also publish decisions as 'voice' messages on this PUB endpoint")
+    s.set_defaults(func=_listen)
+
+    s = vsub.add_parser("eval", help="score recognition on a manifest of labelled clips")
+    _common(s)
+    s.add_argument("--manifest", required=True, metavar="FILE.jsonl",
+                   help='JSON lines {"audio": "clips/0001.wav", "expect": "show nerve" or null}')
+    s.add_argument("--json", action="store_true", help="end with one JSON line of the headline figures")
+    s.add_argument("--naive", action="store_true", help="baseline: grammar-only recogniser, no false-accept defence")
+    s.add_argument("--report", metavar="PNG", help="write a PNG report (default: next to the manifest)")
+    s.add_argument("--results", metavar="JSONL", help="write per-clip results")
+    s.add_argument("--limit", type=int, metavar="N", help="only the first N clips")
+    s.set_defaults(func=_eval)
+
+    s = vsub.add_parser("calibrate", help="choose per-intent score thresholds on labelled clips")
+    _common(s)
+    s.add_argument("--manifest", required=True, metavar="FILE.jsonl")
+    s.add_argument("--out", metavar="FILE.json", help="calibration file to write (default: the bundled one)")
+    s.add_argument("--fa-target", type=float, default=0.005, help="largest false-accept rate allowed (default 0.005)")
+    s.add_argument("--garbage-penalty", type=float, metavar="LOG10",
+                   help="PocketSphinx garbage phone log10 probability to use and store")
+    s.set_defaults(func=_calibrate)
+
+    s = vsub.add_parser("gen-data", help="synthesise command and chatter clips with theatre noise (espeak-ng)")
+    s.add_argument("--lang", default="en", help="command-set language (default en)")
+    s.add_argument("--command-set", metavar="TOML", help="command set (default: bundled for --lang)")
+    s.add_argument("--out", metavar="DIR", help="output directory (manifest.jsonl + clips/)")
+    s.add_argument("--split", default="calib", choices=("calib", "test"),
+                   help="voice and sentence split: calib (for thresholds) or test (held out)")
+    s.add_argument("--conditions", default="clean,mixed@20,mixed@10,mixed@5",
+                   help="comma list: clean, KIND@SNR (KIND: pink, beeps, babble, theatre, mixed)")
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--chatter-per-voice", type=int, metavar="N", help="sample N chatter sentences per voice")
+    s.add_argument("--repeats", type=int, default=1, help="repeat each command phrase per voice (new rate/pitch)")
+    s.add_argument("--demo", metavar="WAV", help="instead: write the scripted demo WAV (+ transcript JSON)")
+    s.set_defaults(func=_gen_data)
+
+    p = sub.add_parser("models", help="speech models")
+    msub = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    s = msub.add_parser("fetch", help="download and verify a model (needs internet)")
+    s.add_argument("name", choices=("vosk-en",), help="vosk-en: vosk-model-small-en-us-0.15 (Apache-2.0)")
+    s.add_argument("--dir", metavar="DIR", help="model directory (default: voice.model_dir or the user data dir)")
+    s.add_argument("--url", help="download from this URL instead of the official one")
+    s.add_argument("--sha256", help="expected SHA-256 of the archive (default: the pinned value)")
+    s.add_argument("--force", action="store_true", help="download again even if installed")
+    s.set_defaults(func=_fetch)
+
+
+def _common(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--config", metavar="FILE", help="TOML configuration (its [voice] section)")
+    s.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"))
+    s.add_argument("--lang", help="command-set language (en, ko)")
+    s.add_argument("--command-set", metavar="TOML")
+    s.add_argument("--calibration", metavar="JSON")
+
+
+def voice_config(args: argparse.Namespace, **over):
+    """The ``[voice]`` section from ``--config`` with command-line overrides."""
+    import dataclasses
+
+    from voice.config import VoiceConfig
+
+    cfg = VoiceConfig()
+    if getattr(args, "config", None):
+        from voice.app import load_voice_section
+
+        cfg = load_voice_section(args.config)
+    changes = {k: v for k, v in (("engine", getattr(args, "engine", None)), ("lang", getattr(args, "lang", None)),
+                                 ("command_set", getattr(args, "command_set", None)),
+                                 ("calibration", getattr(args, "calibration", None))) if v}
+    changes.update({k: v for k, v in over.items() if v is not None})
+    return dataclasses.replace(cfg, **changes) if changes else cfg
+
+
+def _listen(args: argparse.Namespace) -> int:
+    from voice.app import listen
+
+    return listen(args, voice_config(args))
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from voice.evaluate import evaluate, write_report_png
+
+    cfg = voice_config(args, naive=True if args.naive else None, audit_log="")
+    summary, results = evaluate(cfg, args.manifest, progress=sys.stderr.isatty(), limit=args.limit)
+    report = Path(args.report) if args.report else Path(args.manifest).with_name(
+        f"report_{'naive' if args.naive else 'defended'}.png")
+    try:
+        write_report_png(report, summary, results, f"sonoguide voice eval: {args.manifest}"
+                         f"{' (naive baseline)' if args.naive else ''}")
+    except OSError:
+        pass
+    if args.results:
+        with open(args.results, "w", encoding="utf-8") as f:
+            for r in results:
+                f.write(json.dumps({"audio": r.audio, "expect": r.expect, "recognised": r.recognised,
+                                    "latency_ms": r.latency_ms, "score": None if r.score != r.score else r.score,
+                                    "reason": r.reason, "condition": r.condition, "text": r.text},
+                                   ensure_ascii=False) + "\n")
+    if not args.json:
+        print(f"clips: {summary['n_command']} command, {summary['n_null']} non-command")
+        print(f"accuracy: {summary['accuracy']}  wrong intent: {summary['wrong_intent']}  "
+              f"false accepts: {summary['false_accepts']} ({summary['false_accept_rate']})")
+        print(f"latency p50/p95: {summary['latency_ms_p50']}/{summary['latency_ms_p95']} ms  RTF: {summary['rtf']}")
+        for k, g in summary["by_snr"].items():
+            print(f"  {k:>8}: accuracy {g['accuracy']}  false accepts {g['false_accepts']}/{g['n_null']}  "
+                  f"wrong intent {g['wrong_intent']}")
+        print(f"report: {report}")
+    else:
+        print(json.dumps(summary))
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from voice.app import calibrate_cmd
+
+    return calibrate_cmd(args, voice_config(args, audit_log=""))
+
+
+def _gen_data(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from voice.commandset import load_command_set
+    from voice.config import VoiceConfig
+    from voice.datagen import generate, make_demo
+
+    cfg = VoiceConfig(lang=args.lang, command_set=args.command_set or "")
+    cs = load_command_set(cfg.command_set_path())
+    if args.demo:
+        t = make_demo(cs, args.demo)
+        print(f"wrote {args.demo} ({t['duration_s']} s) and {Path(args.demo).with_suffix('.json')}")
+        return 0
+    out = args.out or f"runs/voice_data/{args.lang}_{args.split}"
+    manifest = generate(cs, out, split=args.split, conditions=args.conditions, seed=args.seed,
+                        chatter_per_voice=args.chatter_per_voice, repeats=args.repeats,
+                        progress=sys.stderr.isatty())
+    print(manifest)
+    return 0
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from voice.fetch import fetch_vosk_en
+    from voice.config import default_model_dir
+
+    path = fetch_vosk_en(Path(args.dir) if args.dir else default_model_dir(), url=args.url, sha256=args.sha256,
+                         force=args.force, progress=sys.stderr.isatty())
+    print(path)
+    return 0
