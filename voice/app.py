@@ -35,7 +35,10 @@ def load_voice_section(path: str | Path) -> VoiceConfig:
 def listen(args: argparse.Namespace, cfg: VoiceConfig) -> int:
     """Run the listener and print one JSON line per accepted command (every decision with --all)."""
     from voice.audio.sources import open_audio_source
+    from voice.engines.select import choose_engine
     from voice.listener import VoiceListener
+
+    choose_engine(cfg)  # configuration errors first, before any device is opened
 
     if args.wav:
         cfg = dataclasses.replace(cfg, input="wav", wav_path=args.wav, wav_realtime=bool(args.realtime), wav_loop=False)

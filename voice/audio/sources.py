@@ -226,14 +226,21 @@ def microphone_available(device: str = "") -> bool:
         return False
 
 
-def encode_audio(pcm: np.ndarray, seq: int, t_capture_ns: int, sample_rate: int = ENGINE_RATE) -> list[bytes]:
-    """Headset side of the contract: ``[b"audio", header, pcm]`` (``sonoguide.audio/1``)."""
-    from ar_bridge.schema import WireMessage, encode
+def encode_audio(pcm: np.ndarray, seq: int, t_capture_ns: int, sample_rate: int = ENGINE_RATE,
+                 channels: int = 1) -> list[bytes]:
+    """Headset side of the contract: ``[b"audio", header, pcm]`` with schema ``sonoguide.audio/1``.
 
-    msg = WireMessage(topic=TOPIC_AUDIO, schema=AUDIO_SCHEMA, seq=seq, t_capture_ns=t_capture_ns,
-                      t_publish_ns=time.time_ns(), body={"sample_rate": int(sample_rate), "channels": 1},
-                      arrays={"pcm": np.asarray(pcm, dtype="<i2").ravel()})
-    return encode(msg)
+    The header follows ``ar_bridge/schema.py`` (``schema``, ``seq``, ``t_capture_ns``,
+    ``t_publish_ns``, ``arrays``, ``body``) so :func:`ar_bridge.schema.decode` reads it; it is
+    built here so that the headset side does not depend on the PUB topic list.
+    """
+    import json
+
+    a = np.ascontiguousarray(np.asarray(pcm).astype("<i2").ravel())
+    header = {"schema": AUDIO_SCHEMA, "seq": int(seq), "t_capture_ns": int(t_capture_ns),
+              "t_publish_ns": time.time_ns(), "arrays": [{"name": "pcm", "dtype": "<i2", "shape": [len(a)]}],
+              "body": {"sample_rate": int(sample_rate), "channels": int(channels)}}
+    return [TOPIC_AUDIO.encode("ascii"), json.dumps(header, separators=(",", ":")).encode("utf-8"), a.tobytes()]
 
 
 class ZmqAudioSource(_QueueSource):
