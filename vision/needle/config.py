@@ -18,9 +18,11 @@ class NeedleConfig:
         ridge_min: smallest ridge response (grey levels per px^2 at ``ridge_sigma_px``) a pixel
             needs to be a shaft candidate.
         ridge_rel: a candidate also needs this fraction of the frame's strongest ridge response.
-        max_candidates: the strongest candidate pixels kept for line fitting.
+        max_candidates: the strongest candidate pixels that RANSAC samples from (all candidates
+            vote in the Hough transform and count as support).
         min_angle_deg, max_angle_deg: range of shaft angles below the image horizontal.
         ransac_iterations: line hypotheses per frame (Fischler & Bolles 1981).
+        hough_lines: strongest Hough lines used as hypotheses.
         max_hypotheses: distinct lines checked in full per frame.
         max_entry_gap_mm: the visible shaft must begin within this distance of where its line
             enters the image.
@@ -30,6 +32,7 @@ class NeedleConfig:
         min_contrast: smallest echo contrast of the shaft over the tissue beside it (grey levels).
         min_support: fewest supporting pixels per mm of the shaft's visible length.
         gap_mm: the echo may be interrupted for this long along the shaft (texture, dropout).
+        tip_gap_mm: beyond the supported shaft, the tip search bridges gaps only this long.
         tip_level: the tip is where the echo along the line falls below this fraction of the
             shaft's median echo above background.
         gate_angle_deg: a detection further than this from the predicted angle starts a new track.
@@ -50,8 +53,9 @@ class NeedleConfig:
     max_candidates: int = 3000
     min_angle_deg: float = 10.0
     max_angle_deg: float = 85.0
-    ransac_iterations: int = 500
-    max_hypotheses: int = 20
+    ransac_iterations: int = 200
+    hough_lines: int = 8
+    max_hypotheses: int = 16
     max_entry_gap_mm: float = 6.0
     inlier_px: float = 1.5
     orientation_tol_deg: float = 15.0
@@ -59,6 +63,7 @@ class NeedleConfig:
     min_contrast: float = 20.0
     min_support: float = 4.0
     gap_mm: float = 1.5
+    tip_gap_mm: float = 0.5
     tip_level: float = 0.5
     gate_angle_deg: float = 8.0
     gate_px: float = 12.0
@@ -75,14 +80,14 @@ class NeedleConfig:
             ("ridge_sigma_px", 0.5, 10.0), ("ridge_min", 0.0, 1000.0), ("ridge_rel", 0.0, 1.0),
             ("min_angle_deg", 0.0, 89.0), ("max_angle_deg", 1.0, 90.0), ("inlier_px", 0.2, 20.0), ("max_entry_gap_mm", 0.0, 200.0),
             ("orientation_tol_deg", 1.0, 90.0), ("min_length_mm", 0.1, 200.0), ("min_contrast", 0.0, 255.0), ("min_support", 0.0, 100.0),
-            ("gap_mm", 0.0, 50.0), ("tip_level", 0.05, 0.95), ("gate_angle_deg", 0.5, 90.0), ("gate_px", 1.0, 1000.0),
+            ("gap_mm", 0.0, 50.0), ("tip_gap_mm", 0.0, 50.0), ("tip_level", 0.05, 0.95), ("gate_angle_deg", 0.5, 90.0), ("gate_px", 1.0, 1000.0),
             ("angle_process_deg", 0.0, 100.0), ("tip_accel_mm_s2", 0.0, 1e5), ("tip_meas_px", 0.05, 100.0),
             ("trajectory_mm", 0.0, 200.0), ("caution_mm", 0.0, 100.0), ("stop_mm", 0.0, 100.0),
         )
         for key, lo, hi in ranges:
             v = getattr(self, key)
             require(is_number(v) and lo <= v <= hi, f"{_S}.{key}", f"a number {lo:g}..{hi:g}", v)
-        for key, lo, hi in (("max_candidates", 50, 10 ** 6), ("ransac_iterations", 1, 100000), ("max_missed", 0, 1000), ("max_hypotheses", 1, 1000)):
+        for key, lo, hi in (("max_candidates", 50, 10 ** 6), ("ransac_iterations", 1, 100000), ("max_missed", 0, 1000), ("max_hypotheses", 1, 1000), ("hough_lines", 0, 1000)):
             v = getattr(self, key)
             require(isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi, f"{_S}.{key}",
                     f"an integer {lo}..{hi}", v)

@@ -6,8 +6,10 @@
    "Multiscale vessel enhancement filtering", MICCAI 1998); the response
    ``sigma^2 (-lambda_2 - |lambda_1|)`` keeps lines and suppresses blobs, and the eigenvector of
    ``lambda_1`` gives the ridge direction.
-2. Line fitting: RANSAC (Fischler & Bolles, "Random sample consensus", CACM 24(6), 1981) over
-   the strongest ridge pixels, weighted by response; a pixel supports a line when it lies within
+2. Line fitting: hypotheses from the Hough transform of all ridge pixels (Duda & Hart, "Use of
+   the Hough transformation to detect lines and curves in pictures", CACM 15(1), 1972), which
+   collects a long faint shaft's evidence, and from RANSAC (Fischler & Bolles, "Random sample
+   consensus", CACM 24(6), 1981) over the strongest ridge pixels; a pixel supports a line when it lies within
    ``inlier_px`` of it *and* its own ridge direction agrees; the angle is limited to the range an
    in-plane needle can have. The winner is refined by weighted total least squares.
 3. Extent and tip: the best few distinct lines are checked in full. The supporting pixels are
@@ -140,25 +142,42 @@ def detect_needle(image: np.ndarray, mm_per_px: tuple[float, float], config: Nee
     if xs.size < 4:
         return None
     r = resp[ys, xs]
-    if xs.size > cfg.max_candidates:
-        keep = np.argpartition(-r, cfg.max_candidates)[: cfg.max_candidates]
-        xs, ys, r = xs[keep], ys[keep], r[keep]
     xy = np.column_stack([xs, ys]).astype(np.float64)
     dirs = np.column_stack([ux[ys, xs], uy[ys, xs]]).astype(np.float64)
     cos_tol = math.cos(math.radians(cfg.orientation_tol_deg))
 
-    def support(p: np.ndarray, u: np.ndarray) -> np.ndarray:
+    def support(p: np.ndarray, u: np.ndarray, band: float = cfg.inlier_px) -> np.ndarray:
         n = np.array([-u[1], u[0]])
         dist = np.abs((xy - p) @ n)
         align = np.abs(dirs @ u)
-        return (dist <= cfg.inlier_px) & (align >= cos_tol)
+        return (dist <= band) & (align >= cos_tol)
 
     hyps: list[tuple[np.ndarray, np.ndarray]] = []
     if prior is not None:
         hyps.append((np.asarray(prior[0], float), np.asarray(prior[1], float)))
-    prob = np.sqrt(r)
+    # Hough transform of all candidates: collinear evidence over the whole length, so a long
+    # but faint shaft among brighter short speckle and fascia still gets a hypothesis
+    binary = np.zeros((h, w), np.uint8)
+    binary[ys, xs] = 255
+    min_votes = max(int(cfg.min_length_mm / max(sx, sy) * 0.6), 10)
+    lines = cv2.HoughLines(binary, 1.0, np.pi / 360.0, min_votes)
+    hough: list[tuple[np.ndarray, np.ndarray]] = []
+    if lines is not None:
+        for rho, theta in lines[:, 0]:
+            nrm = np.array([math.cos(theta), math.sin(theta)])
+            u = np.array([-nrm[1], nrm[0]])
+            if u[1] < 0:
+                u = -u
+            if cfg.min_angle_deg <= _angle_below_horizontal(u[0], u[1], sx, sy) <= cfg.max_angle_deg:
+                hough.append((nrm * rho, u))
+            if len(hough) >= cfg.hough_lines:
+                break
+    # RANSAC pairs among the strongest candidates
+    strong = np.argsort(-r)[: cfg.max_candidates]
+    xy_s, dirs_s, r_s = xy[strong], dirs[strong], r[strong]
+    prob = np.sqrt(r[strong])
     prob /= prob.sum()
-    pairs = rng.choice(len(xy), size=(cfg.ransac_iterations, 2), p=prob)
+    pairs = strong[rng.choice(strong.size, size=(cfg.ransac_iterations, 2), p=prob)]
     for i, j in pairs:
         d = xy[j] - xy[i]
         L = math.hypot(d[0], d[1])
@@ -169,18 +188,24 @@ def detect_needle(image: np.ndarray, mm_per_px: tuple[float, float], config: Nee
             u = -u
         hyps.append((xy[i], u))
     scored = []
-    for p, u in hyps:
+    for p, u in hyps[1:] if prior is not None else hyps:
         a = _angle_below_horizontal(u[0], u[1], sx, sy)
         if not (cfg.min_angle_deg <= a <= cfg.max_angle_deg):
             continue
-        scored.append((float(r[support(p, u)].sum()), p, u))
+        # score on the strongest candidates only (cheap); the full set is used in _shaft
+        n_ = np.array([-u[1], u[0]])
+        ok_ = (np.abs((xy_s - p) @ n_) <= cfg.inlier_px) & (np.abs(dirs_s @ u) >= cos_tol)
+        scored.append((float(r_s[ok_].sum()), p, u))
     scored.sort(key=lambda x: -x[0])
-    # the best few distinct lines are checked in full: refined, and the shaft must run from
-    # where the line enters the image (a needle is visible from the skin or the image edge
-    # down to its tip; fascia, bone and vessel walls lie inside the image)
+    # the prior, the strongest Hough lines and the best-scored samples are checked in full:
+    # refined, and the shaft must run from where the line enters the image (a needle is
+    # visible from the skin or the image edge down to its tip; fascia, bone and vessel walls
+    # lie inside the image)
+    order = hyps[:1] if prior is not None else []
+    order += hough + [(p, u) for _, p, u in scored]
     tried: list[tuple[np.ndarray, np.ndarray]] = []
     best = None
-    for _, p, u in scored:
+    for p, u in order:
         if any(abs(float(u @ u2)) > math.cos(math.radians(3.0)) and abs(float((p - p2) @ np.array([-u2[1], u2[0]]))) < 4.0
                for p2, u2 in tried):
             continue
@@ -208,9 +233,13 @@ def detect_needle(image: np.ndarray, mm_per_px: tuple[float, float], config: Nee
 
 
 def _shaft(p, u, xy, r, support, w, h, sx, sy, cfg: NeedleConfig):
-    """Refine one line hypothesis and find its shaft; ``None`` when it is not a needle."""
-    for _ in range(2):  # refine on the support, then re-collect the support
-        s = support(p, u)
+    """Refine one line hypothesis and find its shaft; ``None`` when it is not a needle.
+
+    The fit starts in a wide band (a hypothesis a few degrees off still collects the whole
+    shaft) and narrows to ``inlier_px``.
+    """
+    for band in (2.5 * cfg.inlier_px, 1.5 * cfg.inlier_px, cfg.inlier_px):
+        s = support(p, u, band)
         if s.sum() < 3:
             return None
         p, u = _fit_line(xy[s], r[s])
@@ -245,9 +274,9 @@ def _refine_tip(image: np.ndarray, ridge: tuple[np.ndarray, np.ndarray, np.ndarr
     """Position along the line (``t``, px) where the shaft's echo ends, sub-pixel, and the contrast.
 
     Walks along the line from the start of the shaft while the ridge stays *on the line*: ridge
-    response above a third of the shaft's median with its direction aligned to the line (so a
+    response above half the shaft's median with its direction aligned to the line (so a
     curved bright wall that the needle touches does not extend the shaft), tolerating gaps of
-    ``gap_mm``; then the tip is placed where the echo intensity along the line crosses
+    ``tip_gap_mm``; then the tip is placed where the echo intensity along the line crosses
     ``tip_level`` between the background beside the shaft and the shaft's median echo.
     """
     resp, ux, uy = ridge
@@ -267,8 +296,8 @@ def _refine_tip(image: np.ndarray, ridge: tuple[np.ndarray, np.ndarray, np.ndarr
     if inside.sum() < 3:
         return t1, 0.0
     med = float(np.median(on_line[inside]))
-    good = on_line >= max(med / 3.0, cfg.ridge_min)
-    gap = max(int(round(cfg.gap_mm / (mm_along * step))), 2)  # samples
+    good = on_line >= max(0.5 * med, cfg.ridge_min)
+    gap = max(int(round(cfg.tip_gap_mm / (mm_along * step))), 2)  # samples
     last = int(np.searchsorted(ts, t1))
     last = min(max(last, 0), len(ts) - 1)
     i = 0
