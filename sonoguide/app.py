@@ -142,7 +142,7 @@ class Runtime:
         self.voice_count = 0
         self.max_subscribers = 0
         self.t_start = 0.0
-        self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self._build()
 
     # .................................................................. construction
@@ -163,8 +163,8 @@ class Runtime:
             self.pose_buffer = PoseBuffer(cfg.tracking)
         from voice.commandset import load_command_set
         from voice.confirm import ConfirmationGate
-        gate = ConfirmationGate(load_command_set(cfg.voice.command_set_path()), cfg.voice.confirm_window_s)
-        self.commands = CommandProcessor(gate, actions={
+        self.gate = ConfirmationGate(load_command_set(cfg.voice.command_set_path()), cfg.voice.confirm_window_s)
+        self.commands = CommandProcessor(self.gate, actions={
             "snapshot": self._snapshot, "start recording": self._start_recording,
             "stop recording": self._stop_recording})
         self.commands.on_expired = self._on_confirmation_expired
@@ -199,14 +199,27 @@ class Runtime:
             self.commands.update(recording=True)
         self.t_start = time.monotonic()
         self.pipeline.start()
-        if self._want_voice:
+        if self._want_voice and self.config.voice.enabled:
             self._start_voice()
+        self._housekeeping = threading.Thread(target=self._housekeep, name="housekeeping", daemon=True)
+        self._housekeeping.start()
+
+    def _housekeep(self) -> None:
+        """Once a second: the voice noise level into the state (on a change of 1 dB or more)."""
+        while not self._stopping.wait(1.0):
+            listener = self.voice_listener
+            if listener is not None:
+                level = round(float(listener.noise_dbfs))
+                current = self.commands.state.noise_dbfs
+                if current is None or abs(current - level) >= 1.0:
+                    self.commands.update(noise_dbfs=float(level))
 
     def _start_voice(self) -> None:
-        from voice import VoiceListener, open_audio_source
+        from voice.audio.sources import open_audio_source
+        from voice.listener import VoiceListener
         try:
-            source = open_audio_source(self.config.voice, demo=self.demo)
-            self.voice_listener = VoiceListener(self.config.voice, source, self._on_voice)
+            source = open_audio_source(self.config.voice)
+            self.voice_listener = VoiceListener(self.config.voice, source, self._on_voice, gate=self.gate)
             self.voice_listener.start()
         except SonoguideError as exc:  # guidance works without voice; say so plainly
             log.error("voice commands are off: %s", exc)
@@ -216,6 +229,7 @@ class Runtime:
 
     def stop(self) -> None:
         """Stop everything in reverse order (idempotent)."""
+        self._stopping.set()
         if self.voice_listener is not None:
             self.voice_listener.stop()
             self.voice_listener = None
@@ -270,29 +284,29 @@ class Runtime:
             out["error"] = res.error
         return out
 
-    def _publish_voice(self, event: Any) -> None:
+    def _publish_voice(self, event: Any, audit: bool) -> None:
+        """Publish and record a voice decision; ``audit`` for decisions the listener did not log itself."""
         self.publisher.publish("voice", event.t_end_ns, event.to_body())
         self._record("voice", {"event": event.to_body()})
         listener = self.voice_listener
-        if listener is not None and event.decision.value != "accepted" and event.decision.value != "rejected":
-            listener.audit(event)  # the listener logs its own accept/reject decisions
+        if audit and listener is not None and listener.audit is not None:
+            try:
+                listener.audit.write_event(event)
+            except (OSError, ValueError) as exc:
+                log.error("audit log write failed: %s", exc)
 
     def _on_voice(self, event: Any) -> None:
-        """A decision of the voice listener: publish it, record it, and execute accepted intents."""
+        """A decision of the voice listener: publish it, record it, apply it to the state."""
         from voice.events import Decision
-        self._publish_voice(event)
-        if event.decision is not Decision.ACCEPTED or not event.intent:
+        self._publish_voice(event, audit=False)
+        res = self.commands.apply_voice(event)
+        if res is None:
             return
-        res = self.commands.submit(event.intent, origin="voice")
         self.voice_count += int(res.ok)
         self._record("command", {"origin": "voice", "command": event.intent, "result": dataclasses.asdict(res)})
-        follow = {"awaiting_confirmation": Decision.AWAITING_CONFIRMATION, "cancelled": Decision.CANCELLED,
-                  "rejected": Decision.REJECTED}.get(res.status)
-        if res.status == "executed" and event.intent == "confirm":
-            follow = Decision.CONFIRMED
-        if follow is not None:
-            self._publish_voice(dataclasses.replace(event, t_event_ns=time.time_ns(), intent=res.intent,
-                                                    decision=follow, reason=res.error or ""))
+        if not res.ok:  # e.g. a snapshot before the first frame: tell the headset why nothing happened
+            self._publish_voice(dataclasses.replace(event, t_event_ns=time.time_ns(), decision=Decision.REJECTED,
+                                                    reason=res.error or "failed"), audit=True)
 
     def _on_confirmation_expired(self, intent: str, t_ns: int) -> None:
         from voice.events import Decision, VoiceEvent
@@ -300,7 +314,7 @@ class Runtime:
         self._publish_voice(VoiceEvent(
             t_end_ns=t_ns, t_event_ns=t_ns, text="", confidence=0.0, intent=intent, decision=Decision.EXPIRED,
             reason="not confirmed in time", engine=listener.engine_name if listener is not None else "control",
-            noise_dbfs=listener.noise_dbfs if listener is not None else float("nan")))
+            noise_dbfs=listener.noise_dbfs if listener is not None else -96.0), audit=True)
 
     # .................................................................. actions
     def _snapshot(self) -> str | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 from voice.confirm import ConfirmationGate, GateAction
+from voice.events import Decision, VoiceEvent
 from voice.intents import INTENTS, LAYERS
 
 log = logging.getLogger(__name__)
@@ -173,6 +174,31 @@ class CommandProcessor:
                 return CommandResult(True, "cancelled", r.intent)
             what = "nothing is awaiting confirmation" if intent == "confirm" else "nothing to cancel"
             return CommandResult(False, "rejected", None, what)
+
+    def apply_voice(self, event: VoiceEvent) -> CommandResult | None:
+        """Apply a decision of the voice listener, which already passed the shared gate.
+
+        ``accepted`` and ``confirmed`` execute the intent; ``awaiting_confirmation`` shows the
+        pending intent; ``cancelled`` and ``expired`` clear it; ``rejected`` changes nothing.
+
+        Returns:
+            The execution result for ``accepted``/``confirmed`` (``None`` otherwise).
+        """
+        with self._lock:
+            now = self._clock()
+            d = event.decision
+            if d is Decision.AWAITING_CONFIRMATION:
+                deadline = self._gate.pending_deadline_ns if self._gate is not None else None
+                self._commit(pending_confirmation=event.intent, pending_deadline_ns=int(deadline or 0))
+                return None
+            if d in (Decision.CANCELLED, Decision.EXPIRED, Decision.CONFIRMED):
+                if self._state.pending_confirmation is not None:
+                    self._commit(pending_confirmation=None, pending_deadline_ns=0)
+            if d in (Decision.ACCEPTED, Decision.CONFIRMED) and event.intent:
+                if event.intent in ("confirm", "cancel"):
+                    return None
+                return self._execute(event.intent, "voice", now)
+            return None
 
     def _execute(self, intent: str, origin: str, now: int) -> CommandResult:
         s = self._state

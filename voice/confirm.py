@@ -69,6 +69,12 @@ class ConfirmationGate:
         with self._lock:
             return self._pending[0] if self._pending else None
 
+    @property
+    def pending_deadline_ns(self) -> int | None:
+        """When the held intent's window closes, or ``None``."""
+        with self._lock:
+            return self._pending[1] if self._pending else None
+
     def needs_confirmation(self, intent: str) -> bool:
         """True when ``intent`` is held for confirmation."""
         return intent in self._gated
