@@ -100,3 +100,30 @@ def test_update_refuses_command_fields():
     assert cp.state.version == v + 1
     with pytest.raises(ValueError):
         cp.update(frozen=True)
+
+
+def _event(decision, intent):
+    from voice.events import Decision, VoiceEvent
+    return VoiceEvent(t_end_ns=1, t_event_ns=2, text=intent or "", confidence=0.9, intent=intent,
+                      decision=Decision(decision), reason="", engine="test", noise_dbfs=-50.0)
+
+
+def test_voice_decisions_that_passed_the_shared_gate_are_applied_once():
+    clock = Clock()
+    gate = _gate(4.0)
+    cp = CommandProcessor(gate, clock_ns=clock)
+    gate.submit("hide all", clock.t)  # what the listener does before emitting awaiting_confirmation
+    assert cp.apply_voice(_event("awaiting_confirmation", "hide all")) is None
+    assert cp.state.pending_confirmation == "hide all" and cp.state.pending_deadline_ns == clock.t + 4_000_000_000
+    assert all(cp.state.layers.values())
+    # "confirm" may come from the control channel: same gate
+    r = cp.submit("confirm")
+    assert r.intent == "hide all" and not any(cp.state.layers.values()) and cp.state.pending_confirmation is None
+    r = cp.apply_voice(_event("accepted", "show nerve"))
+    assert r.ok and cp.state.layers["nerve"] and cp.state.last_command["origin"] == "voice"
+    assert cp.apply_voice(_event("rejected", None)) is None
+    gate.submit("hide all", clock.t)
+    cp.apply_voice(_event("awaiting_confirmation", "hide all"))
+    gate.submit("cancel", clock.t)
+    cp.apply_voice(_event("cancelled", "hide all"))
+    assert cp.state.pending_confirmation is None and cp.state.layers["nerve"]
