@@ -1,1 +1,14 @@
-"""tracking."""
+"""Probe pose tracking: marker boards, detection, robust pose, filtering and time synchronisation.
+
+Modules (one job each):
+
+* ``board``: board files (ChArUco, ArUco cube) and their OpenCV objects;
+* ``config``: ``TrackingConfig`` (section ``[tracking]``);
+* ``detect``: marker decoding and board-predicted ChArUco corner refinement;
+* ``pnp``: IPPE/LM/SQPnP pose, planar ambiguity test, first-order covariance;
+* ``tracker``: ``BoardTracker.process(image, t_capture_ns) -> PoseMeasurement``;
+* ``filter``: ``PoseFilter`` (SE(3) Kalman or One-Euro) and prediction;
+* ``sync``: ``PoseBuffer`` (ring buffer, SLERP/LERP at the ultrasound capture time);
+* ``igtl``: poses from OpenIGTLink TRANSFORM messages (PLUS, 3D Slicer);
+* ``simulate`` / ``dataset``: rendered frames with ground truth; ``evaluate`` / ``report``: ``track eval``.
+"""
