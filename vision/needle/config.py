@@ -15,6 +15,7 @@ class NeedleConfig:
 
     Attributes:
         ridge_sigma_px: scale (px) of the Hessian ridge filter; about half the shaft's thickness.
+        skin_mm: depth of the bright near field (skin, coupling layer) ignored by the detector.
         ridge_min: smallest ridge response (grey levels per px^2 at ``ridge_sigma_px``) a pixel
             needs to be a shaft candidate.
         ridge_rel: a candidate also needs this fraction of the frame's strongest ridge response.
@@ -40,6 +41,8 @@ class NeedleConfig:
         angle_process_deg: process noise of the angle (degrees per sqrt(second)).
         tip_accel_mm_s2: white-noise acceleration of the tip's constant-velocity Kalman model.
         tip_meas_px: measurement noise of the tip along the shaft (px).
+        confirm_advance_mm: a new track is ``ok`` only after its visible shaft grew by this much
+            (the needle advanced), or when it continues the last confirmed needle's line.
         max_missed: frames without a detection before the track is dropped.
         trajectory_mm: length of the extrapolated path drawn ahead of the tip.
         caution_mm: tip closer than this to a nerve or vessel, or a path that passes within
@@ -48,6 +51,7 @@ class NeedleConfig:
     """
 
     ridge_sigma_px: float = 1.5
+    skin_mm: float = 1.5
     ridge_min: float = 4.0
     ridge_rel: float = 0.1
     max_candidates: int = 3000
@@ -71,18 +75,19 @@ class NeedleConfig:
     tip_accel_mm_s2: float = 20.0
     tip_meas_px: float = 1.5
     max_missed: int = 5
+    confirm_advance_mm: float = 2.0
     trajectory_mm: float = 15.0
     caution_mm: float = 3.0
     stop_mm: float = 1.0
 
     def __post_init__(self) -> None:
         ranges = (
-            ("ridge_sigma_px", 0.5, 10.0), ("ridge_min", 0.0, 1000.0), ("ridge_rel", 0.0, 1.0),
+            ("ridge_sigma_px", 0.5, 10.0), ("skin_mm", 0.0, 20.0), ("ridge_min", 0.0, 1000.0), ("ridge_rel", 0.0, 1.0),
             ("min_angle_deg", 0.0, 89.0), ("max_angle_deg", 1.0, 90.0), ("inlier_px", 0.2, 20.0), ("max_entry_gap_mm", 0.0, 200.0),
             ("orientation_tol_deg", 1.0, 90.0), ("min_length_mm", 0.1, 200.0), ("min_contrast", 0.0, 255.0), ("min_support", 0.0, 100.0),
             ("gap_mm", 0.0, 50.0), ("tip_gap_mm", 0.0, 50.0), ("tip_level", 0.05, 0.95), ("gate_angle_deg", 0.5, 90.0), ("gate_px", 1.0, 1000.0),
             ("angle_process_deg", 0.0, 100.0), ("tip_accel_mm_s2", 0.0, 1e5), ("tip_meas_px", 0.05, 100.0),
-            ("trajectory_mm", 0.0, 200.0), ("caution_mm", 0.0, 100.0), ("stop_mm", 0.0, 100.0),
+            ("trajectory_mm", 0.0, 200.0), ("confirm_advance_mm", 0.0, 100.0), ("caution_mm", 0.0, 100.0), ("stop_mm", 0.0, 100.0),
         )
         for key, lo, hi in ranges:
             v = getattr(self, key)

@@ -131,6 +131,8 @@ def detect_needle(image: np.ndarray, mm_per_px: tuple[float, float], config: Nee
     resp, ux, uy = ridge_filter(image, cfg.ridge_sigma_px)
     m = 3  # ignore the filter's border
     resp[:m], resp[-m:], resp[:, :m], resp[:, -m:] = 0, 0, 0, 0
+    # ignore the bright, textured near field under the transducer (skin and coupling layer)
+    resp[: int(round(cfg.skin_mm / sy))] = 0
     peak = float(resp.max())
     if peak < cfg.ridge_min:
         return None

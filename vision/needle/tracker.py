@@ -13,9 +13,11 @@
 * Path: the straight extrapolation of the shaft ``trajectory_mm`` beyond the tip.
 * Proximity: :mod:`vision.needle.proximity` against the segmented nerves and vessels.
 
-Validity: ``ok`` for a confirmed track updated this frame; ``uncertain`` for a track's first
-frame or a gated-out tip; ``lost`` when no needle is found in this frame (no old tip is ever
-shown as current).
+Validity: ``ok`` for a confirmed track updated this frame; ``uncertain`` for a track that is not
+confirmed yet or a gated-out tip; ``lost`` when no needle is found in this frame (no old tip is
+ever shown as current). A track is confirmed once the visible shaft has grown by
+``confirm_advance_mm`` (the needle advanced: straight fascia and vessel walls that look like a
+shaft do not grow), or at once when it lies on the line of the last confirmed needle.
 """
 
 from __future__ import annotations
@@ -87,6 +89,9 @@ class NeedleTracker:
         self._hits = 0
         self._missed = 0
         self._mm: tuple[float, float] = (1.0, 1.0)
+        self._confirmed = False
+        self._len_min = float("inf")
+        self._confirmed_line: tuple[float, np.ndarray, float] | None = None  # angle, a point, side
 
     # ------------------------------------------------------------------ helpers
     def _dir_px(self, angle_deg: float, sign: float) -> np.ndarray:
@@ -100,8 +105,20 @@ class NeedleTracker:
         sy, sx = self._mm
         return self._x[:2] / np.array([sx, sy])
 
+    def _matches_confirmed(self, det: LineDetection) -> bool:
+        """True when a new track lies on the line of the last confirmed needle."""
+        if self._confirmed_line is None:
+            return False
+        ang, p, sign = self._confirmed_line
+        if abs(det.angle_deg - ang) > self.config.gate_angle_deg or (1.0 if det.direction[0] >= 0 else -1.0) != sign:
+            return False
+        u = np.asarray(det.direction)
+        return abs(float((np.asarray(det.tip_px) - p) @ np.array([-u[1], u[0]]))) <= self.config.gate_px
+
     def _init(self, det: LineDetection, t_ns: int) -> None:
         sy, sx = self._mm
+        self._confirmed = self._matches_confirmed(det)
+        self._len_min = det.length_mm
         self._x = np.array([det.tip_px[0] * sx, det.tip_px[1] * sy, 0.0, 0.0])
         self._P = np.diag([1.0, 1.0, 25.0, 25.0])
         self._ang = det.angle_deg
@@ -202,7 +219,14 @@ class NeedleTracker:
         self._t_ns = t
         self._hits += 1
         self._missed = 0
-        if self._hits < 2:
+        # a needle advances: the track is confirmed once its visible length grew by
+        # confirm_advance_mm (a straight fascia or a vessel wall does not grow)
+        self._len_min = min(self._len_min, det.length_mm)
+        if not self._confirmed and det.length_mm - self._len_min >= cfg.confirm_advance_mm:
+            self._confirmed = True
+        if self._confirmed:
+            self._confirmed_line = (float(self._ang), np.asarray(det.tip_px, float), sign)
+        if self._hits < 2 or not self._confirmed:
             validity = Validity.UNCERTAIN
         return self._result(det, t, validity, structures)
 
