@@ -336,7 +336,7 @@ def refine_chessboard_corners(gray: np.ndarray, board: BoardSpec, camera: Camera
     proj = proj.reshape(3, -1, 2)
     pred, px, py = proj[0], proj[1], proj[2]
     sq = np.minimum(np.linalg.norm(px - pred, axis=1), np.linalg.norm(py - pred, axis=1))
-    half = np.clip(np.round(config.corner_window_frac * sq), 2, 15).astype(int)
+    half = np.clip(np.round(config.corner_window_frac * sq), 2, 10).astype(int)
     h, w = gray.shape[:2]
     inside = ((pred[:, 0] >= half + 1) & (pred[:, 0] < w - half - 2) & (pred[:, 1] >= half + 1)
               & (pred[:, 1] < h - half - 2) & (sq >= 4.0))
