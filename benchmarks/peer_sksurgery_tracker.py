@@ -3,9 +3,9 @@
 Runs inside its own virtual environment (``.venv-peer``: scikit-surgeryarucotracker==1.1.0 with
 opencv-contrib-python-headless==4.10.0.84, which still has the legacy ``aruco.detectMarkers`` the
 package calls), so it imports nothing from sonoguide. Prints one JSON line per frame:
-``{"frame", "T" (4x4 or null), "seconds"}``.
+``{"frame", "T" (4x4 or null), "seconds", "cpu_seconds"}``.
 
-Usage: peer_python peer_sksurgery_tracker.py DATA_DIR TAGS_FILE
+Usage: peer_python peer_sksurgery_tracker.py DATA_DIR TAGS_FILE [OPENCV_THREADS]
 """
 
 import json
@@ -20,6 +20,8 @@ from sksurgeryarucotracker.arucotracker import ArUcoTracker
 
 def main() -> int:
     data, tags = Path(sys.argv[1]), sys.argv[2]
+    if len(sys.argv) > 3 and int(sys.argv[3]) > 0:
+        cv2.setNumThreads(int(sys.argv[3]))
     cam = json.loads((data / "camera.json").read_text())
     board = json.loads((data / "board.json").read_text())
     tracker = ArUcoTracker({
@@ -33,15 +35,15 @@ def main() -> int:
     tracker.start_tracking()
     for path in sorted((data / "frames").glob("*.png")):
         img = cv2.imread(str(path))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         ports, _, _, tracking, _ = tracker.get_frame(img)
-        dt = time.perf_counter() - t0
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
         T = None
         for name, M in zip(ports, tracking):
             M = np.asarray(M, float)
             if name == "board" and M.shape == (4, 4) and np.all(np.isfinite(M)):
                 T = M.tolist()
-        print(json.dumps({"frame": path.name, "T": T, "seconds": dt}), flush=True)
+        print(json.dumps({"frame": path.name, "T": T, "seconds": dt, "cpu_seconds": dc}), flush=True)
     tracker.close()
     return 0
 
