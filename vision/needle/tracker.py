@@ -90,7 +90,7 @@ class NeedleTracker:
         self._missed = 0
         self._mm: tuple[float, float] = (1.0, 1.0)
         self._confirmed = False
-        self._len_min = float("inf")
+        self._lengths: list[float] = []
         self._confirmed_line: tuple[float, np.ndarray, float] | None = None  # angle, a point, side
 
     # ------------------------------------------------------------------ helpers
@@ -118,7 +118,7 @@ class NeedleTracker:
     def _init(self, det: LineDetection, t_ns: int) -> None:
         sy, sx = self._mm
         self._confirmed = self._matches_confirmed(det)
-        self._len_min = det.length_mm
+        self._lengths = [det.length_mm]
         self._x = np.array([det.tip_px[0] * sx, det.tip_px[1] * sy, 0.0, 0.0])
         self._P = np.diag([1.0, 1.0, 25.0, 25.0])
         self._ang = det.angle_deg
@@ -219,10 +219,12 @@ class NeedleTracker:
         self._t_ns = t
         self._hits += 1
         self._missed = 0
-        # a needle advances: the track is confirmed once its visible length grew by
-        # confirm_advance_mm (a straight fascia or a vessel wall does not grow)
-        self._len_min = min(self._len_min, det.length_mm)
-        if not self._confirmed and det.length_mm - self._len_min >= cfg.confirm_advance_mm:
+        # a needle advances: the track is confirmed once its visible length (median of the last
+        # three frames against the median of its first three) grew by confirm_advance_mm; a
+        # straight fascia or a vessel wall does not grow, only flickers
+        self._lengths.append(det.length_mm)
+        if (not self._confirmed and len(self._lengths) >= 6
+                and float(np.median(self._lengths[-3:])) - float(np.median(self._lengths[:3])) >= cfg.confirm_advance_mm):
             self._confirmed = True
         if self._confirmed:
             self._confirmed_line = (float(self._ang), np.asarray(det.tip_px, float), sign)
