@@ -75,7 +75,7 @@ class NeedleConfig:
     tip_accel_mm_s2: float = 20.0
     tip_meas_px: float = 1.5
     max_missed: int = 5
-    confirm_advance_mm: float = 2.0
+    confirm_advance_mm: float = 1.0
     trajectory_mm: float = 15.0
     caution_mm: float = 3.0
     stop_mm: float = 1.0

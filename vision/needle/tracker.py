@@ -88,6 +88,7 @@ class NeedleTracker:
         self._t_ns = 0
         self._hits = 0
         self._missed = 0
+        self._tip_gated = 0
         self._mm: tuple[float, float] = (1.0, 1.0)
         self._confirmed = False
         self._lengths: list[float] = []
@@ -127,6 +128,7 @@ class NeedleTracker:
         self._t_ns = t_ns
         self._hits = 1
         self._missed = 0
+        self._tip_gated = 0
 
     def _predict(self, dt: float) -> tuple[np.ndarray, np.ndarray]:
         F = np.eye(4)
@@ -208,11 +210,19 @@ class NeedleTracker:
         S = H @ Pp @ H.T + R
         nis = float(y @ np.linalg.solve(S, y))
         validity = Validity.OK
-        if nis > _CHI2_2_999 and self._hits >= 2:
+        if nis > _CHI2_2_999 and self._hits >= 2 and self._tip_gated < 1:
             # tip jumped: do not fuse it; keep the prediction and say it is uncertain
             self._x, self._P = xp, Pp
             validity = Validity.UNCERTAIN
+            self._tip_gated += 1
+        elif nis > _CHI2_2_999 and self._hits >= 2:
+            # the jump persists: the needle really moved; restart the tip state there
+            self._x = np.array([z[0], z[1], 0.0, 0.0])
+            self._P = np.diag([s_along ** 2, s_along ** 2, 25.0, 25.0])
+            validity = Validity.UNCERTAIN
+            self._tip_gated = 0
         else:
+            self._tip_gated = 0
             K = Pp @ H.T @ np.linalg.inv(S)
             self._x = xp + K @ y
             self._P = (np.eye(4) - K @ H) @ Pp
