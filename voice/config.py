@@ -65,6 +65,7 @@ class VoiceConfig:
         threshold_offset: added to every calibrated score threshold (positive: stricter).
         vad_start_db: a frame this far above the noise floor may start speech.
         vad_stop_db: speech continues while frames stay this far above the noise floor.
+        vad_peak_drop_db: ... and no further than this below the utterance's loudest frame.
         endpoint_silence_s: trailing non-speech that ends an utterance.
         preroll_s: audio kept before the detected start and given to the engine.
         comfort_noise_dbfs: level of a fixed, seeded white noise added before recognition so
@@ -97,6 +98,7 @@ class VoiceConfig:
     threshold_offset: float = 0.0
     vad_start_db: float = 8.0
     vad_stop_db: float = 4.0
+    vad_peak_drop_db: float = 16.0
     endpoint_silence_s: float = 0.2
     preroll_s: float = 0.15
     comfort_noise_dbfs: float = -50.0
@@ -111,7 +113,7 @@ class VoiceConfig:
         for key, lo, hi in (("wake_window_s", 0.5, 60.0), ("confirm_window_s", 0.5, 60.0), ("cooldown_s", 0.0, 60.0),
                             ("min_utterance_s", 0.0, 5.0), ("max_utterance_s", 0.5, 30.0),
                             ("max_extra_speech_s", 0.0, 10.0), ("threshold_offset", -100.0, 100.0),
-                            ("vad_start_db", 1.0, 40.0), ("vad_stop_db", 0.5, 40.0),
+                            ("vad_start_db", 1.0, 40.0), ("vad_stop_db", 0.5, 40.0), ("vad_peak_drop_db", 3.0, 60.0),
                             ("endpoint_silence_s", 0.05, 3.0), ("preroll_s", 0.0, 2.0),
                             ("comfort_noise_dbfs", -120.0, -20.0)):
             v = getattr(self, key)

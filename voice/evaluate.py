@@ -12,8 +12,9 @@ both the block is there and the previous block is done, and takes the measured w
 ``feed``. The event's time is read from that clock at the moment the processor creates it. The
 latency is event time minus the end of speech (the manifest's ``speech_end_s`` when present,
 else the endpointer's estimate). This equals what a live run at real-time pace would see on the
-same machine, without waiting in real time. The real-time factor is decoding CPU time (engine
-thread time) over audio duration, on one thread.
+same machine, without waiting in real time. The real-time factor ``rtf`` is decoding CPU time
+(engine thread time) over audio duration, on one thread; ``rtf_process`` is the whole process's
+CPU time (reading, endpointing, decoding, defence) over audio duration.
 """
 
 from __future__ import annotations
@@ -158,6 +159,7 @@ def evaluate(config: VoiceConfig, manifest: str | Path, progress: bool = True, l
     if engine is None:
         engine, calibration = build_engine(config, cs)
     results: list[ClipResult] = []
+    cpu0 = time.process_time()
     for rec in tqdm(items, desc="voice eval", disable=not progress, unit="clip"):
         try:
             pcm, info = read_wav(rec["_path"], ENGINE_RATE)
@@ -174,7 +176,10 @@ def evaluate(config: VoiceConfig, manifest: str | Path, progress: bool = True, l
             structural_intent=struct.verdict.intent if struct else None,
             reason=first.verdict.reason if first else "no speech detected", condition=condition_of(rec),
             audio_s=len(pcm) / ENGINE_RATE, cpu_s=cpu, text=first.verdict.text if first else ""))
-    return summarise(results, items), results
+    summary = summarise(results, items)
+    audio = sum(r.audio_s for r in results)
+    summary["rtf_process"] = round((time.process_time() - cpu0) / audio, 4) if audio else None
+    return summary, results
 
 
 def _group_stats(rs: list[ClipResult]) -> dict[str, Any]:

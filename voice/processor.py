@@ -27,7 +27,7 @@ from voice.events import Decision, VoiceEvent
 log = logging.getLogger(__name__)
 
 NS_PER_SAMPLE = 1e9 / ENGINE_RATE
-TAIL_FRAMES = 8
+TAIL_FRAMES = 12
 """Quiet 10 ms frames after the last speech frame that still go to the engine (word endings)."""
 
 
@@ -67,7 +67,7 @@ class UtteranceProcessor:
         self.clock = clock
         self.on_utterance = on_utterance
         self.vad = Endpointer(config.vad_start_db, config.vad_stop_db, config.endpoint_silence_s,
-                              config.preroll_s, config.max_utterance_s + 0.5)
+                              config.preroll_s, config.max_utterance_s + 0.5, peak_drop_db=config.vad_peak_drop_db)
         amp = 10.0 ** (config.comfort_noise_dbfs / 20.0) * 32768.0
         self._comfort = (np.random.default_rng(12345).standard_normal(ENGINE_RATE) * amp).astype(np.float32)
         self._comfort_pos = 0

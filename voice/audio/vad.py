@@ -75,8 +75,11 @@ class Endpointer:
 
     def __init__(self, start_db: float = 8.0, stop_db: float = 4.0, endpoint_silence_s: float = 0.2,
                  preroll_s: float = 0.2, max_utterance_s: float = 3.0, onset_frames: int = 4,
-                 onset_window: int = 6, rise_db_per_s: float = 10.0, warmup_s: float = 0.15) -> None:
+                 onset_window: int = 6, rise_db_per_s: float = 10.0, warmup_s: float = 0.15,
+                 peak_drop_db: float = 14.0) -> None:
         self.start_db, self.stop_db = start_db, stop_db
+        self.peak_drop_db = peak_drop_db
+        self._peak = FLOOR_DBFS
         self._end_frames = max(1, round(endpoint_silence_s * 100))
         self._pre = collections.deque(maxlen=max(onset_window, round(preroll_s * 100)))
         self._max_frames = round(max_utterance_s * 100)
@@ -121,12 +124,19 @@ class Endpointer:
                 self._last_speech = self._speech_len
                 self._quiet = 0
                 frames = tuple(self._pre)
+                self._peak = max(lv for lv, a in zip(list(self._recent)[-len(self._above):], self._above) if a) \
+                    if any(self._above) else level
                 self._pre.clear()
                 self._above.clear()
                 return VadEvent(VadKind.START, frames)
             return VadEvent(VadKind.NONE)
         self._speech_len += 1
-        if level > self.noise_dbfs + self.stop_db:
+        self._peak = max(self._peak, level)
+        # speech continues while clearly above the noise floor *and* within peak_drop_db of the
+        # utterance's loudest frame, so steady noise after the speech ends it promptly
+        # (the allowed drop shrinks when the utterance is only a little above the noise)
+        drop = min(self.peak_drop_db, max(8.0, self._peak - self.noise_dbfs - 5.0))
+        if level > max(self.noise_dbfs + self.stop_db, self._peak - drop):
             self._last_speech = self._speech_len
             self._quiet = 0
         else:

@@ -100,7 +100,7 @@ class SphinxEngine:
     name = "pocketsphinx"
 
     def __init__(self, command_set: CommandSet, garbage_penalty_log10: float = -25.0, wake_word: bool = False,
-                 naive: bool = False) -> None:
+                 naive: bool = False, batch: bool = False) -> None:
         self.command_set = command_set
         self.naive = naive
         self._cmd = _decoder()
@@ -125,6 +125,8 @@ class SphinxEngine:
             self._loop.activate_search("loop")
         self._open = False
         self._cpu = 0.0
+        self._buf: list[bytes] = []
+        self.batch = batch
         log.info("PocketSphinx engine ready: %d phrases, garbage %s, wake word %s", len(command_set.phrases()),
                  "off" if naive else f"1e{garbage_penalty_log10:g}/phone", "on" if wake_word else "off")
 
@@ -168,18 +170,22 @@ class SphinxEngine:
         self._cmd.start_utt()
         if self._loop is not None:
             self._loop.start_utt()
+        self._buf = []
         self._open = True
         self._cpu = time.thread_time() - t
 
     def feed(self, pcm: np.ndarray) -> None:
-        """Decode a block (int16)."""
+        """Decode a block (int16); in batch mode only collect it."""
         if not self._open:
             self.start_utterance()
         t = time.thread_time()
         buf = np.ascontiguousarray(pcm, dtype=np.int16).tobytes()
-        self._cmd.process_raw(buf)
-        if self._loop is not None:
-            self._loop.process_raw(buf)
+        if self.batch:
+            self._buf.append(buf)
+        else:
+            self._cmd.process_raw(buf)
+            if self._loop is not None:
+                self._loop.process_raw(buf)
         self._cpu += time.thread_time() - t
 
     def end_utterance(self) -> Recognition:
@@ -187,6 +193,12 @@ class SphinxEngine:
         if not self._open:
             return Recognition(words=())
         t = time.thread_time()
+        if self.batch and self._buf:
+            whole = b"".join(self._buf)
+            self._cmd.process_raw(whole, full_utt=True)
+            if self._loop is not None:
+                self._loop.process_raw(whole, full_utt=True)
+        self._buf = []
         self._cmd.end_utt()
         self._open = False
         cmd_ll, frames, segs = _seg_logl(self._cmd)

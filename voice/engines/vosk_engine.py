@@ -193,7 +193,7 @@ class VoskEngine:
             words = [WordHyp(word=x, start_s=0.0, end_s=0.0, garbage=x in self._garbage) for x in res["text"].split()]
         self._cpu += time.thread_time() - t
         cmd = [w.conf for w in words if not w.garbage]
-        score = min(cmd) if cmd and len(cmd) == len(words) else math.nan
+        score = min(cmd) if cmd else math.nan
         return Recognition(words=tuple(words), score=score, cpu_s=self._cpu, detail={"text": res.get("text", "")})
 
     def close(self) -> None:

@@ -1,0 +1,1 @@
+"""Audio input: sources, WAV reading, resampling, voice-activity detection."""

@@ -1,0 +1,1 @@
+"""Bundled command sets, calibration files and the demo script audio (package data)."""

@@ -1,0 +1,1 @@
+"""Speech engines behind one streaming interface (PocketSphinx, Vosk) and their selection."""
