@@ -43,6 +43,11 @@ class NeedleConfig:
         tip_meas_px: measurement noise of the tip along the shaft (px).
         confirm_advance_mm: a new track is ``ok`` only after its visible shaft grew by this much
             (the needle advanced), or when it continues the last confirmed needle's line.
+        max_unconfirmed: a track not confirmed after this many frames is static anatomy: its
+            line is excluded from later detections (so a fainter needle can be found) and the
+            track is dropped.
+        exclude_px: distance from an excluded line within which shafts are skipped (the probe
+            slides, so anatomy moves a little in the image).
         max_missed: frames without a detection before the track is dropped.
         trajectory_mm: length of the extrapolated path drawn ahead of the tip.
         caution_mm: tip closer than this to a nerve or vessel, or a path that passes within
@@ -76,6 +81,8 @@ class NeedleConfig:
     tip_meas_px: float = 1.5
     max_missed: int = 5
     confirm_advance_mm: float = 1.0
+    max_unconfirmed: int = 15
+    exclude_px: float = 25.0
     trajectory_mm: float = 15.0
     caution_mm: float = 3.0
     stop_mm: float = 1.0
@@ -87,12 +94,12 @@ class NeedleConfig:
             ("orientation_tol_deg", 1.0, 90.0), ("min_length_mm", 0.1, 200.0), ("min_contrast", 0.0, 255.0), ("min_support", 0.0, 100.0),
             ("gap_mm", 0.0, 50.0), ("tip_gap_mm", 0.0, 50.0), ("tip_level", 0.05, 0.95), ("gate_angle_deg", 0.5, 90.0), ("gate_px", 1.0, 1000.0),
             ("angle_process_deg", 0.0, 100.0), ("tip_accel_mm_s2", 0.0, 1e5), ("tip_meas_px", 0.05, 100.0),
-            ("trajectory_mm", 0.0, 200.0), ("confirm_advance_mm", 0.0, 100.0), ("caution_mm", 0.0, 100.0), ("stop_mm", 0.0, 100.0),
+            ("trajectory_mm", 0.0, 200.0), ("confirm_advance_mm", 0.0, 100.0), ("exclude_px", 0.0, 1000.0), ("caution_mm", 0.0, 100.0), ("stop_mm", 0.0, 100.0),
         )
         for key, lo, hi in ranges:
             v = getattr(self, key)
             require(is_number(v) and lo <= v <= hi, f"{_S}.{key}", f"a number {lo:g}..{hi:g}", v)
-        for key, lo, hi in (("max_candidates", 50, 10 ** 6), ("ransac_iterations", 1, 100000), ("max_missed", 0, 1000), ("max_hypotheses", 1, 1000), ("hough_lines", 0, 1000)):
+        for key, lo, hi in (("max_candidates", 50, 10 ** 6), ("ransac_iterations", 1, 100000), ("max_missed", 0, 1000), ("max_hypotheses", 1, 1000), ("hough_lines", 0, 1000), ("max_unconfirmed", 1, 100000)):
             v = getattr(self, key)
             require(isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi, f"{_S}.{key}",
                     f"an integer {lo}..{hi}", v)

@@ -112,7 +112,8 @@ def _border_intersection(p: np.ndarray, u: np.ndarray, w: int, h: int) -> np.nda
 
 def detect_needle(image: np.ndarray, mm_per_px: tuple[float, float], config: NeedleConfig,
                   prior: tuple[np.ndarray, np.ndarray] | None = None,
-                  rng: np.random.Generator | None = None) -> LineDetection | None:
+                  rng: np.random.Generator | None = None,
+                  exclude: list[tuple[np.ndarray, np.ndarray]] | None = None) -> LineDetection | None:
     """Find the needle shaft in one ``HxW`` B-mode image; ``None`` when there is none.
 
     Args:
@@ -120,6 +121,8 @@ def detect_needle(image: np.ndarray, mm_per_px: tuple[float, float], config: Nee
         mm_per_px: pixel spacing ``(row, col)``.
         config: detector parameters.
         prior: predicted line ``(point, unit direction)``, tried as a hypothesis first.
+        exclude: lines ``(point, unit direction)`` known not to be the needle (static shaft-like
+            anatomy); a shaft within 3 degrees and ``exclude_px`` of one is skipped.
         rng: randomness of RANSAC (seeded per call when not given, so results are repeatable).
     """
     if image.ndim == 3:
@@ -215,6 +218,8 @@ def detect_needle(image: np.ndarray, mm_per_px: tuple[float, float], config: Nee
         if len(tried) > cfg.max_hypotheses:
             break
         cand = _shaft(p, u, xy, r, support, w, h, sx, sy, cfg)
+        if cand is not None and exclude and _near_any(cand[1], cand[2], exclude, cfg.exclude_px):
+            continue
         if cand is not None and (best is None or cand[0] > best[0]):
             best = cand
     if best is None:
@@ -232,6 +237,15 @@ def detect_needle(image: np.ndarray, mm_per_px: tuple[float, float], config: Nee
     return LineDetection(point=p, direction=u, entry_px=(float(entry[0]), float(entry[1])),
                          tip_px=(float(tip[0]), float(tip[1])), angle_deg=a, length_mm=float(length_mm),
                          support=n_run, strength=strength, contrast=contrast)
+
+
+def _near_any(p: np.ndarray, u: np.ndarray, lines: list[tuple[np.ndarray, np.ndarray]], dist_px: float) -> bool:
+    """True when the line ``(p, u)`` lies within 3 degrees and ``dist_px`` of one of ``lines``."""
+    for p2, u2 in lines:
+        n2 = np.array([-u2[1], u2[0]])
+        if abs(float(u @ u2)) > math.cos(math.radians(3.0)) and abs(float((p - p2) @ n2)) < dist_px:
+            return True
+    return False
 
 
 def _shaft(p, u, xy, r, support, w, h, sx, sy, cfg: NeedleConfig):

@@ -150,6 +150,7 @@ def evaluate_needle(sequences: list[SequenceSpec] | None = None, fps: float = 10
                 continue
             out.frames_with_tip += 1
             seq["frames"] += 1
+            seq["angle"] = float(f.needle_angle_deg)  # the actual angle (a target re-aims the needle)
             if res.validity != Validity.OK:
                 continue
             out.detected += 1

@@ -79,7 +79,11 @@ class NeedleTracker:
         self.reset()
 
     def reset(self) -> None:
-        """Forget the track."""
+        """Forget the track and the lines known not to be the needle."""
+        self._excluded: list[tuple[np.ndarray, np.ndarray]] = []
+        self._drop_track()
+
+    def _drop_track(self) -> None:
         self._x: np.ndarray | None = None  # tip state [x, y, vx, vy] in mm
         self._P: np.ndarray | None = None
         self._ang = 0.0
@@ -164,14 +168,14 @@ class NeedleTracker:
         cfg = self.config
         t = int(t_capture_ns)
         if self._x is not None and (self._mm != (sy, sx) or not (0 <= (t - self._t_ns) / 1e9 <= 1.0)):
-            self.reset()
+            self._drop_track()
         self._mm = (sy, sx)
         prior = None
         if self._x is not None:
             dt = (t - self._t_ns) / 1e9
             xp, _ = self._predict(dt)
             prior = (xp[:2] / np.array([sx, sy]), self._dir_px(self._ang, self._dir_sign))
-        det = detect_needle(image, (sy, sx), cfg, prior=prior, rng=self._rng)
+        det = detect_needle(image, (sy, sx), cfg, prior=prior, rng=self._rng, exclude=self._excluded)
         if det is None:
             return self._lost(t)
         if self._x is None:
@@ -240,13 +244,19 @@ class NeedleTracker:
             self._confirmed_line = (float(self._ang), np.asarray(det.tip_px, float), sign)
         if self._hits < 2 or not self._confirmed:
             validity = Validity.UNCERTAIN
+        if not self._confirmed and self._hits >= cfg.max_unconfirmed:
+            # a shaft-like line that never advanced: static anatomy, not a needle
+            self._excluded = (self._excluded + [(np.asarray(det.point, float), np.asarray(det.direction, float))])[-8:]
+            res = self._result(det, t, Validity.UNCERTAIN, structures)
+            self._drop_track()
+            return res
         return self._result(det, t, validity, structures)
 
     def _lost(self, t: int, keep: bool = False) -> NeedleResult:
         if not keep:
             self._missed += 1
             if self._missed > self.config.max_missed:
-                self.reset()
+                self._drop_track()
         return NeedleResult(Validity.LOST, None, None, None, None, t_capture_ns=t)
 
     def _result(self, det: LineDetection, t: int, validity: Validity,
