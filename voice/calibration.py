@@ -31,7 +31,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 
 DEFAULTS = {
     "pocketsphinx": {"garbage_penalty_log10": -25.0, "default_threshold": 0.0, "spread": 0.5},
-    "vosk": {"garbage_penalty_log10": 0.0, "default_threshold": 0.6, "spread": 0.1},
+    "vosk": {"garbage_penalty_log10": 0.0, "default_threshold": 0.5, "spread": 1.0},
 }
 
 
@@ -73,8 +73,8 @@ class Calibration:
         """JSON-ready dict."""
         return {"format_version": 1, "engine": self.engine, "lang": self.lang,
                 "garbage_penalty_log10": self.garbage_penalty_log10,
-                "default_threshold": round(self.default_threshold, 5), "spread": round(self.spread, 5),
-                "thresholds": {k: round(v, 5) for k, v in sorted(self.thresholds.items())}, **dict(self.meta)}
+                "default_threshold": float(self.default_threshold), "spread": round(self.spread, 5),
+                "thresholds": {k: float(v) for k, v in sorted(self.thresholds.items())}, **dict(self.meta)}
 
 
 def bundled_calibration_path(engine: str, lang: str) -> Path:

@@ -4,9 +4,11 @@ The grammar lists every command phrase plus *garbage*: Vosk's ``[unk]`` where th
 and the command set's in-vocabulary filler words (``[garbage] words``), so that other speech is
 decoded as filler instead of being forced onto a command. This matters because a grammar of
 commands alone makes Vosk return a command, with word confidence 1.0, for unrelated speech (its
-lattice has nothing else to choose); the word confidences (lattice posteriors, minimum Bayes
-risk decoding) only mean something when garbage competes. The score of a command is the lowest
-posterior of its words.
+lattice has nothing else to choose), and even with garbage the word posteriors of a small
+model saturate at 1.0 (lattice beam 2). The score is therefore the n-best margin: the lattice
+score of the best path minus that of the best path with different words (garbage included),
+a standard confusability-based confidence (F. Wessel et al., "Confidence measures for large
+vocabulary continuous speech recognition", IEEE Trans. Speech Audio Process. 9(3), 2001).
 
 Audio streams into the recogniser as it arrives (``AcceptWaveform`` per block, Vosk's own
 examples), so the end of an utterance only costs ``FinalResult``.
@@ -30,6 +32,9 @@ from voice.engines.base import Recognition, WordHyp
 log = logging.getLogger(__name__)
 
 UNK = "[unk]"
+N_BEST = 8
+MARGIN_CAP = 5.0
+"""Score given when no other word sequence is within the lattice beam."""
 REQUIRED = ("am/final.mdl", "conf/model.conf")
 
 
@@ -165,6 +170,7 @@ class VoskEngine:
         if self._recognizer is None:
             self._recognizer = self._vosk.KaldiRecognizer(self._model, 16000.0, self._grammar)
             self._recognizer.SetWords(True)
+            self._recognizer.SetMaxAlternatives(N_BEST)
         else:
             self._recognizer.Reset()
         self._rec = self._recognizer
@@ -185,16 +191,23 @@ class VoskEngine:
         t = time.thread_time()
         res = json.loads(self._rec.FinalResult())
         self._rec = None
+        alts = res.get("alternatives") or [res]
+        top = alts[0]
         words = []
-        for w in res.get("result", []):
+        for w in top.get("result", []):
             words.append(WordHyp(word=w["word"], start_s=float(w["start"]), end_s=float(w["end"]),
                                  conf=float(w.get("conf", 1.0)), garbage=w["word"] in self._garbage))
-        if not words and res.get("text"):
-            words = [WordHyp(word=x, start_s=0.0, end_s=0.0, garbage=x in self._garbage) for x in res["text"].split()]
+        if not words and top.get("text"):
+            words = [WordHyp(word=x, start_s=0.0, end_s=0.0, garbage=x in self._garbage) for x in top["text"].split()]
         self._cpu += time.thread_time() - t
-        cmd = [w.conf for w in words if not w.garbage]
-        score = min(cmd) if cmd else math.nan
-        return Recognition(words=tuple(words), score=score, cpu_s=self._cpu, detail={"text": res.get("text", "")})
+        score = math.nan
+        if words and "confidence" in top:
+            # n-best margin: how much better the best path scores than the best path that says
+            # something else (lattice scores; a competitor outside the lattice beam -> the cap)
+            other = [a["confidence"] for a in alts[1:] if a.get("text", "") != top.get("text", "")]
+            score = min(MARGIN_CAP, float(top["confidence"]) - max(other)) if other else MARGIN_CAP
+        return Recognition(words=tuple(words), score=score, cpu_s=self._cpu,
+                           detail={"text": top.get("text", ""), "n_best": len(alts)})
 
     def close(self) -> None:
         """Drop the recogniser."""

@@ -15,14 +15,14 @@ HERE = Path(__file__).resolve().parent
 
 CLIPS = [
     # name, text, expect, voice, noise, snr
-    ("en_freeze", "freeze", "freeze", "en-us+f1", "clean", None),
-    ("en_unfreeze", "unfreeze", "unfreeze", "en-us+m4", "clean", None),
-    ("en_show_vessels_pink10", "show vessels", "show vessel", "en-us+f1", "pink", 10.0),
-    ("en_hide_all", "hide all", "hide all", "en-us+m4", "clean", None),
-    ("en_confirm", "confirm", "confirm", "en-us+f1", "clean", None),
-    ("en_chatter_nerve", "the nerve looks swollen", None, "en-us+f1", "clean", None),
-    ("en_chatter_record", "did you press record", None, "en-us+m4", "pink", 20.0),
-    ("ko_show_nerve", "신경 보기", "show nerve", "ko+f1", "clean", None),
+    ("en_freeze", "freeze", "freeze", "en-us", "clean", None),
+    ("en_unfreeze", "unfreeze", "unfreeze", "en-us+m3", "clean", None),
+    ("en_show_vessels_pink10", "show vessels", "show vessel", "en-us", "pink", 10.0),
+    ("en_hide_all", "hide all", "hide all", "en-us+m3", "clean", None),
+    ("en_confirm", "confirm", "confirm", "en-us", "clean", None),
+    ("en_chatter_nerve", "the nerve looks swollen", None, "en-us", "clean", None),
+    ("en_chatter_record", "did you press record", None, "en-us+m3", "pink", 20.0),
+    ("ko_start_recording", "녹화 시작", "start recording", "ko+m3", "clean", None),
     ("ko_chatter", "오늘 날씨가 좋네요", None, "ko+m4", "clean", None),
 ]
 
