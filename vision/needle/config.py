@@ -62,9 +62,9 @@ class NeedleConfig:
     max_candidates: int = 3000
     min_angle_deg: float = 10.0
     max_angle_deg: float = 85.0
-    ransac_iterations: int = 200
+    ransac_iterations: int = 120
     hough_lines: int = 8
-    max_hypotheses: int = 16
+    max_hypotheses: int = 10
     max_entry_gap_mm: float = 6.0
     inlier_px: float = 1.5
     orientation_tol_deg: float = 15.0

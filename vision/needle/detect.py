@@ -156,6 +156,7 @@ def detect_needle(image: np.ndarray, mm_per_px: tuple[float, float], config: Nee
         dist = np.abs((xy - p) @ n)
         align = np.abs(dirs @ u)
         return (dist <= band) & (align >= cos_tol)
+    support.dirs, support.cos_tol = dirs, cos_tol
 
     hyps: list[tuple[np.ndarray, np.ndarray]] = []
     if prior is not None:
@@ -165,7 +166,7 @@ def detect_needle(image: np.ndarray, mm_per_px: tuple[float, float], config: Nee
     binary = np.zeros((h, w), np.uint8)
     binary[ys, xs] = 255
     min_votes = max(int(cfg.min_length_mm / max(sx, sy) * 0.6), 10)
-    lines = cv2.HoughLines(binary, 1.0, np.pi / 360.0, min_votes)
+    lines = cv2.HoughLines(binary, 1.0, np.pi / 180.0, min_votes)
     hough: list[tuple[np.ndarray, np.ndarray]] = []
     if lines is not None:
         for rho, theta in lines[:, 0]:
@@ -252,8 +253,18 @@ def _shaft(p, u, xy, r, support, w, h, sx, sy, cfg: NeedleConfig):
     """Refine one line hypothesis and find its shaft; ``None`` when it is not a needle.
 
     The fit starts in a wide band (a hypothesis a few degrees off still collects the whole
-    shaft) and narrows to ``inlier_px``.
+    shaft) and narrows to ``inlier_px``; after a first pass over all candidates only those
+    near the line are examined.
     """
+    near = support(p, u, 4.0 * cfg.inlier_px)
+    xy, r = xy[near], r[near]
+    dirs_all = support.dirs[near]
+    cos_tol = support.cos_tol
+
+    def support(p, u, band=cfg.inlier_px):  # noqa: F811 - the same test on the subset
+        n = np.array([-u[1], u[0]])
+        return (np.abs((xy - p) @ n) <= band) & (np.abs(dirs_all @ u) >= cos_tol)
+
     for band in (2.5 * cfg.inlier_px, 1.5 * cfg.inlier_px, cfg.inlier_px):
         s = support(p, u, band)
         if s.sum() < 3:

@@ -84,6 +84,7 @@ class NeedleTracker:
         self._drop_track()
 
     def _drop_track(self) -> None:
+        """Forget the current track (the excluded lines stay)."""
         self._x: np.ndarray | None = None  # tip state [x, y, vx, vy] in mm
         self._P: np.ndarray | None = None
         self._ang = 0.0

@@ -12,7 +12,7 @@ from vision.phantom.render import Phantom
 
 def test_short_evaluation_and_report(tmp_path):
     s = evaluate_needle([SequenceSpec(seed=3, angle_deg=30.0, side="left", target="nerve", duration_s=12.0)],
-                        fps=2.5, progress=False)
+                        fps=5.0, progress=False)
     st = s.stats()
     assert st["sequences"] == 1 and st["frames_with_tip"] > 5
     assert st["detected"] > 0 and st["tip_median_mm"] < 1.0
