@@ -23,6 +23,8 @@ class TrackingConfig:
             the full multi-window pass runs only when it finds fewer than two markers
             (0 disables the fast pass). The board layout predicts the rest of the board from a
             few markers, so the cheap pass suffices on most frames.
+        fast_thresh_constant: adaptive-threshold constant of the fast pass (a higher value
+            leaves fewer noise blobs to trace but misses faint markers).
         fast_pixels_per_cell: samples per marker cell in the fast pass.
         adaptive_thresh_win_min: smallest adaptive-threshold window (px, odd) of the ArUco
             candidate search.
@@ -91,6 +93,7 @@ class TrackingConfig:
     """
 
     fast_window: int = 9
+    fast_thresh_constant: float = 7.0
     fast_pixels_per_cell: int = 4
     adaptive_thresh_win_min: int = 5
     adaptive_thresh_win_max: int = 21
@@ -146,7 +149,7 @@ class TrackingConfig:
         require(self.adaptive_thresh_win_min <= self.adaptive_thresh_win_max, f"{_S}.adaptive_thresh_win_max",
                 "a value >= adaptive_thresh_win_min", self.adaptive_thresh_win_max)
         ranges = (
-            ("adaptive_thresh_constant", -50.0, 100.0), ("min_marker_perimeter_rate", 0.001, 1.0),
+            ("adaptive_thresh_constant", -50.0, 100.0), ("fast_thresh_constant", -50.0, 100.0), ("min_marker_perimeter_rate", 0.001, 1.0),
             ("cell_margin", 0.0, 0.45), ("error_correction_rate", 0.0, 1.0),
             ("corner_window_frac", 0.1, 0.49), ("corner_guard_px", -5.0, 5.0), ("corner_max_shift_frac", 0.02, 0.5),
             ("corner_min_isotropy", 0.0, 1.0), ("max_reproj_err_px", 0.05, 50.0),
