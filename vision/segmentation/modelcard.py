@@ -77,7 +77,8 @@ def read_card(weights: Path) -> dict[str, Any]:
     """
     cp = card_path(weights)
     if not cp.is_file():
-        raise ModelError(f"{cp}: model card missing; every weights file needs its metadata.json beside it")
+        raise ModelError(f"{weights}: its model card {cp} is missing; every weights file needs its "
+                         "metadata.json beside it")
     try:
         card = json.loads(cp.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

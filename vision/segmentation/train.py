@@ -221,7 +221,7 @@ def train(data_dir: str | Path, out_dir: str | Path, cfg: TrainConfig, resume: b
             loss.backward()
             opt.step()
             sched.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
             bar.set_postfix(loss=f"{np.mean(losses):.3f}")
         elapsed += time.time() - t0
         rec = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": sched.get_last_lr()[0],
@@ -271,6 +271,7 @@ def train(data_dir: str | Path, out_dir: str | Path, cfg: TrainConfig, resume: b
     if val_s:
         from vision.segmentation import evaluate
         report = evaluate.evaluate_samples(val_s, weights, progress=progress, report_png=out / "val_worst.png")
+        report.pop("per_image")
         card["metrics"] = {"split": "validation (held-out real images, native resolution)", **report}
         save_weights(model, cfg.arch, cfg.arch_kwargs, weights, card)
     draw_curve(history, out / "curve.png")

@@ -85,7 +85,7 @@ def test_missing_or_broken_card_names_the_card(tmp_path):
     with pytest.raises(ModelError, match=r"metadata\.json.*JSON"):
         load_model(w)
     card_path(w).unlink()
-    with pytest.raises(ModelError, match=r"metadata\.json.*missing"):
+    with pytest.raises(ModelError, match=r"model\.pt.*metadata\.json.*missing"):
         load_model(w)
 
 

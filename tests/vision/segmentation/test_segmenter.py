@@ -62,7 +62,7 @@ def test_contours_are_in_frame_pixels_inside_a_screen_grab(seg, still_frames):
     assert len(b) == len(a) > 0
     for s in b:
         c = s.contour_px.mean(0) - np.array([250, 100])
-        assert min(np.hypot(*(c - v)) for v in a.values()) < 6.0
+        assert min(np.hypot(*(c - v)) for v in a.values()) < 10.0   # ROI found on a 4x thumbnail
 
 
 def test_still_scene_does_not_flicker(seg, still_frames):
