@@ -89,13 +89,16 @@ def calibrate_cmd(args: argparse.Namespace, cfg: VoiceConfig) -> int:
     """Evaluate on the manifest with thresholds disabled and choose per-intent thresholds."""
     import math
 
-    from voice.calibration import bundled_calibration_path, calibrate, save_calibration
     from voice.commandset import load_command_set
-    from voice.engines.select import build_engine, choose_engine
+    from voice.engines.select import build_engine
     from voice.evaluate import evaluate
 
     cs = load_command_set(cfg.command_set_path())
     engine, cal = build_engine(cfg, cs)
+    if args.samples and Path(args.samples).is_file():
+        samples = [tuple(x) for x in json.loads(Path(args.samples).read_text())]
+        samples = [(e, r, math.nan if s is None else s) for e, r, s in samples]
+        return _write_calibration(args, cfg, engine.name, cal.garbage_penalty_log10, samples)
     if args.garbage_penalty is not None and engine.name == "pocketsphinx":
         from voice.engines.sphinx import SphinxEngine
 
@@ -107,9 +110,16 @@ def calibrate_cmd(args: argparse.Namespace, cfg: VoiceConfig) -> int:
     _, results = evaluate(cfg, args.manifest, progress=sys.stderr.isatty(), engine=engine, calibration=open_cal,
                           command_set=cs)
     samples = [(r.expect, r.structural_intent, r.score) for r in results]
-    new = calibrate(samples, engine.name, cfg.lang, cal.garbage_penalty_log10,
-                    fa_target=args.fa_target, meta={"data": str(args.manifest)})
-    out = Path(args.out) if args.out else bundled_calibration_path(choose_engine(cfg).engine, cfg.lang)
+    if args.samples:
+        Path(args.samples).write_text(json.dumps([(e, r, None if math.isnan(s) else s) for e, r, s in samples]))
+    return _write_calibration(args, cfg, engine.name, cal.garbage_penalty_log10, samples)
+
+
+def _write_calibration(args: argparse.Namespace, cfg: VoiceConfig, engine: str, penalty: float, samples) -> int:
+    from voice.calibration import bundled_calibration_path, calibrate, save_calibration
+
+    new = calibrate(samples, engine, cfg.lang, penalty, fa_target=args.fa_target, meta={"data": str(args.manifest)})
+    out = Path(args.out) if args.out else bundled_calibration_path(engine, cfg.lang)
     save_calibration(new, out)
     print(f"wrote {out}: default threshold {new.default_threshold:.4f}, {len(new.thresholds)} intents")
     return 0

@@ -6,11 +6,10 @@ A calibration file is JSON::
      "garbage_penalty_log10": -25.0, "default_threshold": 0.2, "spread": 0.5,
      "thresholds": {"freeze": 0.1, ...}, "created": "...", "data": "...", "metrics": {...}}
 
-:func:`calibrate` chooses each intent's threshold on labelled scores: the threshold that
-minimises ``misses + fa_weight * false_accepts`` over the candidate values (the scores
-themselves), never below the global threshold that keeps the false-accept rate on
-non-command utterances under ``fa_target``. It is a Neyman-Pearson style operating point
-chosen on a calibration set (held-out data is used only to report).
+:func:`calibrate` chooses each intent's threshold on labelled scores so that the false-accept
+rate on non-command utterances stays under ``fa_target`` while as few commands as possible are
+missed (a Neyman-Pearson operating point, shared between intents through one cost per false
+accept). Held-out data is used only to report.
 """
 
 from __future__ import annotations
@@ -22,6 +21,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
+
+import numpy as np
 
 from sonoguide.errors import ConfigError
 
@@ -116,55 +117,69 @@ def load_calibration(path: str | Path | None, engine: str, lang: str) -> Calibra
             from None
 
 
-def _best_threshold(pos: Sequence[float], neg: Sequence[float], fa_weight: float, floor: float) -> float:
+def _cost_threshold(pos: Sequence[float], neg: Sequence[float], lam: float, floor: float) -> float:
+    """Threshold >= ``floor`` minimising ``misses + lam * false_accepts`` (ties: the lowest)."""
     cands = sorted({floor, *[s for s in pos if s >= floor], *[s + 1e-6 for s in neg if s >= floor]})
     best, best_cost = floor, math.inf
     for t in cands:
-        cost = sum(1 for s in pos if s < t) + fa_weight * sum(1 for s in neg if s >= t)
+        cost = sum(1 for s in pos if s < t) + lam * sum(1 for s in neg if s >= t)
         if cost < best_cost - 1e-9:
             best, best_cost = t, cost
     return best
 
 
+LAMBDAS = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 50.0, 200.0, 1e4)
+
+
 def calibrate(samples: Sequence[tuple[str | None, str | None, float]], engine: str, lang: str,
-              garbage_penalty_log10: float, fa_target: float = 0.005, fa_weight: float = 3.0,
+              garbage_penalty_log10: float, fa_target: float = 0.005, safety_quantile: float = 90.0,
               meta: Mapping[str, object] | None = None) -> Calibration:
-    """Choose thresholds from labelled scores.
+    """Choose per-intent thresholds from labelled scores.
+
+    For a cost ``lam`` per false accept, each intent's threshold minimises its own
+    ``misses + lam * false_accepts`` (false accepts: non-command clips and other intents' clips
+    recognised as it); the smallest ``lam`` whose total false accepts on non-command clips is
+    within ``fa_target`` wins (the Lagrangian form of a Neyman-Pearson constraint shared by all
+    intents). No threshold goes below ``safety_quantile`` of the scores of all non-command clips
+    that reached scoring, so an intent without negatives in the calibration data is not left
+    open to chatter.
 
     Args:
         samples: ``(expected_intent_or_None, recognised_intent_or_None, score)`` per clip, where
             the recognised intent already passed every check except the score threshold.
         engine, lang, garbage_penalty_log10: recorded in the result.
-        fa_target: largest allowed fraction of non-command clips accepted (global threshold).
-        fa_weight: cost of one false accept in misses, for the per-intent choice.
+        fa_target: largest allowed fraction of non-command clips accepted.
+        safety_quantile: percentile of non-command scores below which nothing is accepted.
         meta: provenance to store.
     """
-    null_scores = sorted(s for exp, rec, s in samples if exp is None and rec is not None and not math.isnan(s))
-    n_null = sum(1 for exp, _, _ in samples if exp is None)
+    ok = [(e, r, s) for e, r, s in samples if r is not None and not math.isnan(s)]
+    null_scores = sorted(s for e, r, s in ok if e is None)
+    n_null = sum(1 for e, _, _ in samples if e is None)
     allowed = int(math.floor(fa_target * n_null))
-    # global floor: at most `allowed` null clips at or above it
-    if len(null_scores) > allowed:
-        floor = null_scores[len(null_scores) - allowed - 1] + 1e-6
-    else:
-        floor = -math.inf
-    pos_all = [s for exp, rec, s in samples if exp is not None and rec == exp and not math.isnan(s)]
-    if math.isinf(floor):
-        floor = min(pos_all) if pos_all else 0.0
-    thresholds = {}
-    intents = sorted({exp for exp, _, _ in samples if exp is not None})
-    for it in intents:
-        pos = [s for exp, rec, s in samples if exp == it and rec == it and not math.isnan(s)]
-        # negatives: anything recognised as `it` that was not `it` (null clips and confusions)
-        neg = [s for exp, rec, s in samples if rec == it and exp != it and not math.isnan(s)]
-        thresholds[it] = _best_threshold(pos, neg, fa_weight, floor)
+    floor = float(np.percentile(null_scores, safety_quantile)) if null_scores else -math.inf
+    intents = sorted({e for e, _, _ in samples if e is not None} | {r for _, r, _ in ok})
+    pos = {it: [s for e, r, s in ok if e == it and r == it] for it in intents}
+    neg = {it: [s for e, r, s in ok if r == it and e != it] for it in intents}
+    null = {it: [s for e, r, s in ok if r == it and e is None] for it in intents}
+    chosen: dict[str, float] = {}
+    lam_used = LAMBDAS[-1]
+    for lam in LAMBDAS:
+        th = {it: _cost_threshold(pos[it], neg[it], lam, floor) for it in intents}
+        fa = sum(sum(1 for s in null[it] if s >= th[it]) for it in intents)
+        chosen, lam_used = th, lam
+        if fa <= allowed:
+            break
+    pos_all = [s for v in pos.values() for s in v]
     spread = 0.5
     if len(pos_all) > 2:
         mu = sum(pos_all) / len(pos_all)
         spread = max(1e-3, math.sqrt(sum((s - mu) ** 2 for s in pos_all) / (len(pos_all) - 1)))
-    m = {"created": _dt.date.today().isoformat(), "fa_target": fa_target, "fa_weight": fa_weight,
-         "n_command": sum(1 for e, _, _ in samples if e is not None), "n_null": n_null, **dict(meta or {})}
+    default = max(chosen.values()) if chosen else (floor if not math.isinf(floor) else 0.0)
+    m = {"created": _dt.date.today().isoformat(), "fa_target": fa_target, "safety_quantile": safety_quantile,
+         "lambda": lam_used, "n_command": sum(1 for e, _, _ in samples if e is not None), "n_null": n_null,
+         **dict(meta or {})}
     return Calibration(engine=engine, lang=lang, garbage_penalty_log10=garbage_penalty_log10,
-                       default_threshold=floor, thresholds=thresholds, spread=spread, meta=m)
+                       default_threshold=default, thresholds=chosen, spread=spread, meta=m)
 
 
 def save_calibration(cal: Calibration, path: str | Path) -> None:

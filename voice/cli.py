@@ -47,6 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--manifest", required=True, metavar="FILE.jsonl")
     s.add_argument("--out", metavar="FILE.json", help="calibration file to write (default: the bundled one)")
     s.add_argument("--fa-target", type=float, default=0.005, help="largest false-accept rate allowed (default 0.005)")
+    s.add_argument("--samples", metavar="JSON", help="save the per-clip scores here, or reuse them if it exists")
     s.add_argument("--garbage-penalty", type=float, metavar="LOG10",
                    help="PocketSphinx garbage phone log10 probability to use and store")
     s.set_defaults(func=_calibrate)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
 import pytest
 
 from voice.calibration import Calibration
@@ -96,3 +97,22 @@ def test_match_prefers_longest_phrase(en_set):
     assert m.intent == "stop recording" and m.extra_words == 0
     m = match_command(["freeze", "image"], en_set.phrase_to_intent())
     assert m.intent == "freeze" and m.phrase == "freeze image"
+
+
+def test_calibration_meets_the_false_accept_target():
+    from voice.calibration import calibrate
+
+    rng = np.random.default_rng(0)
+    samples = [("freeze", "freeze", float(s)) for s in rng.normal(1.0, 0.5, 200)]
+    samples += [("hide all", "hide all", float(s)) for s in rng.normal(0.0, 0.5, 200)]  # scores lower by nature
+    samples += [(None, "freeze", float(s)) for s in rng.normal(-1.0, 0.7, 300)]
+    samples += [(None, None, math.nan)] * 700
+    cal = calibrate(samples, "test", "en", -25.0, fa_target=0.01)
+    fa = sum(1 for e, r, s in samples if e is None and r is not None and s >= cal.threshold(r))
+    assert fa <= 10
+    # an intent whose commands score low gets its own, lower threshold (no chatter is recognised as it)
+    assert cal.threshold("hide all") < cal.threshold("freeze")
+    null = sorted(s for e, r, s in samples if e is None and r is not None)
+    assert cal.threshold("hide all") >= np.percentile(null, 90)  # the safety floor
+    hits = sum(1 for e, r, s in samples if e == "hide all" and s >= cal.threshold("hide all"))
+    assert hits > 80
