@@ -5,20 +5,22 @@
    negative eigenvalue across such a ridge and one near zero along it (Frangi et al.,
    "Multiscale vessel enhancement filtering", MICCAI 1998); the response
    ``sigma^2 (-lambda_2 - |lambda_1|)`` keeps lines and suppresses blobs, and the eigenvector of
-   ``lambda_1`` gives the ridge direction.
-2. Line fitting: hypotheses from the Hough transform of all ridge pixels (Duda & Hart, "Use of
-   the Hough transformation to detect lines and curves in pictures", CACM 15(1), 1972), which
-   collects a long faint shaft's evidence, and from RANSAC (Fischler & Bolles, "Random sample
-   consensus", CACM 24(6), 1981) over the strongest ridge pixels; a pixel supports a line when it lies within
-   ``inlier_px`` of it *and* its own ridge direction agrees; the angle is limited to the range an
-   in-plane needle can have. The winner is refined by weighted total least squares.
-3. Extent and tip: the best few distinct lines are checked in full. The supporting pixels are
-   split where the echo is interrupted for more than ``gap_mm``; the shaft is the run that starts
-   where the line enters the image (within ``max_entry_gap_mm``): an in-plane needle is visible
-   from the skin or the image edge down to its tip, while fascia, bone and vessel walls lie
-   inside the image. The echo profile along the line (a 3-pixel band)
-   gives the tip: the deepest point where the echo is still above ``tip_level`` between the
-   background and the shaft's median (the needle tip is "where the echo ends").
+   ``lambda_1`` gives the ridge direction. The bright near field (``skin_mm``) is ignored.
+2. Line hypotheses: the Hough transform of all ridge pixels (Duda & Hart, "Use of the Hough
+   transformation to detect lines and curves in pictures", CACM 15(1), 1972), which collects a
+   long faint shaft's evidence, RANSAC pairs (Fischler & Bolles, "Random sample consensus",
+   CACM 24(6), 1981) among the strongest ridge pixels, and the tracker's predicted line. A
+   pixel supports a line when it lies within ``inlier_px`` of it *and* its own ridge direction
+   agrees; the angle is limited to the range an in-plane needle can have.
+3. Shaft: the best few distinct lines are refined by weighted total least squares (in a band
+   that narrows to ``inlier_px``). The supporting pixels are split where the echo is
+   interrupted for more than ``gap_mm``; the shaft is the run that starts where the line enters
+   the image (within ``max_entry_gap_mm``): an in-plane needle is visible from the skin or the
+   image edge down to its tip, while fascia, bone and vessel walls mostly lie inside the image.
+   Lines the tracker has found to be static anatomy are skipped.
+4. Tip: walking along the line while the ridge stays on it, then where the echo profile (a
+   3-pixel band) falls below ``tip_level`` between the background beside the shaft and the
+   shaft's median (the needle tip is "where the echo ends").
 """
 
 from __future__ import annotations
