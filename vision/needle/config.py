@@ -52,6 +52,8 @@ class NeedleConfig:
         trajectory_mm: length of the extrapolated path drawn ahead of the tip.
         caution_mm: tip closer than this to a nerve or vessel, or a path that passes within
             ``stop_mm`` of one: ``caution``.
+        tip_margin_mm: the tip distance is measured from the tip and this far ahead of it along
+            the shaft (the tip's localisation uncertainty), so an error errs towards warning.
         stop_mm: tip closer than this to a nerve or vessel: ``stop``.
     """
 
@@ -85,21 +87,28 @@ class NeedleConfig:
     exclude_px: float = 25.0
     trajectory_mm: float = 15.0
     caution_mm: float = 3.0
+    tip_margin_mm: float = 0.5
     stop_mm: float = 1.0
 
     def __post_init__(self) -> None:
         ranges = (
-            ("ridge_sigma_px", 0.5, 10.0), ("skin_mm", 0.0, 20.0), ("ridge_min", 0.0, 1000.0), ("ridge_rel", 0.0, 1.0),
-            ("min_angle_deg", 0.0, 89.0), ("max_angle_deg", 1.0, 90.0), ("inlier_px", 0.2, 20.0), ("max_entry_gap_mm", 0.0, 200.0),
-            ("orientation_tol_deg", 1.0, 90.0), ("min_length_mm", 0.1, 200.0), ("min_contrast", 0.0, 255.0), ("min_support", 0.0, 100.0),
-            ("gap_mm", 0.0, 50.0), ("tip_gap_mm", 0.0, 50.0), ("tip_level", 0.05, 0.95), ("gate_angle_deg", 0.5, 90.0), ("gate_px", 1.0, 1000.0),
-            ("angle_process_deg", 0.0, 100.0), ("tip_accel_mm_s2", 0.0, 1e5), ("tip_meas_px", 0.05, 100.0),
-            ("trajectory_mm", 0.0, 200.0), ("confirm_advance_mm", 0.0, 100.0), ("exclude_px", 0.0, 1000.0), ("caution_mm", 0.0, 100.0), ("stop_mm", 0.0, 100.0),
+            ("ridge_sigma_px", 0.5, 10.0), ("skin_mm", 0.0, 20.0), ("ridge_min", 0.0, 1000.0),
+            ("ridge_rel", 0.0, 1.0), ("min_angle_deg", 0.0, 89.0), ("max_angle_deg", 1.0, 90.0),
+            ("inlier_px", 0.2, 20.0), ("max_entry_gap_mm", 0.0, 200.0), ("orientation_tol_deg", 1.0, 90.0),
+            ("min_length_mm", 0.1, 200.0), ("min_contrast", 0.0, 255.0), ("min_support", 0.0, 100.0),
+            ("gap_mm", 0.0, 50.0), ("tip_gap_mm", 0.0, 50.0), ("tip_level", 0.05, 0.95),
+            ("gate_angle_deg", 0.5, 90.0), ("gate_px", 1.0, 1000.0), ("angle_process_deg", 0.0, 100.0),
+            ("tip_meas_px", 0.05, 100.0), ("trajectory_mm", 0.0, 200.0), ("confirm_advance_mm", 0.0, 100.0),
+            ("exclude_px", 0.0, 1000.0), ("caution_mm", 0.0, 100.0), ("tip_margin_mm", 0.0, 20.0),
+            ("tip_accel_mm_s2", 0.0, 1e5),
+            ("stop_mm", 0.0, 100.0),
         )
         for key, lo, hi in ranges:
             v = getattr(self, key)
             require(is_number(v) and lo <= v <= hi, f"{_S}.{key}", f"a number {lo:g}..{hi:g}", v)
-        for key, lo, hi in (("max_candidates", 50, 10 ** 6), ("ransac_iterations", 1, 100000), ("max_missed", 0, 1000), ("max_hypotheses", 1, 1000), ("hough_lines", 0, 1000), ("max_unconfirmed", 1, 100000)):
+        ints = (("max_candidates", 50, 10 ** 6), ("ransac_iterations", 1, 100000), ("max_missed", 0, 1000),
+                ("max_hypotheses", 1, 1000), ("hough_lines", 0, 1000), ("max_unconfirmed", 1, 100000))
+        for key, lo, hi in ints:
             v = getattr(self, key)
             require(isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi, f"{_S}.{key}",
                     f"an integer {lo}..{hi}", v)

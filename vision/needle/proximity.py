@@ -73,15 +73,22 @@ def segment_polygon_mm(a_px, b_px, contour_px: np.ndarray, mm_per_px: tuple[floa
     return float(min(d1, d2, d3))
 
 
-def structure_distances(tip_px, path_end_px, structures: Iterable[Structure], mm_per_px: tuple[float, float]
-                        ) -> tuple[dict[str, float | None], dict[str, float | None]]:
-    """Nearest distance per class from the tip and from the path; ``None`` when a class is absent."""
+def structure_distances(tip_px, path_end_px, structures: Iterable[Structure], mm_per_px: tuple[float, float],
+                        tip_ahead_px=None) -> tuple[dict[str, float | None], dict[str, float | None]]:
+    """Nearest distance per class from the tip and from the path; ``None`` when a class is absent.
+
+    Args:
+        tip_ahead_px: when given, the tip distance is measured from the short segment between
+            the tip and this point (the tip's localisation margin ahead of it), so an uncertain
+            tip errs towards warning early.
+    """
     tip_d: dict[str, float | None] = {k: None for k in CLASSES}
     path_d: dict[str, float | None] = {k: None for k in CLASSES}
     for s in structures:
         if s.cls not in tip_d or s.contour_px is None or len(s.contour_px) == 0:
             continue
-        d = point_polygon_mm(tip_px, s.contour_px, mm_per_px)
+        d = (point_polygon_mm(tip_px, s.contour_px, mm_per_px) if tip_ahead_px is None
+             else segment_polygon_mm(tip_px, tip_ahead_px, s.contour_px, mm_per_px))
         tip_d[s.cls] = d if tip_d[s.cls] is None else min(tip_d[s.cls], d)
         if path_end_px is not None:
             dp = segment_polygon_mm(tip_px, path_end_px, s.contour_px, mm_per_px)

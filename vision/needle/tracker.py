@@ -274,7 +274,10 @@ class NeedleTracker:
             path_d = {k: None for k in CLASSES}
             level = "unknown"
         else:
-            tip_d, path_d = structure_distances(tip_t, (float(end[0]), float(end[1])), structures, (sy, sx))
+            ahead = tip + d * (self.config.tip_margin_mm / max(d_mm, 1e-9))
+            tip_d, path_d = structure_distances(tip_t, (float(end[0]), float(end[1])), structures, (sy, sx),
+                                                tip_ahead_px=(float(ahead[0]), float(ahead[1]))
+                                                if self.config.tip_margin_mm > 0 else None)
             level = proximity_level(tip_d, path_d, self.config)
         return NeedleResult(validity, tip_t, det.entry_px, float(self._ang), traj, tip_d, path_d, level, t,
                             raw_tip_px=det.tip_px)

@@ -41,3 +41,10 @@ def test_levels_and_per_class_distances():
     tip_d, path_d = structure_distances((150, 20), (150, 40), [nerve], MM)
     assert proximity_level(tip_d, path_d, cfg) == "safe"
     assert structure_distances((0, 0), (1, 1), [], MM)[0] == {"nerve": None, "vessel": None}
+
+
+def test_tip_margin_warns_early():
+    nerve = Structure("nerve", SQUARE, 0.9, 1e4, Validity.OK)
+    exact, _ = structure_distances((150, 85), (150, 40), [nerve], MM)
+    ahead, _ = structure_distances((150, 85), (150, 40), [nerve], MM, tip_ahead_px=(150, 90))
+    assert exact["nerve"] == pytest.approx(1.5) and ahead["nerve"] == pytest.approx(1.0)
