@@ -152,13 +152,7 @@ def detect_needle(image: np.ndarray, mm_per_px: tuple[float, float], config: Nee
     xy = np.column_stack([xs, ys]).astype(np.float64)
     dirs = np.column_stack([ux[ys, xs], uy[ys, xs]]).astype(np.float64)
     cos_tol = math.cos(math.radians(cfg.orientation_tol_deg))
-
-    def support(p: np.ndarray, u: np.ndarray, band: float = cfg.inlier_px) -> np.ndarray:
-        n = np.array([-u[1], u[0]])
-        dist = np.abs((xy - p) @ n)
-        align = np.abs(dirs @ u)
-        return (dist <= band) & (align >= cos_tol)
-    support.dirs, support.cos_tol = dirs, cos_tol
+    cands = _Candidates(xy, dirs, r, cos_tol)
 
     hyps: list[tuple[np.ndarray, np.ndarray]] = []
     if prior is not None:
@@ -220,7 +214,7 @@ def detect_needle(image: np.ndarray, mm_per_px: tuple[float, float], config: Nee
         tried.append((p, u))
         if len(tried) > cfg.max_hypotheses:
             break
-        cand = _shaft(p, u, xy, r, support, w, h, sx, sy, cfg)
+        cand = _shaft(p, u, cands, w, h, sx, sy, cfg)
         if cand is not None and exclude and _near_any(cand[1], cand[2], exclude, cfg.exclude_px):
             continue
         if cand is not None and (best is None or cand[0] > best[0]):
@@ -251,21 +245,37 @@ def _near_any(p: np.ndarray, u: np.ndarray, lines: list[tuple[np.ndarray, np.nda
     return False
 
 
-def _shaft(p, u, xy, r, support, w, h, sx, sy, cfg: NeedleConfig):
+@dataclass(frozen=True)
+class _Candidates:
+    """Ridge pixels: positions ``(N, 2)``, unit ridge directions ``(N, 2)``, responses ``(N,)``."""
+
+    xy: np.ndarray
+    dirs: np.ndarray
+    r: np.ndarray
+    cos_tol: float
+
+    def support(self, p: np.ndarray, u: np.ndarray, band: float) -> np.ndarray:
+        """Pixels within ``band`` of the line ``p + s u`` whose ridge runs along it."""
+        n = np.array([-u[1], u[0]])
+        return (np.abs((self.xy - p) @ n) <= band) & (np.abs(self.dirs @ u) >= self.cos_tol)
+
+    def subset(self, mask: np.ndarray) -> "_Candidates":
+        """The candidates selected by ``mask``."""
+        return _Candidates(self.xy[mask], self.dirs[mask], self.r[mask], self.cos_tol)
+
+
+def _shaft(p, u, cands: _Candidates, w, h, sx, sy, cfg: NeedleConfig):
     """Refine one line hypothesis and find its shaft; ``None`` when it is not a needle.
 
     The fit starts in a wide band (a hypothesis a few degrees off still collects the whole
     shaft) and narrows to ``inlier_px``; after a first pass over all candidates only those
     near the line are examined.
     """
-    near = support(p, u, 4.0 * cfg.inlier_px)
-    xy, r = xy[near], r[near]
-    dirs_all = support.dirs[near]
-    cos_tol = support.cos_tol
+    near = cands.subset(cands.support(p, u, 4.0 * cfg.inlier_px))
+    xy, r = near.xy, near.r
 
-    def support(p, u, band=cfg.inlier_px):  # noqa: F811 - the same test on the subset
-        n = np.array([-u[1], u[0]])
-        return (np.abs((xy - p) @ n) <= band) & (np.abs(dirs_all @ u) >= cos_tol)
+    def support(p, u, band=cfg.inlier_px):
+        return near.support(p, u, band)
 
     for band in (2.5 * cfg.inlier_px, 1.5 * cfg.inlier_px, cfg.inlier_px):
         s = support(p, u, band)
