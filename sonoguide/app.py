@@ -54,6 +54,12 @@ def _camera_parts(config: Config) -> tuple[Any, Any, Any]:
     cam = config.camera
     if cam.source == "none":
         return None, None, None
+    if cam.source.startswith("igtl:"):
+        from vision.tracking.igtl import IgtlConfig, IgtlPoseSource
+        host, _, port = cam.source[5:].rpartition(":")
+        src = IgtlPoseSource(IgtlConfig(host=host, port=int(port), device_name=cam.igtl_device))
+        src.connect()
+        return src, None, None
     from vision.tracking.board import load_board
     from vision.sources.marker_camera import DEFAULT_BOARD, SyntheticMarkerCamera, synthetic_intrinsics
     board = load_board(cam.board) if cam.board else load_board(DEFAULT_BOARD)
@@ -158,7 +164,8 @@ class Runtime:
             from vision.tracking.filter import PoseFilter
             from vision.tracking.sync import PoseBuffer
             from vision.tracking.tracker import BoardTracker
-            self.tracker = BoardTracker(self.board, self.intrinsics, cfg.tracking)
+            if self.board is not None:  # camera frames; else poses arrive ready (OpenIGTLink)
+                self.tracker = BoardTracker(self.board, self.intrinsics, cfg.tracking)
             self.pose_filter = PoseFilter(cfg.tracking)
             self.pose_buffer = PoseBuffer(cfg.tracking)
         from voice.commandset import load_command_set

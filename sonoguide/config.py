@@ -72,7 +72,10 @@ class CameraConfig:
 
     Attributes:
         source: ``"synthetic"`` (renders the simulated probe's board), ``"none"`` (no tracking),
-            ``"device:N"``, ``"folder:PATH"`` or a video file path.
+            ``"device:N"``, ``"folder:PATH"``, a video file path, or ``"igtl:HOST:PORT"`` for poses
+            streamed by an OpenIGTLink server (PLUS, 3D Slicer); then the "camera" frame of the
+            chain is the tracker's and the "marker" frame is the tracked probe sensor's.
+        igtl_device: name of the OpenIGTLink TRANSFORM messages (PLUS naming ``ProbeToTracker``).
         intrinsics: camera JSON (``{"K", "dist", "width", "height"}``); required for real sources.
         board: marker board JSON; empty uses the default ChArUco board (5x7, 10 mm squares).
         fps: rate of the synthetic camera and of an image folder.
@@ -82,6 +85,7 @@ class CameraConfig:
     """
 
     source: str = "synthetic"
+    igtl_device: str = "ProbeToTracker"
     intrinsics: str = ""
     board: str = ""
     fps: float = 30.0
@@ -91,14 +95,20 @@ class CameraConfig:
 
     def __post_init__(self) -> None:
         ok = self.source in ("synthetic", "none") or _source_ok(self.source, False)
-        require(ok, "camera.source", "synthetic, none, device:N, folder:PATH or a video file path", self.source)
+        if self.source.startswith("igtl:"):
+            host, _, port = self.source[5:].rpartition(":")
+            ok = bool(host) and port.isdigit() and 1 <= int(port) <= 65535
+        require(ok, "camera.source", "synthetic, none, device:N, folder:PATH, a video file path or igtl:HOST:PORT",
+                self.source)
+        require(isinstance(self.igtl_device, str) and bool(self.igtl_device), "camera.igtl_device",
+                "an OpenIGTLink device name such as ProbeToTracker", self.igtl_device)
         require(is_number(self.fps) and 1.0 <= self.fps <= 240.0, "camera.fps", "a number 1..240", self.fps)
         require(isinstance(self.width, int) and 160 <= self.width <= 4096, "camera.width", "an integer 160..4096",
                 self.width)
         require(isinstance(self.height, int) and 120 <= self.height <= 4096, "camera.height",
                 "an integer 120..4096", self.height)
         require(isinstance(self.seed, int) and self.seed >= 0, "camera.seed", "an integer >= 0", self.seed)
-        real = self.source not in ("synthetic", "none")
+        real = self.source not in ("synthetic", "none") and not self.source.startswith("igtl:")
         require(not real or bool(self.intrinsics), "camera.intrinsics",
                 "the path of the camera JSON for a real camera (run camera calibration)", self.intrinsics)
 

@@ -263,6 +263,8 @@ class Pipeline:
         if self.camera_source is not None and self.tracker is not None:
             self._spawn("camera-capture", self._capture_loop, self.camera_source, self._cam_box)
             self._spawn("camera-track", self._camera_loop)
+        elif self.camera_source is not None and self.pose_buffer is not None:
+            self._spawn("pose-source", self._pose_source_loop)
 
     def _spawn(self, name: str, fn: Callable[..., None], *args: Any) -> None:
         t = threading.Thread(target=self._guard, args=(fn, *args), name=name, daemon=True)
@@ -357,6 +359,31 @@ class Pipeline:
             self.recorder = None
             self.commands.update(recording=False)
 
+    def _pose_source_loop(self) -> None:
+        """Poses that arrive ready (OpenIGTLink): filter and buffer each new one."""
+        last_t = None
+        while not self._stop.is_set():
+            m = self.camera_source.read(0.1)
+            if m.T_camera_from_board is None or m.t_capture_ns == last_t or not m.usable:
+                continue  # nothing new; the buffer ages the last pose to stale by itself
+            last_t = m.t_capture_ns
+            self._accept_pose(m)
+
+    def _accept_pose(self, m: PoseMeasurement) -> None:
+        t1 = time.perf_counter()
+        if self.pose_filter is not None:
+            m = self.pose_filter.update(m)
+        self.pose_buffer.push(m)
+        self.stats.add("filter", (time.perf_counter() - t1) * 1e3)
+        self.camera_rate.tick()
+        rec = self.recorder
+        if rec is not None and self.record_camera_poses:
+            try:
+                rec.write("pose", {"pose": pose_record(m)})
+            except SonoguideError as exc:
+                log.error("recording stopped: %s", exc)
+                self.recorder = None
+
     def _camera_loop(self) -> None:
         while not self._stop.is_set():
             frame = self._cam_box.get(0.1)
@@ -367,18 +394,5 @@ class Pipeline:
                 continue
             t0 = time.perf_counter()
             m = self.tracker.process(frame.image, frame.t_capture_ns)
-            t1 = time.perf_counter()
-            if self.pose_filter is not None:
-                m = self.pose_filter.update(m)
-            t2 = time.perf_counter()
-            self.pose_buffer.push(m)
-            self.stats.add("track", (t1 - t0) * 1e3)
-            self.stats.add("filter", (t2 - t1) * 1e3)
-            self.camera_rate.tick()
-            rec = self.recorder
-            if rec is not None and self.record_camera_poses:
-                try:
-                    rec.write("pose", {"pose": pose_record(m)})
-                except SonoguideError as exc:
-                    log.error("recording stopped: %s", exc)
-                    self.recorder = None
+            self.stats.add("track", (time.perf_counter() - t0) * 1e3)
+            self._accept_pose(m)
