@@ -29,6 +29,7 @@ def main() -> int:
     ap.add_argument("--lang", default="en", choices=("en", "ko"))
     ap.add_argument("--data", help="test manifest (default: runs/voice_data/<lang>_test/manifest.jsonl, generated)")
     ap.add_argument("--limit", type=int, help="only the first N clips (quick look)")
+    ap.add_argument("--every", type=int, default=1, help="use every N-th clip of the manifest (default: all)")
     ap.add_argument("--json-out", help="write both summaries here")
     args = ap.parse_args()
 
@@ -44,6 +45,11 @@ def main() -> int:
     if not manifest.is_file():
         conds = "clean,mixed@20,theatre@10,mixed@10,mixed@5" if args.lang == "en" else "clean,mixed@20,theatre@10,mixed@5"
         generate(cs, manifest.parent, split="test", conditions=conds, seed=23 if args.lang == "en" else 37)
+    if args.every > 1:
+        sub = manifest.with_name(f"manifest_every{args.every}.jsonl")
+        lines = manifest.read_text(encoding="utf-8").splitlines()
+        sub.write_text("".join(x + "\n" for x in lines[::args.every]), encoding="utf-8")
+        manifest = sub
     out = {}
     model = None
     for mode in ("naive", "defended"):

@@ -98,7 +98,8 @@ def calibrate_cmd(args: argparse.Namespace, cfg: VoiceConfig) -> int:
     if args.samples and Path(args.samples).is_file():
         samples = [tuple(x) for x in json.loads(Path(args.samples).read_text())]
         samples = [(e, r, math.nan if s is None else s) for e, r, s in samples]
-        return _write_calibration(args, cfg, engine.name, cal.garbage_penalty_log10, samples)
+        penalty = args.garbage_penalty if args.garbage_penalty is not None else cal.garbage_penalty_log10
+        return _write_calibration(args, cfg, engine.name, penalty, samples)
     if args.garbage_penalty is not None and engine.name == "pocketsphinx":
         from voice.engines.sphinx import SphinxEngine
 
@@ -118,7 +119,8 @@ def calibrate_cmd(args: argparse.Namespace, cfg: VoiceConfig) -> int:
 def _write_calibration(args: argparse.Namespace, cfg: VoiceConfig, engine: str, penalty: float, samples) -> int:
     from voice.calibration import bundled_calibration_path, calibrate, save_calibration
 
-    new = calibrate(samples, engine, cfg.lang, penalty, fa_target=args.fa_target, meta={"data": str(args.manifest)})
+    new = calibrate(samples, engine, cfg.lang, penalty, fa_target=args.fa_target,
+                    safety_quantile=args.safety_quantile, meta={"data": str(args.manifest)})
     out = Path(args.out) if args.out else bundled_calibration_path(engine, cfg.lang)
     save_calibration(new, out)
     print(f"wrote {out}: default threshold {new.default_threshold:.4f}, {len(new.thresholds)} intents")

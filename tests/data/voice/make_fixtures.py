@@ -16,9 +16,9 @@ HERE = Path(__file__).resolve().parent
 CLIPS = [
     # name, text, expect, voice, noise, snr
     ("en_freeze", "freeze", "freeze", "en-us", "clean", None),
-    ("en_unfreeze", "unfreeze", "unfreeze", "en-us+m3", "clean", None),
+    ("en_unfreeze", "unfreeze", "unfreeze", "en-us", "clean", None),
     ("en_show_vessels_pink10", "show vessels", "show vessel", "en-us", "pink", 10.0),
-    ("en_hide_all", "hide all", "hide all", "en-us+m3", "clean", None),
+    ("en_hide_all", "hide all", "hide all", "en-us", "clean", None),
     ("en_confirm", "confirm", "confirm", "en-us", "clean", None),
     ("en_chatter_nerve", "the nerve looks swollen", None, "en-us", "clean", None),
     ("en_chatter_record", "did you press record", None, "en-us+m3", "pink", 20.0),
