@@ -274,7 +274,7 @@ DEMO_SCRIPT = (
 """The bundled demo WAV: (text, expected intent or None), spoken in order with pauses."""
 
 
-def make_demo(command_set: CommandSet, wav_path: str | Path, voice: str = "en-us+f3", gap_s: float = 2.5,
+def make_demo(command_set: CommandSet, wav_path: str | Path, voice: str = "en-us", gap_s: float = 2.5,
               snr_db: float = 25.0, seed: int = 5) -> dict:
     """Write the demo script WAV and return its transcript (also written next to it as JSON)."""
     rng = np.random.default_rng(seed)
