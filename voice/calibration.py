@@ -117,12 +117,21 @@ def load_calibration(path: str | Path | None, engine: str, lang: str) -> Calibra
             from None
 
 
-def _cost_threshold(pos: Sequence[float], neg: Sequence[float], lam: float, floor: float) -> float:
-    """Threshold >= ``floor`` minimising ``misses + lam * false_accepts`` (ties: the lowest)."""
+CONFUSION_COST = 3.0
+"""Cost of executing the wrong intent, in missed commands (never cheaper than this)."""
+MIN_NULL_FOR_FLOOR = 20
+"""The safety floor needs at least this many non-command scores to be estimated."""
+
+
+def _cost_threshold(pos: Sequence[float], conf: Sequence[float], null: Sequence[float], lam: float,
+                    floor: float) -> float:
+    """Threshold >= ``floor`` minimising misses + confusions + false accepts, each with its cost."""
+    neg = [*conf, *null]
     cands = sorted({floor, *[s for s in pos if s >= floor], *[s + 1e-6 for s in neg if s >= floor]})
     best, best_cost = floor, math.inf
     for t in cands:
-        cost = sum(1 for s in pos if s < t) + lam * sum(1 for s in neg if s >= t)
+        cost = (sum(1 for s in pos if s < t) + max(lam, CONFUSION_COST) * sum(1 for s in conf if s >= t)
+                + lam * sum(1 for s in null if s >= t))
         if cost < best_cost - 1e-9:
             best, best_cost = t, cost
     return best
@@ -137,12 +146,12 @@ def calibrate(samples: Sequence[tuple[str | None, str | None, float]], engine: s
     """Choose per-intent thresholds from labelled scores.
 
     For a cost ``lam`` per false accept, each intent's threshold minimises its own
-    ``misses + lam * false_accepts`` (false accepts: non-command clips and other intents' clips
-    recognised as it); the smallest ``lam`` whose total false accepts on non-command clips is
+    ``misses + max(lam, 3) * confusions + lam * false_accepts`` (confusions: other intents' clips
+    recognised as it; false accepts: non-command clips recognised as it); the smallest ``lam`` whose total false accepts on non-command clips is
     within ``fa_target`` wins (the Lagrangian form of a Neyman-Pearson constraint shared by all
     intents). No threshold goes below ``safety_quantile`` of the scores of all non-command clips
-    that reached scoring, so an intent without negatives in the calibration data is not left
-    open to chatter.
+    that reached scoring (when at least 20 did), so an intent without negatives in the
+    calibration data is not left open to chatter.
 
     Args:
         samples: ``(expected_intent_or_None, recognised_intent_or_None, score)`` per clip, where
@@ -156,15 +165,16 @@ def calibrate(samples: Sequence[tuple[str | None, str | None, float]], engine: s
     null_scores = sorted(s for e, r, s in ok if e is None)
     n_null = sum(1 for e, _, _ in samples if e is None)
     allowed = int(math.floor(fa_target * n_null))
-    floor = float(np.percentile(null_scores, safety_quantile)) if null_scores else -math.inf
+    floor = float(np.percentile(null_scores, safety_quantile)) if len(null_scores) >= MIN_NULL_FOR_FLOOR \
+        else -math.inf
     intents = sorted({e for e, _, _ in samples if e is not None} | {r for _, r, _ in ok})
     pos = {it: [s for e, r, s in ok if e == it and r == it] for it in intents}
-    neg = {it: [s for e, r, s in ok if r == it and e != it] for it in intents}
+    conf = {it: [s for e, r, s in ok if r == it and e is not None and e != it] for it in intents}
     null = {it: [s for e, r, s in ok if r == it and e is None] for it in intents}
     chosen: dict[str, float] = {}
     lam_used = LAMBDAS[-1]
     for lam in LAMBDAS:
-        th = {it: _cost_threshold(pos[it], neg[it], lam, floor) for it in intents}
+        th = {it: _cost_threshold(pos[it], conf[it], null[it], lam, floor) for it in intents}
         fa = sum(sum(1 for s in null[it] if s >= th[it]) for it in intents)
         chosen, lam_used = th, lam
         if fa <= allowed:
