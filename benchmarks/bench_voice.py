@@ -31,6 +31,7 @@ def main() -> int:
     ap.add_argument("--limit", type=int, help="only the first N clips (quick look)")
     ap.add_argument("--every", type=int, default=1, help="use every N-th clip of the manifest (default: all)")
     ap.add_argument("--json-out", help="write both summaries here")
+    ap.add_argument("--modes", default="naive,defended", help="comma list of naive, defended (default both)")
     args = ap.parse_args()
 
     from voice.commandset import load_command_set
@@ -52,7 +53,7 @@ def main() -> int:
         manifest = sub
     out = {}
     model = None
-    for mode in ("naive", "defended"):
+    for mode in args.modes.split(","):
         c = dataclasses.replace(cfg, naive=(mode == "naive"))
         engine, cal = build_engine(c, cs, vosk_model=model)
         model = getattr(engine, "model", None)

@@ -141,7 +141,7 @@ LAMBDAS = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 50.0, 200.0, 1e4
 
 
 def calibrate(samples: Sequence[tuple[str | None, str | None, float]], engine: str, lang: str,
-              garbage_penalty_log10: float, fa_target: float = 0.0075, safety_quantile: float = 75.0,
+              garbage_penalty_log10: float, fa_target: float = 0.005, safety_quantile: float = 75.0,
               meta: Mapping[str, object] | None = None) -> Calibration:
     """Choose per-intent thresholds from labelled scores.
 

@@ -46,8 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(s)
     s.add_argument("--manifest", required=True, metavar="FILE.jsonl")
     s.add_argument("--out", metavar="FILE.json", help="calibration file to write (default: the bundled one)")
-    s.add_argument("--fa-target", type=float, default=0.0075,
-                   help="largest false-accept rate allowed on the calibration clips (default 0.0075)")
+    s.add_argument("--fa-target", type=float, default=0.005,
+                   help="largest false-accept rate allowed on the calibration clips (default 0.005)")
     s.add_argument("--safety-quantile", type=float, default=75.0,
                    help="no threshold below this percentile of non-command scores (default 75)")
     s.add_argument("--samples", metavar="JSON", help="save the per-clip scores here, or reuse them if it exists")
