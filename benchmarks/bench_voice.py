@@ -69,7 +69,7 @@ def main() -> int:
     for mode, s in out.items():
         for cond, g in s["by_snr"].items():
             print(f"| {mode} | {cond} | {g['accuracy']} ({g['n_command']}) | {g['wrong_intent']} | "
-                  f"{g['false_accepts']} / {g['n_null']} | | |")
+                  f"{g['false_accepts']} / {g['n_null']} | {g['latency_ms_p50']} / {g['latency_ms_p95']} | |")
         print(f"| {mode} | **all** | {s['accuracy']} ({s['n_command']}) | {s['wrong_intent']} | "
               f"{s['false_accepts']} / {s['n_null']} | {s['latency_ms_p50']} / {s['latency_ms_p95']} | {s['rtf']} |")
     if args.json_out:

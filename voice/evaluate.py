@@ -185,7 +185,10 @@ def evaluate(config: VoiceConfig, manifest: str | Path, progress: bool = True, l
 def _group_stats(rs: list[ClipResult]) -> dict[str, Any]:
     cmd = [r for r in rs if r.expect is not None]
     null = [r for r in rs if r.expect is None]
+    lat = [r.latency_ms for r in cmd if r.recognised == r.expect and r.latency_ms is not None]
     return {"n_command": len(cmd), "n_null": len(null),
+            "latency_ms_p50": round(float(np.percentile(lat, 50)), 1) if lat else None,
+            "latency_ms_p95": round(float(np.percentile(lat, 95)), 1) if lat else None,
             "accuracy": round(sum(r.recognised == r.expect for r in cmd) / len(cmd), 4) if cmd else None,
             "wrong_intent": sum(r.recognised is not None and r.recognised != r.expect for r in cmd),
             "false_accepts": sum(r.recognised is not None for r in null)}
