@@ -27,13 +27,15 @@ TOPIC_OVERLAY = "overlay"
 TOPIC_STATE = "state"
 TOPIC_HEARTBEAT = "heartbeat"
 TOPIC_VOICE = "voice"
-TOPICS: tuple[str, ...] = (TOPIC_OVERLAY, TOPIC_STATE, TOPIC_HEARTBEAT, TOPIC_VOICE)
+TOPIC_AUDIO = "audio"  # headset -> host microphone PCM on its own PULL socket (voice/audio/sources.py)
+TOPICS: tuple[str, ...] = (TOPIC_OVERLAY, TOPIC_STATE, TOPIC_HEARTBEAT, TOPIC_VOICE, TOPIC_AUDIO)
 
 SCHEMA_VERSIONS: dict[str, int] = {
     TOPIC_OVERLAY: 1,
     TOPIC_STATE: 1,
     TOPIC_HEARTBEAT: 1,
     TOPIC_VOICE: 1,
+    TOPIC_AUDIO: 1,
 }
 """Current schema version per topic. Extend fields compatibly; bump only on breaking change."""
 
