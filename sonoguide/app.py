@@ -225,7 +225,8 @@ class Runtime:
         from voice.audio.sources import open_audio_source
         from voice.listener import VoiceListener
         try:
-            source = open_audio_source(self.config.voice)
+            source = open_audio_source(self.config.voice,
+                                       self.security.setup if self.security is not None else None)
             self.voice_listener = VoiceListener(self.config.voice, source, self._on_voice, gate=self.gate)
             self.voice_listener.start()
         except SonoguideError as exc:  # guidance works without voice; say so plainly

@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -250,9 +250,10 @@ class ZmqAudioSource(_QueueSource):
     Other sample rates are resampled.
     """
 
-    def __init__(self, endpoint: str) -> None:
+    def __init__(self, endpoint: str, socket_setup: Callable[[Any], None] | None = None) -> None:
         super().__init__()
         self.endpoint = endpoint
+        self._setup = socket_setup  # e.g. CurveZMQ server keys (ar_bridge.security.CurveSecurity.setup)
         self.name = f"zmq:{endpoint}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -277,6 +278,8 @@ class ZmqAudioSource(_QueueSource):
         sock = ctx.socket(zmq.PULL)
         sock.setsockopt(zmq.LINGER, 0)
         try:
+            if self._setup is not None:
+                self._setup(sock)
             sock.bind(self.endpoint)
         except zmq.ZMQError as exc:
             self._error = NetworkError(f"cannot bind the headset audio socket at {self.endpoint}: {exc.strerror} - "
@@ -328,7 +331,7 @@ class ZmqAudioSource(_QueueSource):
             self._thread.join(2.0)
 
 
-def open_audio_source(config: VoiceConfig) -> AudioSource:
+def open_audio_source(config: VoiceConfig, socket_setup: Callable[[Any], None] | None = None) -> AudioSource:
     """The source ``config.input`` names (``auto``: a microphone if one exists, else the demo WAV).
 
     The source is returned unstarted; :class:`~voice.listener.VoiceListener` starts it.
@@ -348,5 +351,5 @@ def open_audio_source(config: VoiceConfig) -> AudioSource:
             raise InputError(f"voice.wav_path {p} not found")
         return WavSource(str(p), realtime=config.wav_realtime, loop=config.wav_loop)
     if kind == "zmq":
-        return ZmqAudioSource(config.zmq_endpoint)
+        return ZmqAudioSource(config.zmq_endpoint, socket_setup)
     raise DeviceError(f"unknown voice.input {kind!r}")
