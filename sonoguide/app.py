@@ -9,6 +9,7 @@ order and reports; :func:`run_loop` is the CLI's loop with the live status line 
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import json
 import logging
@@ -484,6 +485,7 @@ def replay(args: argparse.Namespace) -> int:
         publisher.start()
     out = open(args.out, "w", encoding="utf-8") if args.out else None
     n = same = compared = 0
+    differing: collections.Counter[str] = collections.Counter()
     pending: dict[int, dict[str, Any]] = {}
     recorded: dict[int, tuple[dict, dict]] = {}
     try:
@@ -493,7 +495,11 @@ def replay(args: argparse.Namespace) -> int:
                 recorded[fs] = (rec.header["body"], rec.arrays())
                 if fs in pending:
                     compared += 1
-                    same += _same_overlay(pending.pop(fs), recorded.pop(fs))
+                    diff = overlay_differences(pending.pop(fs), recorded.pop(fs))
+                    same += not diff
+                    differing.update(diff)
+                    if diff:
+                        log.info("frame %d differs from the recording in %s", fs, ", ".join(diff[:5]))
                 continue
             if rec.type != "frame":
                 continue
@@ -524,12 +530,32 @@ def replay(args: argparse.Namespace) -> int:
         raise RecordingError(f"{args.recording} holds no frames to replay")
     print(f"replayed {n} frames from {args.recording}: {same} of {compared} recorded overlays reproduced exactly"
           + (f", {n - compared} frames had no recorded overlay" if n > compared else ""))
+    if differing:
+        top = ", ".join(f"{k} ({v})" for k, v in differing.most_common(6))
+        print(f"differing fields (frames): {top}")
     return 0 if same == compared else 1
 
 
-def _same_overlay(a: tuple[dict, dict], b: tuple[dict, dict]) -> bool:
+def overlay_differences(a: tuple[dict, dict], b: tuple[dict, dict]) -> list[str]:
+    """Paths of the fields where two overlays (body, arrays) differ; empty when identical."""
     body_a, arr_a = a
     body_b, arr_b = b
-    if body_a != body_b or set(arr_a) != set(arr_b):
-        return False
-    return all(np.array_equal(arr_a[k], arr_b[k]) for k in arr_a)
+    out = _dict_diff(body_a, body_b, "body")
+    for k in sorted(set(arr_a) | set(arr_b)):
+        if k not in arr_a or k not in arr_b or not np.array_equal(arr_a[k], arr_b[k]):
+            out.append(f"arrays.{k}")
+    return out
+
+
+def _dict_diff(a: Any, b: Any, path: str) -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out: list[str] = []
+        for k in sorted(set(a) | set(b)):
+            out += _dict_diff(a.get(k), b.get(k), f"{path}.{k}")
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        out = []
+        for i, (x, y) in enumerate(zip(a, b)):
+            out += _dict_diff(x, y, f"{path}[{i}]")
+        return out
+    return [] if a == b else [path]
