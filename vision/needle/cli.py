@@ -12,7 +12,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("needle", help="needle tracking: evaluate on phantom sequences")
     nsub = p.add_subparsers(dest="needle_command", metavar="ACTION", required=True)
     e = nsub.add_parser("eval", help="tip and angle error, detection and proximity levels on phantom sequences")
-    e.add_argument("--sequences", type=int, default=12, help="number of phantom sequences (default 12)")
+    e.add_argument("--sequences", type=int, default=24,
+                   help="number of phantom sequences with a needle (default 24; 4 needle-free ones are added)")
+    e.add_argument("--set", choices=("default", "legacy"), default="default",
+                   help="default: angles 15-70 deg, depth, gain, motion, bone varied; legacy: the first round's set")
     e.add_argument("--fps", type=float, default=10.0, help="frames per second of each sequence (default 10)")
     e.add_argument("--json", action="store_true", help="print the summary as one JSON line (last line)")
     e.add_argument("--report", metavar="FILE", help="write a PNG report to FILE")
@@ -21,13 +24,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _eval(args: argparse.Namespace) -> int:
     from sonoguide.errors import ConfigError
-    from vision.needle.evaluate import default_sequences, evaluate_needle, format_needle_summary
+    from vision.needle.evaluate import default_sequences, evaluate_needle, format_needle_summary, legacy_sequences
 
     if not (1 <= args.sequences <= 1000):
         raise ConfigError(f"--sequences must be 1..1000, got {args.sequences}")
     if not (0.5 <= args.fps <= 100):
         raise ConfigError(f"--fps must be 0.5..100, got {args.fps}")
-    s = evaluate_needle(default_sequences(args.sequences), fps=args.fps, progress=sys.stderr.isatty())
+    seqs = legacy_sequences(args.sequences) if args.set == "legacy" else default_sequences(args.sequences)
+    s = evaluate_needle(seqs, fps=args.fps, progress=sys.stderr.isatty())
     print(format_needle_summary(s))
     if args.report:
         from vision.needle.report import write_needle_report

@@ -15,10 +15,9 @@ class NeedleConfig:
 
     Attributes:
         skin_mm: depth of the bright near field (skin, coupling layer) ignored by the detector.
-        search_lines: best entering lines (:mod:`vision.needle.entry`) measured in full per
-            full-frame search.
-        search_every: while no needle is confirmed, the full-frame search runs on every
-            ``search_every``-th frame (candidate lines are still followed on every frame).
+        search_lines: while no needle is confirmed, the best entering lines
+            (:mod:`vision.needle.entry`) not on a known line that are measured per frame (plus
+            one lower-ranked line in turn).
         min_angle_deg, max_angle_deg: range of shaft angles below the image horizontal.
         strip_half_px: half-width (px) of the band around a line hypothesis in which the shaft
             is looked for (the Hough line's or the prediction's uncertainty across the line).
@@ -65,8 +64,7 @@ class NeedleConfig:
     """
 
     skin_mm: float = 1.5
-    search_lines: int = 4
-    search_every: int = 1
+    search_lines: int = 2
     min_angle_deg: float = 10.0
     max_angle_deg: float = 80.0
     strip_half_px: int = 10
@@ -115,7 +113,7 @@ class NeedleConfig:
         for key, lo, hi in ranges:
             v = getattr(self, key)
             require(is_number(v) and lo <= v <= hi, f"{_S}.{key}", f"a number {lo:g}..{hi:g}", v)
-        ints = (("search_lines", 1, 100), ("search_every", 1, 100), ("strip_half_px", 2, 100), ("shaft_half_px", 0, 20),
+        ints = (("search_lines", 1, 100), ("strip_half_px", 2, 100), ("shaft_half_px", 0, 20),
                 ("history", 4, 1000), ("max_unconfirmed", 2, 100000), ("max_tracks", 1, 100),
                 ("max_missed", 0, 1000))
         for key, lo, hi in ints:

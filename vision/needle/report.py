@@ -1,4 +1,4 @@
-"""PNG report of a needle evaluation: error histograms, per-sequence figures, proximity confusion."""
+"""PNG report of a needle evaluation: error histograms, proximity confusion, update time."""
 
 from __future__ import annotations
 
@@ -55,13 +55,17 @@ def write_needle_report(s: NeedleEvalSummary, path: str | Path) -> Path:
             v = s.confusion.get(lv, {}).get(lv2, 0)
             colour = (0, 120, 0) if lv == lv2 else (0, 0, 200) if v else (120, 120, 120)
             cv2.putText(c, str(v), (150 + 90 * k, 80 + 35 * j), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1)
-    y = 200
+    y = 190
     for line in (f"agreement {100 * st['proximity_agreement']:.1f} % of {st['proximity_frames']} frames",
-                 f"approaches reaching stop: {st['approaches_reaching_stop']}/{st['approaches']}",
+                 f"'safe' while truly 'stop': {st['safe_when_stop']} frames",
+                 f"reached stop: {st['approaches_reaching_stop']}/{st['approaches_confirmable']} approaches seen advancing",
                  f"false alarms {st['false_alarms']}/{st['frames_without_needle']} frames without needle"):
-        cv2.putText(c, line, (20, y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1)
-        y += 25
-    body = np.hstack([a, b, c])
+        cv2.putText(c, line, (20, y), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1)
+        y += 24
+    wall = np.asarray(s.wall_ms)
+    d = _hist(wall, 20.0, f"update wall time, p50 {st['update_wall_p50_ms']} p99 {st['update_wall_p99_ms']} ms", "ms",
+              5.0)
+    body = np.hstack([a, b, c, d])
     head = np.full((40, body.shape[1], 3), 255, np.uint8)
     cv2.putText(head, (f"needle eval: {st['sequences']} sequences, detected {st['detected']}/{st['frames_with_tip']}, "
                        f"tip median {st['tip_median_mm']} mm p95 {st['tip_p95_mm']} mm, angle median "

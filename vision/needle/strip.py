@@ -17,8 +17,12 @@ In the strip an in-plane needle is a horizontal bright band, so every step is a 
    the field (within ``max_entry_gap_mm``) and bridges dropouts up to ``gap_mm``; it must be
    ``min_length_mm`` long, ``min_contrast`` grey levels and ``min_snr`` noise deviations above the
    background, and straight (``max_wobble_px``).
-4. Tip: after a gap in the echo, the shaft continues only when the echo runs on for at least
-   ``gap_mm`` and three times the gap (a dropout, not a nerve's rim or septum beyond the tip);
+4. Tip: the extent is found again with the threshold raised to 60 % of the median contrast of
+   its proximal half (tissue beyond the tip that is merely brighter than its surroundings, such as
+   a nerve's honeycomb, is far fainter than a needle), unless the fainter echo runs along the
+   line (the shaft across an anechoic lumen); after a gap in the echo, the shaft
+   continues only when the echo runs on for at least ``gap_mm`` and three times the gap (a
+   dropout, not a nerve's rim or septum beyond the tip);
    trailing positions where the local ridge does not run along the line are trimmed (a
    structure the tip touches; the needle's parallel reverberation lines do run along it). The
    tip is where the contrast falls below ``tip_level`` of the shaft's median contrast at that
@@ -40,6 +44,7 @@ from vision.needle.config import NeedleConfig
 
 _RANSAC_HYPOTHESES = 48
 _INLIER_PX = 1.5
+_EXTENT_LEVEL = 0.6  # second pass: fraction of the proximal shaft's contrast that is still shaft
 
 
 @dataclass(frozen=True)
@@ -157,11 +162,25 @@ def _ransac_line(i: np.ndarray, off: np.ndarray, w: np.ndarray, max_slope: float
         inl = np.abs(off - (a0 + b0 * i)) <= _INLIER_PX
         if inl.sum() < 3:
             return None
-        ww = w[inl]
-        A = np.column_stack([np.ones(inl.sum()), i[inl]]) * np.sqrt(ww)[:, None]
-        sol, *_ = np.linalg.lstsq(A, off[inl] * np.sqrt(ww), rcond=None)
-        a0, b0 = float(sol[0]), float(np.clip(sol[1], -max_slope, max_slope))
+        fit = _wls(i[inl], off[inl], w[inl])
+        if fit is None:
+            return None
+        a0, b0 = fit[0], float(np.clip(fit[1], -max_slope, max_slope))
     return a0, b0
+
+
+def _wls(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float] | None:
+    """Weighted least-squares line ``y = a + b x`` (closed form)."""
+    sw = float(w.sum())
+    if sw <= 0:
+        return None
+    mx, my = float(w @ x) / sw, float(w @ y) / sw
+    dx = x - mx
+    sxx = float(w @ (dx * dx))
+    if sxx <= 1e-9:
+        return None
+    b = float(w @ (dx * (y - my))) / sxx
+    return my - b * mx, b
 
 
 def _along_line(strip: np.ndarray, centre: int, tol_deg: float) -> np.ndarray:
@@ -178,6 +197,22 @@ def _along_line(strip: np.ndarray, centre: int, tol_deg: float) -> np.ndarray:
     sxy = cv2.Sobel(band, cv2.CV_32F, 1, 1, ksize=3)[4]
     phi = 0.5 * np.degrees(np.arctan2(2.0 * sxy, sxx - syy))
     return (np.abs(phi) <= tol_deg) & (syy < 0)
+
+
+def _extent(good: np.ndarray, tip_gap: int, gap: int, max_start: float) -> tuple[int, int] | None:
+    """First and last index of the shaft: the piece that starts within ``max_start`` of the entry,
+    continued across interruptions of at most ``gap`` samples by pieces at least ``gap`` and
+    three times the interruption long (pieces are split at interruptions over ``tip_gap``)."""
+    pieces = _runs(good, tip_gap)
+    if not pieces or pieces[0][0] > max_start:
+        return None
+    i0, i1 = pieces[0]
+    for a, b in pieces[1:]:
+        g = a - i1 - 1
+        if g > gap or (b - a + 1) < max(gap, 3 * g):
+            break
+        i1 = b
+    return i0, i1
 
 
 def _lag_noise(x: np.ndarray, lag: int = 6) -> float:
@@ -272,19 +307,22 @@ def measure_shaft(image: np.ndarray, point: np.ndarray, direction: np.ndarray, m
     # rim or septa of a nerve, a vessel wall beyond the tip)
     tip_gap = max(int(round(cfg.tip_gap_mm / mm_along)), 1)
     gap = max(int(round(cfg.gap_mm / mm_along)), tip_gap)
-    pieces = _runs(good, tip_gap)
-    if not pieces or pieces[0][0] * mm_along > cfg.max_entry_gap_mm:
+    span = _extent(good, tip_gap, gap, cfg.max_entry_gap_mm / mm_along)
+    if span is None:
         return None
-    i0, i1 = pieces[0]
-    for a, b in pieces[1:]:
-        g = a - i1 - 1
-        if g > gap or (b - a + 1) < max(gap, 3 * g):
-            break
-        i1 = b
+    # second pass against the shaft's own echo: beyond the tip, tissue that is merely brighter
+    # than its surroundings (a nerve's honeycomb) is far fainter than the shaft; a fainter echo
+    # still counts where it runs along the line (the shaft across an anechoic lumen)
+    along = _along_line(s2, b1, cfg.orientation_tol_deg)
+    ref = float(np.median(c[span[0]:span[0] + (span[1] - span[0]) // 2 + 1]))  # proximal half: no overshoot
+    good = (c >= max(thr, _EXTENT_LEVEL * ref)) | (good & along)
+    span = _extent(good, tip_gap, gap, cfg.max_entry_gap_mm / mm_along)
+    if span is None:
+        return None
+    i0, i1 = span
     # where the echo at the end does not run along the line, a structure crossing the line
     # continues it (a nerve's rim touched by the tip): the shaft ends where the echo last ran
     # along the line (the needle's parallel reverberation lines do run along it)
-    along = _along_line(s2, b1, cfg.orientation_tol_deg)
     last = np.flatnonzero(along[i0:i1 + 1] & good[i0:i1 + 1])
     if last.size == 0:
         return None
@@ -300,9 +338,10 @@ def measure_shaft(image: np.ndarray, point: np.ndarray, direction: np.ndarray, m
         return None
     # straightness and the final line through the shaft's echo centre
     cols = np.flatnonzero(good[seg]) + i0
-    wts = np.maximum(c[cols], 1e-3)
-    A = np.column_stack([np.ones(cols.size), cols.astype(np.float64)]) * np.sqrt(wts)[:, None]
-    sol, *_ = np.linalg.lstsq(A, off2[cols] * np.sqrt(wts), rcond=None)
+    wts = np.maximum(c[cols], 1e-3).astype(np.float64)
+    sol = _wls(cols.astype(np.float64), off2[cols], wts)
+    if sol is None:
+        return None
     wobble = float(np.sqrt(np.average((off2[cols] - (sol[0] + sol[1] * cols)) ** 2, weights=wts)))
     if wobble > cfg.max_wobble_px:
         return None

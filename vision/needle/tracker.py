@@ -5,10 +5,12 @@
 * Anatomy motion: the probe slides, so the image content moves; :class:`~vision.needle.motion.
   AnatomyMotion` measures the displacement ``D`` of the content and every track lives in
   anatomy-fixed coordinates ``q - D`` (millimetres).
-* Acquisition (no confirmed needle): the full-frame search (:func:`vision.needle.detect.
-  search_frame`, every ``search_every`` frames) plus the predicted lines of the current
-  candidates give shafts; each is associated with the candidate track on its line (gates
-  ``gate_angle_deg``, ``gate_px``) or starts one (at most ``max_tracks``).
+* Acquisition (no confirmed needle): the lines of the current candidates (moved with the
+  anatomy) and the best lines entering the field that are not on a known line
+  (:mod:`vision.needle.entry`: the ``search_lines`` best plus one lower-ranked line in turn)
+  are measured (:func:`vision.needle.strip.measure_shaft`); each shaft is associated with the
+  candidate track on its line (gates ``gate_angle_deg``, ``gate_px``) or starts one (at most
+  ``max_tracks``).
 * Confirmation: a needle is pushed in, so its tip advances *relative to the anatomy*, while a
   straight fascia, a vessel wall or bone moves with the tissue even when its visible end moves in
   the image. A track is confirmed when the anatomy-fixed position of its tip along the shaft
@@ -49,7 +51,7 @@ import numpy as np
 
 from sonoguide.errors import InputError
 from vision.needle.config import NeedleConfig
-from vision.needle.detect import search_frame
+from vision.needle.detect import same_line, search_frame
 from vision.needle.entry import EntrySearch
 from vision.needle.motion import AnatomyMotion
 from vision.needle.proximity import CLASSES, proximity_level, structure_distances
@@ -63,6 +65,8 @@ _TIE_MM = 0.05
 _SHOW_Z = 1.0  # a candidate is shown as uncertain once its advance trend reaches this ...
 _SHOW_ADVANCE = 0.3  # ... and it advanced this fraction of confirm_advance_mm
 _STEADY_FRAC = 0.75
+_ENTRY_RANKS = 16  # entering lines ranked per frame (the best search_lines + one in turn are measured)
+_SLOW_EVERY = 3  # candidates without a trend are re-measured every this many frames
 _MAX_STEP = 0.75
 
 
@@ -283,6 +287,7 @@ class NeedleTracker:
         self._relock: tuple[_Track, int] | None = None
         self._motion.reset()
         self._rr = 0
+        self._looked: set[int] = set()
 
     # ------------------------------------------------------------------ main entry
     def update(self, image: np.ndarray, t_capture_ns: int, mm_per_px: tuple[float, float],
@@ -347,7 +352,7 @@ class NeedleTracker:
         for k in tracks:
             if k.id in assigned:
                 fused[k.id] = k.update(assigned[k.id], t, D, mm)
-            else:
+            elif confirmed is not None or k.id in self._looked:
                 k.missed += 1
         self._confirm(t, D)
         self._prune(t, D)
@@ -356,21 +361,35 @@ class NeedleTracker:
     # ------------------------------------------------------------------ acquisition
     def _acquire(self, image: np.ndarray, full: np.ndarray, t: int, D: np.ndarray,
                  rng: np.random.Generator) -> dict[int, LineDetection]:
-        """Detections of this frame, assigned to tracks (new tracks are created here)."""
+        """Detections of this frame, assigned to tracks (new tracks are created here).
+
+        Measured: the candidate tracks that are due (every frame while young or advancing,
+        else every ``_SLOW_EVERY`` frames), one static line in turn, the ``search_lines`` best
+        entering lines that are not on a known line, and one lower-ranked entering line in turn
+        (a faint shaft among brighter fascia is measured every few frames; once found, it is
+        followed on every frame).
+        """
         cfg, mm = self.config, self._mm
-        active = sorted((k for k in self._tracks if not k.static), key=lambda k: -k.score)
         static = [k for k in self._tracks if k.static]
-        lines = [k.line_px(t, D, mm) for k in active]
-        if static:  # re-measure one static line per frame, in turn
+        lines = [k.line_px(t, D, mm) for k in self._tracks if not k.static and self._due(k)]
+        if static:
             k = static[self._rr % len(static)]
-            self._rr += 1
             lines.append(k.line_px(t, D, mm))
-        if self._frame % cfg.search_every == 0 or not active:
-            cands = search_frame(image, full, mm, cfg, self._entry, lines=lines,
-                                 skip=[k.line_px(t, D, mm) for k in static], rng=rng)
-        else:
-            cands = [d for d in (measure_shaft(full, p, u, mm, cfg, rng=rng) for p, u in lines) if d is not None]
-            cands.sort(key=lambda d: -d.score)
+        known = [k.line_px(t, D, mm) for k in self._tracks]
+        cos_gate = math.cos(math.radians(cfg.gate_angle_deg))
+        fresh = [(p, u) for p, u, _ in self._entry.hypotheses(image, mm, cfg, keep=_ENTRY_RANKS)
+                 if not any(abs(float(u @ u2)) >= cos_gate
+                            and abs(float((p - p2) @ np.array([-u2[1], u2[0]]))) <= cfg.gate_px for p2, u2 in known)]
+        lines += fresh[:cfg.search_lines]
+        if len(fresh) > cfg.search_lines:
+            lines.append(fresh[cfg.search_lines + self._rr % (len(fresh) - cfg.search_lines)])
+        self._rr += 1
+        cands: list[LineDetection] = []
+        for p, u in lines:
+            d = measure_shaft(full, p, u, mm, cfg, rng=rng)
+            if d is not None and not any(same_line(e, d) for e in cands):
+                cands.append(d)
+        cands.sort(key=lambda d: -d.score)
         assigned: dict[int, LineDetection] = {}
         for det in cands:
             best, best_d = None, None
@@ -391,7 +410,16 @@ class NeedleTracker:
                         k.confirmed = True
                         logger.debug("needle track %d: on the last needle's line, confirmed at once", k.id)
                 self._tracks.append(k)
+        # a track counts a miss only when it was looked for
+        self._looked = {k.id for k in self._tracks if not k.static and self._due(k)}
         return assigned
+
+    def _due(self, k: _Track) -> bool:
+        """Young or advancing candidates are measured on every frame, the others now and then."""
+        if k.hits < 5:
+            return True
+        z, _ = k.advance()
+        return z >= _SHOW_Z or (self._frame + k.id) % _SLOW_EVERY == 0
 
     def _evict(self) -> bool:
         """Make room for a new track by dropping the least useful one; False when none can go."""
