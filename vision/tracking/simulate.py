@@ -25,6 +25,11 @@ from vision.tracking.se3 import make_T, rotvec_to_R
 
 logger = logging.getLogger(__name__)
 
+_GRAY_NOISE = float(np.sqrt(0.299 ** 2 + 0.587 ** 2 + 0.114 ** 2))
+"""Std of the gray value of independent unit noise in B, G and R."""
+_NOISE_FRAMES = 4
+_NOISE_MARGIN = 32
+
 
 @dataclass(frozen=True)
 class ProbeMotionConfig:
@@ -170,6 +175,12 @@ class SimulatedCamera:
         if texture_px_per_mm <= 0:
             raise ConfigError("SimulatedCamera texture_px_per_mm must be > 0")
         self.board, self.K, self.gray = board, K, gray
+        self.fast_gray = True
+        """Draw gray, distortion-free frames without occluder or motion blur around the board only."""
+        self._seed = int(seed)
+        self._gray_bg: np.ndarray | None = None
+        self._gray_bg_blur: dict[float, np.ndarray] = {}
+        self._bank: np.ndarray | None = None
         self._rng = np.random.default_rng(seed)
         self._textures = [self._make_texture(f, texture_px_per_mm) for f in board.planar_faces]
         self._pad = 0
@@ -240,10 +251,46 @@ class SimulatedCamera:
                 cv2.line(bg, p1, p2, c, int(rng.uniform(1, 6)))
         return np.clip(cv2.GaussianBlur(bg, (0, 0), 1.5), 0, 255)
 
+    def _faces(self, T_camera_from_board: np.ndarray, Kp: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Visible faces far to near: ``(texture level image, homography texture -> image, corners px 4x2)``."""
+        faces = []
+        for tex in self._textures:
+            T_cf = T_camera_from_board @ tex.T_board_from_face
+            n_out = -T_cf[:3, 2]
+            if np.dot(n_out, -T_cf[:3, 3]) <= 0:
+                continue  # back face
+            corners = np.array([[tex.origin_mm[0] + a * tex.size_mm[0], tex.origin_mm[1] + b * tex.size_mm[1], 0, 1]
+                                for a, b in ((0, 0), (1, 0), (1, 1), (0, 1))])
+            pc = (T_cf @ corners.T)[:3]
+            if np.any(pc[2] < 10.0):
+                continue
+            faces.append((float(pc[2].mean()), tex, T_cf, pc))
+        faces.sort(key=lambda f: -f[0])  # far to near
+        out = []
+        for _, tex, T_cf, pc in faces:
+            proj = (Kp @ pc)
+            proj = proj[:2] / proj[2]
+            # choose the mip level whose texel is about one image pixel
+            span_px = np.linalg.norm(proj[:, 1] - proj[:, 0]) + 1e-6
+            want_ppm = span_px / tex.size_mm[0]
+            level = tex.levels[0]
+            for lv in tex.levels:
+                if lv[1] >= want_ppm * 0.9:
+                    level = lv
+            im, ppm = level
+            S = np.array([[1 / ppm, 0, tex.origin_mm[0] + 0.5 / ppm], [0, 1 / ppm, tex.origin_mm[1] + 0.5 / ppm], [0, 0, 1]])
+            H = Kp @ np.column_stack([T_cf[:3, 0], T_cf[:3, 1], T_cf[:3, 3]]) @ S
+            out.append((im, H, proj.T))
+        return out
+
     def render(self, T_camera_from_board: np.ndarray, blur: float = 0.0, noise: float = 0.0,
                light: float = 1.0, light_gradient: float = 0.0, occlusion: float = 0.0,
                motion_blur_px: float = 0.0, rng: np.random.Generator | None = None) -> np.ndarray:
         """Draw the board at ``T_camera_from_board``.
+
+        A gray, distortion-free camera without occluder, motion blur, light gradient or a gain
+        above 1 (the live demo's marker camera) is drawn by :meth:`_render_fast` when
+        :attr:`fast_gray` is True: the same image content, computed only around the board.
 
         Args:
             T_camera_from_board: 4x4 pose (mm).
@@ -259,40 +306,18 @@ class SimulatedCamera:
             ``HxWx3`` uint8 BGR image (``HxW`` when the camera was made with ``gray=True``).
         """
         rng = rng or self._rng
+        if (self.gray and self.fast_gray and self._map is None and occlusion <= 0 and motion_blur_px < 1.0
+                and light_gradient <= 0 and light <= 1.0):
+            return self._render_fast(T_camera_from_board, max(float(blur), 0.4), float(noise), float(light), rng)
         K, pad = self.K, self._pad
         h, w = K.height + 2 * pad, K.width + 2 * pad
         Kp = K.K.copy()
         Kp[0, 2] += pad
         Kp[1, 2] += pad
         img = self._background.copy()
-        faces = []
-        for tex in self._textures:
-            T_cf = T_camera_from_board @ tex.T_board_from_face
-            n_out = -T_cf[:3, 2]
-            if np.dot(n_out, -T_cf[:3, 3]) <= 0:
-                continue  # back face
-            corners = np.array([[tex.origin_mm[0] + a * tex.size_mm[0], tex.origin_mm[1] + b * tex.size_mm[1], 0, 1]
-                                for a, b in ((0, 0), (1, 0), (1, 1), (0, 1))])
-            pc = (T_cf @ corners.T)[:3]
-            if np.any(pc[2] < 10.0):
-                continue
-            faces.append((float(pc[2].mean()), tex, T_cf, pc))
-        faces.sort(key=lambda f: -f[0])  # far to near
         board_px = []
-        for _, tex, T_cf, pc in faces:
-            proj = (Kp @ pc)
-            proj = proj[:2] / proj[2]
-            board_px.append(proj.T)
-            # choose the mip level whose texel is about one image pixel
-            span_px = np.linalg.norm(proj[:, 1] - proj[:, 0]) + 1e-6
-            want_ppm = span_px / tex.size_mm[0]
-            level = tex.levels[0]
-            for lv in tex.levels:
-                if lv[1] >= want_ppm * 0.9:
-                    level = lv
-            im, ppm = level
-            S = np.array([[1 / ppm, 0, tex.origin_mm[0] + 0.5 / ppm], [0, 1 / ppm, tex.origin_mm[1] + 0.5 / ppm], [0, 0, 1]])
-            H = Kp @ np.column_stack([T_cf[:3, 0], T_cf[:3, 1], T_cf[:3, 3]]) @ S
+        for im, H, corners in self._faces(T_camera_from_board, Kp):
+            board_px.append(corners)
             warped = cv2.warpPerspective(im, H, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
             mask = cv2.warpPerspective(np.full(im.shape, 255, np.uint8), H, (w, h), flags=cv2.INTER_LINEAR,
                                        borderMode=cv2.BORDER_CONSTANT, borderValue=0)
@@ -338,3 +363,71 @@ class SimulatedCamera:
         if self.gray:
             out = cv2.cvtColor(out, cv2.COLOR_BGR2GRAY)
         return out
+
+    def _fast_background(self, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+        """Gray background, unblurred and blurred with ``sigma`` (cached per sigma)."""
+        if self._gray_bg is None:
+            bgr = np.clip(self._background, 0, 255).astype(np.float32)
+            self._gray_bg = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+        key = round(sigma, 6)
+        if key not in self._gray_bg_blur:
+            if len(self._gray_bg_blur) >= 8:
+                self._gray_bg_blur.clear()
+            self._gray_bg_blur[key] = cv2.GaussianBlur(self._gray_bg, (0, 0), sigma)
+        return self._gray_bg, self._gray_bg_blur[key]
+
+    def _render_fast(self, T_camera_from_board: np.ndarray, sigma: float, noise: float, light: float,
+                     rng: np.random.Generator) -> np.ndarray:
+        """The general path's image for a gray, distortion-free camera, computed around the board only.
+
+        Every step of the general path is linear up to the final clipping (no colour channel
+        saturates with a gain <= 1), so it commutes with the gray conversion (``0.299 R + 0.587 G + 0.114 B``) and may be done on one channel:
+        the background is converted and blurred once; the faces are warped and blended only in
+        the board's bounding box (plus the blur's reach), which is blurred and pasted onto the
+        blurred background. Noise: independent Gaussian noise of std ``noise`` per colour
+        channel is, after the gray conversion, Gaussian with std ``0.669 noise``; it is taken
+        from a bank of precomputed standard-normal frames at a random frame and offset.
+        """
+        K = self.K
+        h, w = K.height, K.width
+        bg, bg_blur = self._fast_background(sigma)
+        frame = bg_blur.copy()
+        faces = self._faces(T_camera_from_board, K.K)
+        if faces:
+            pts = np.concatenate([c for _, _, c in faces])
+            reach = int(np.ceil(4.0 * sigma)) + 1  # OpenCV's float kernel: radius round(4 sigma)
+            x_lo, y_lo = np.floor(pts.min(axis=0)).astype(int) - 2
+            x_hi, y_hi = np.ceil(pts.max(axis=0)).astype(int) + 3
+            cx0, cy0, cx1, cy1 = max(x_lo - reach, 0), max(y_lo - reach, 0), min(x_hi + reach, w), min(y_hi + reach, h)
+            ex0, ey0, ex1, ey1 = max(cx0 - reach, 0), max(cy0 - reach, 0), min(cx1 + reach, w), min(cy1 + reach, h)
+            if cx1 > cx0 and cy1 > cy0:
+                region = bg[ey0:ey1, ex0:ex1].copy()
+                size = (ex1 - ex0, ey1 - ey0)
+                shift = np.array([[1.0, 0.0, -ex0], [0.0, 1.0, -ey0], [0.0, 0.0, 1.0]])
+                for im, H, _ in faces:
+                    Hs = shift @ H
+                    warped = cv2.warpPerspective(im, Hs, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                                                 borderValue=0)
+                    mask = cv2.warpPerspective(np.full(im.shape, 255, np.uint8), Hs, size, flags=cv2.INTER_LINEAR,
+                                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+                    a = mask.astype(np.float32) * np.float32(1.0 / 255.0)
+                    region += (warped.astype(np.float32) - region) * a
+                region = cv2.GaussianBlur(region, (0, 0), sigma)
+                frame[cy0:cy1, cx0:cx1] = region[cy0 - ey0:cy1 - ey0, cx0 - ex0:cx1 - ex0]
+        if light != 1.0:
+            frame *= np.float32(light)
+        if noise > 0:
+            bank = self._noise_bank()
+            k = int(rng.integers(bank.shape[0]))
+            dy, dx = (int(v) for v in rng.integers(0, _NOISE_MARGIN + 1, size=2))
+            frame = cv2.scaleAdd(bank[k, dy:dy + h, dx:dx + w], float(noise) * _GRAY_NOISE, frame)
+        np.clip(frame, 0, 255, out=frame)
+        return frame.astype(np.uint8)
+
+    def _noise_bank(self) -> np.ndarray:
+        """Standard-normal frames (``_NOISE_FRAMES``, a margin wider than the image), made once."""
+        if self._bank is None:
+            g = np.random.default_rng(self._seed + 7919)
+            self._bank = g.standard_normal((_NOISE_FRAMES, self.K.height + _NOISE_MARGIN,
+                                            self.K.width + _NOISE_MARGIN), dtype=np.float32)
+        return self._bank
