@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vision.needle.evaluate import (CONFIRMABLE_ADVANCE_MM, default_sequences, evaluate_needle,  # noqa: E402
-                                    legacy_sequences)
+from vision.needle.evaluate import (CONFIRMABLE_ADVANCE_MM, LEVEL_SLACK_FRAMES, default_sequences,  # noqa: E402
+                                    evaluate_needle, legacy_sequences)
 
 
 def main() -> int:
@@ -53,12 +53,13 @@ def main() -> int:
           f"{st['false_alarms']}/{st['frames_without_needle']} ({st['uncertain_without_needle']}) | "
           f"{st['needle_free_false_alarms']}/{st['needle_free_frames']} ({st['needle_free_uncertain']}) |")
     print()
-    print("| proximity agreement (ok frames) | 'safe' while truly 'stop' | approaches | seen advancing "
-          f">= {CONFIRMABLE_ADVANCE_MM:g} mm | of those reaching 'stop' | reaching 'stop' in order |")
-    print("|---|---|---|---|---|---|")
-    print(f"| {100 * st['proximity_agreement']:.1f} % of {st['proximity_frames']} | {st['safe_when_stop']} | "
-          f"{st['approaches']} | {st['approaches_confirmable']} | {st['approaches_reaching_stop']} | "
-          f"{st['approaches_in_order']} |")
+    print("| proximity agreement (ok frames) | under-warning frames | 'safe' while truly 'stop' | approaches | "
+          f"seen advancing >= {CONFIRMABLE_ADVANCE_MM:g} mm | of those reaching 'stop' | of those following the true "
+          f"level: never below it (+-{LEVEL_SLACK_FRAMES} frames) |")
+    print("|---|---|---|---|---|---|---|")
+    print(f"| {100 * st['proximity_agreement']:.1f} % of {st['proximity_frames']} | {st['under_warning']} | "
+          f"{st['safe_when_stop']} | {st['approaches']} | {st['approaches_confirmable']} | "
+          f"{st['approaches_reaching_stop']} | {st['approaches_following']} |")
     print()
     print(f"proximity confusion (true -> reported): {s.confusion}")
     print()
@@ -70,19 +71,20 @@ def main() -> int:
     print(f"load average (1 min) {load0:.2f} before, {load1:.2f} after; {len(s.wall_ms)} frames")
     print()
     print("| seed | angle deg | side | target | preset | depth mm | gain dB | motion | bone | frames | ok | "
-          "tip median / RMSE mm | angle RMSE deg | advance seen mm | reached stop |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "tip median / RMSE mm | angle RMSE deg | advance seen mm | reached stop | under / over-warning frames |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for q in s.per_sequence:
         if not q["needle"]:
             print(f"| {q['seed']} | - | - | no needle | {q['preset']} | {q['depth_mm']:g} | {q['gain_db']:g} | "
-                  f"{'on' if q['motion'] else 'off'} | {'on' if q['bone'] else 'off'} | - | - | - | - | - | - |")
+                  f"{'on' if q['motion'] else 'off'} | {'on' if q['bone'] else 'off'} | - | - | - | - | - | - | - |")
             continue
         tm = "-" if q["tip_median_mm"] is None else f"{q['tip_median_mm']:.2f} / {q['tip_rmse_mm']:.2f}"
         am = "-" if q["angle_rmse_deg"] is None else f"{q['angle_rmse_deg']:.2f}"
         stop = "-" if q["target"] == "none" else ("yes" if q["stop_reached"] else "no")
+        lerr = "-" if q["target"] == "none" else f"{q['under_warnings']} / {q['over_warnings']}"
         print(f"| {q['seed']} | {q['angle']:.0f} | {q['side']} | {q['target']} | {q['preset']} | {q['depth_mm']:g} | "
               f"{q['gain_db']:g} | {'on' if q['motion'] else 'off'} | {'on' if q['bone'] else 'off'} | {q['frames']} | "
-              f"{q['ok']} | {tm} | {am} | {q['visible_advance_mm']:.1f} | {stop} |")
+              f"{q['ok']} | {tm} | {am} | {q['visible_advance_mm']:.1f} | {stop} | {lerr} |")
     return 0
 
 

@@ -74,7 +74,7 @@ class NeedleConfig:
     max_entry_gap_mm: float = 3.0
     min_length_mm: float = 3.0
     min_contrast: float = 12.0
-    min_snr: float = 3.0
+    min_snr: float = 2.0
     orientation_tol_deg: float = 15.0
     max_wobble_px: float = 1.2
     gap_mm: float = 1.0

@@ -36,7 +36,7 @@ _STEP_DEG = 2.5
 _REACH_MM = 10.0
 _BACKGROUND_MM = 2.4
 _KAPPA_MAD = 1.0
-_DUP_DEG = 5.0
+_DUP_STEPS = 2  # angle steps
 _DUP_PX = 4.0  # at quarter resolution
 
 
@@ -63,6 +63,7 @@ class EntrySearch:
                 dirs.append(np.repeat(d[None], len(pts), axis=0))
                 side.append(np.full(len(pts), sgn))
                 ang.append(np.full(len(pts), a))
+        grid_shape = (2, len(angles), len(entries[0]))  # side, angle, entry along the boundary
         e = np.concatenate(entries)
         d = np.concatenate(dirs)
         mm_along = np.hypot(d[:, 0] * sx, d[:, 1] * sy)
@@ -71,8 +72,7 @@ class EntrySearch:
         mx = e[None, :, 0] + i * d[None, :, 0]  # (n_s, K): one row per step along the lines
         my = e[None, :, 1] + i * d[None, :, 1]
         inside = (mx >= 0) & (mx <= w - 1) & (my >= top) & (my <= h - 1) & (i * mm_along[None, :] <= _REACH_MM)
-        return (mx.astype(np.float32), my.astype(np.float32), inside, e, d, np.concatenate(side),
-                np.concatenate(ang), mm_along.astype(np.float32))
+        return (mx.astype(np.float32), my.astype(np.float32), inside, e, d, grid_shape, mm_along.astype(np.float32))
 
     def hypotheses(self, image: np.ndarray, mm_per_px: tuple[float, float], config: NeedleConfig,
                    keep: int) -> list[tuple[np.ndarray, np.ndarray, float]]:
@@ -99,7 +99,7 @@ class EntrySearch:
         if key != self._key:
             self._grid = self._build(h, w, sy, sx, top, cfg)
             self._key = key
-        mx, my, inside, ents, dirs, side, ang, mm_along = self._grid
+        mx, my, inside, ents, dirs, grid_shape, mm_along = self._grid
         g = q.astype(np.float32)
         sig = max(_BACKGROUND_MM / min(sy, sx), 1.0)
         th = g - cv2.GaussianBlur(g, (0, 0), sig)
@@ -114,19 +114,14 @@ class EntrySearch:
             run += row
             np.maximum(best, run, out=best)
         score = best * mm_along
-        n_top = min(score.size, 40 * keep)
-        cand = np.argpartition(-score, n_top - 1)[:n_top]
-        cand = cand[np.argsort(-score[cand], kind="stable")]
-        out: list[tuple[np.ndarray, np.ndarray, float]] = []
-        chosen: list[int] = []
-        for k in cand:
-            if score[k] <= 0:
-                break
-            if any(side[k] == side[j] and abs(ang[k] - ang[j]) <= _DUP_DEG
-                   and math.hypot(ents[k, 0] - ents[j, 0], ents[k, 1] - ents[j, 1]) <= _DUP_PX for j in chosen):
-                continue
-            chosen.append(int(k))
-            out.append((ents[k] * scale, dirs[k].copy(), float(score[k])))
-            if len(out) >= keep:
-                break
+        # non-maximum suppression on the (side, angle, entry) grid: near-duplicates of a line
+        # (a few degrees, a few entry positions away) are not hypotheses of their own
+        grid = score.reshape(grid_shape)
+        kernel = np.ones((2 * _DUP_STEPS + 1, 2 * int(_DUP_PX) + 1), np.uint8)
+        peak = np.stack([grid[k] >= cv2.dilate(grid[k], kernel) for k in range(grid_shape[0])]).ravel() & (score > 0)
+        idx = np.flatnonzero(peak)
+        if idx.size > keep:
+            idx = idx[np.argpartition(-score[idx], keep - 1)[:keep]]
+        idx = idx[np.argsort(-score[idx], kind="stable")]
+        out = [(ents[k] * scale, dirs[k].copy(), float(score[k])) for k in idx]
         return out

@@ -47,6 +47,8 @@ from vision.types import Structure, Validity
 logger = logging.getLogger(__name__)
 
 LEVELS = ("safe", "caution", "stop")
+LEVEL_SLACK_FRAMES = 2
+"""A level that disagrees with the truth within this many frames of a true level change is latency."""
 CONFIRMABLE_ADVANCE_MM = 2.0
 """An approach whose needle advanced less than this while visible cannot be confirmed by advance."""
 
@@ -139,10 +141,11 @@ class NeedleEvalSummary:
     level_total: int = 0
     confusion: dict = field(default_factory=dict)
     safe_when_stop: int = 0
+    under_warning: int = 0
     approaches: int = 0
     approaches_confirmable: int = 0
     approaches_stopped: int = 0
-    approaches_in_order: int = 0
+    approaches_following: int = 0
     per_sequence: list[dict] = field(default_factory=list, repr=False)
     wall_ms: list[float] = field(default_factory=list, repr=False)
     cpu_ms: list[float] = field(default_factory=list, repr=False)
@@ -165,8 +168,9 @@ class NeedleEvalSummary:
             "needle_free_uncertain": self.free_uncertain,
             "proximity_agreement": round(self.level_agree / max(self.level_total, 1), 4),
             "proximity_frames": self.level_total, "safe_when_stop": self.safe_when_stop,
+            "under_warning": self.under_warning,
             "approaches": self.approaches, "approaches_confirmable": self.approaches_confirmable,
-            "approaches_reaching_stop": self.approaches_stopped, "approaches_in_order": self.approaches_in_order,
+            "approaches_reaching_stop": self.approaches_stopped, "approaches_following": self.approaches_following,
             "update_wall_p50_ms": f(wall, np.median), "update_wall_p99_ms": f(wall, lambda a: np.percentile(a, 99)),
             "update_cpu_p50_ms": f(cpu, np.median), "update_cpu_p99_ms": f(cpu, lambda a: np.percentile(a, 99)),
         }
@@ -180,10 +184,29 @@ def _true_level(tip, angle_deg: float, side: str, structs: list[Structure], mm_p
     return proximity_level(tdist, pdist, cfg)
 
 
-def _in_order(levels: list[str]) -> bool:
-    """True when the reported levels never step back (safe -> caution -> stop)."""
-    rank = [LEVELS.index(lv) for lv in levels if lv in LEVELS]
-    return all(b >= a for a, b in zip(rank, rank[1:]))
+def _level_errors(rows: list[tuple[int, str, str]], slack: int = LEVEL_SLACK_FRAMES) -> tuple[int, int]:
+    """Frames reported below / above the true level away from a true level change.
+
+    Args:
+        rows: ``(frame index, true level, reported level)`` of the frames with a level.
+        slack: a disagreement within this many frames of a change of the true level is latency,
+            not an error.
+
+    Returns:
+        ``(under-warnings, over-warnings)``.
+    """
+    if not rows:
+        return 0, 0
+    true = [t for _, t, _ in rows]
+    changes = [rows[i][0] for i in range(1, len(rows)) if true[i] != true[i - 1]]
+    under = over = 0
+    for k, t, r in rows:
+        if t != r and not any(abs(k - c) <= slack for c in changes):
+            if LEVELS.index(r) < LEVELS.index(t):
+                under += 1
+            else:
+                over += 1
+    return under, over
 
 
 def evaluate_needle(sequences: list[SequenceSpec] | None = None, fps: float = 10.0,
@@ -202,7 +225,8 @@ def evaluate_needle(sequences: list[SequenceSpec] | None = None, fps: float = 10
         seq = {"seed": spec.seed, "angle": spec.angle_deg, "side": spec.side, "target": spec.target,
                "preset": spec.preset, "depth_mm": spec.depth_mm, "gain_db": spec.gain_db, "motion": spec.motion,
                "bone": spec.bone, "needle": spec.needle, "tip_err": [], "ang_err": [], "frames": 0, "ok": 0,
-               "stop_reached": False, "visible_advance_mm": 0.0, "levels": []}
+               "stop_reached": False, "visible_advance_mm": 0.0}
+        rows: list[tuple[int, str, str]] = []
         last_ins = None
         for k in range(int(round(spec.duration_s * fps))):
             t_s = k / fps
@@ -251,23 +275,24 @@ def evaluate_needle(sequences: list[SequenceSpec] | None = None, fps: float = 10
                 out.confusion[true_level][res.proximity] += 1
                 out.level_total += 1
                 out.level_agree += int(true_level == res.proximity)
-                seq["levels"].append(res.proximity)
+                out.under_warning += int(LEVELS.index(res.proximity) < LEVELS.index(true_level))
+                rows.append((k, true_level, res.proximity))
                 if res.proximity == "stop":
                     seq["stop_reached"] = True
         if spec.target != "none" and spec.needle:
             out.approaches += 1
             seq["confirmable"] = seq["visible_advance_mm"] >= CONFIRMABLE_ADVANCE_MM
-            seq["in_order"] = _in_order(seq["levels"])
+            seq["under_warnings"], seq["over_warnings"] = _level_errors(rows)
             if seq["confirmable"]:
                 out.approaches_confirmable += 1
                 out.approaches_stopped += int(seq["stop_reached"])
-                out.approaches_in_order += int(seq["in_order"] and seq["stop_reached"])
+                out.approaches_following += int(seq["under_warnings"] == 0 and seq["stop_reached"])
         te, ae = np.asarray(seq["tip_err"]), np.asarray(seq["ang_err"])
         seq["tip_median_mm"] = float(np.median(te)) if te.size else None
         seq["tip_rmse_mm"] = float(np.sqrt(np.mean(te ** 2))) if te.size else None
         seq["angle_median_deg"] = float(np.median(ae)) if ae.size else None
         seq["angle_rmse_deg"] = float(np.sqrt(np.mean(ae ** 2))) if ae.size else None
-        out.per_sequence.append({k: v for k, v in seq.items() if k not in ("tip_err", "ang_err", "levels")})
+        out.per_sequence.append({k: v for k, v in seq.items() if k not in ("tip_err", "ang_err")})
         bar.update(1)
     bar.close()
     return out
@@ -287,10 +312,10 @@ def format_needle_summary(s: NeedleEvalSummary) -> str:
         f"({st['uncertain_without_needle']} shown as uncertain); needle-free sequences: {st['needle_free_false_alarms']} "
         f"of {st['needle_free_frames']} ({st['needle_free_uncertain']} uncertain)",
         f"proximity          {100 * st['proximity_agreement']:.1f} % of {st['proximity_frames']} frames agree; "
-        f"'safe' while truly 'stop': {st['safe_when_stop']} frames",
+        f"under-warning {st['under_warning']} frames; 'safe' while truly 'stop': {st['safe_when_stop']} frames",
         f"approaches         {st['approaches']}; seen advancing >= {CONFIRMABLE_ADVANCE_MM:g} mm: "
         f"{st['approaches_confirmable']}, of which reached 'stop': {st['approaches_reaching_stop']}, "
-        f"in order safe->caution->stop: {st['approaches_in_order']}",
+        f"never below the true level (beyond {LEVEL_SLACK_FRAMES} frames of its changes): {st['approaches_following']}",
         "confusion (true -> reported) " + json.dumps(s.confusion),
         f"update time        wall p50 {st['update_wall_p50_ms']} ms, p99 {st['update_wall_p99_ms']} ms; "
         f"thread CPU p50 {st['update_cpu_p50_ms']} ms, p99 {st['update_cpu_p99_ms']} ms",

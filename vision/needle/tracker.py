@@ -18,7 +18,8 @@
   against trend", Econometrica 13, 1945; Kendall, *Rank Correlation Methods*, 1975) and has
   advanced ``confirm_advance_mm`` (median of the last three positions against the first three)
   steadily (most steps forward, none carrying most of it: the visible end of a fascia jumps
-  between places, a pushed needle moves on).
+  between places, a pushed needle moves on) on a line that does not turn (the chord of a curved
+  wall cut by the image edge turns as the probe slides).
   A shaft on the line of a needle confirmed less than ``relock_s`` ago is confirmed at once. A
   candidate that has not advanced after ``max_unconfirmed`` detections is static anatomy: the
   full search no longer spends its hypotheses on its line (it is re-measured in turn, so a needle
@@ -68,6 +69,7 @@ _STEADY_FRAC = 0.75
 _ENTRY_RANKS = 16  # entering lines ranked per frame (the best search_lines + one in turn are measured)
 _SLOW_EVERY = 3  # candidates without a trend are re-measured every this many frames
 _MAX_STEP = 0.75
+_STEADY_ANGLE_DEG = 1.5
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,8 @@ class _Track:
         self.u0 = self.dir_mm()
         self.hist: deque[float] = deque(maxlen=cfg.history)
         self.hist.append(float(z @ self.u0))
+        self.angles: deque[float] = deque(maxlen=cfg.history)
+        self.angles.append(det.angle_deg)
         self.hits = 1
         self.missed = 0
         self.tip_gated = 0
@@ -233,6 +237,7 @@ class _Track:
         self.score = det.score
         self.line_anat = np.asarray(det.tip_px, np.float64) - D
         self.hist.append(float(z @ self.u0))
+        self.angles.append(det.angle_deg)
         return fused
 
     def advance(self) -> tuple[float, float]:
@@ -248,11 +253,18 @@ class _Track:
         A pushed needle moves on in most frames; the visible end of a fascia or wall jumps
         between places (where its echo happens to fade) and stays there. Steps are taken two
         samples apart: at least ``_STEADY_FRAC`` of those that are not ties must be forward, and
-        no single step may carry more than ``_MAX_STEP`` of the advance.
+        no single step may carry more than ``_MAX_STEP`` of the advance. The shaft's angle (median
+        of the last three against the first three) must not turn by more than
+        ``_STEADY_ANGLE_DEG`` meanwhile: the needle's line is fixed in the tissue,
+        while the straight chord of a curved wall that starts at the image edge turns (and its
+        end moves along the wall) as the probe slides.
         """
         h = np.asarray(self.hist, np.float64)
         if h.size < 5 or advance_mm <= 0:
             return False
+        a = list(self.angles)
+        if abs(float(np.median(a[-3:]) - np.median(a[:3]))) > _STEADY_ANGLE_DEG:
+            return False  # a needle's line is fixed in the tissue; a chord of a curved wall turns
         steps = h[2:] - h[:-2]
         moving = steps[np.abs(steps) > _TIE_MM]
         if moving.size == 0 or np.mean(moving > 0) < _STEADY_FRAC:
