@@ -40,14 +40,15 @@ def same_line(a: LineDetection, b: LineDetection, angle_deg: float = 2.0, dist_p
 def search_frame(image: np.ndarray, full: np.ndarray, mm_per_px: tuple[float, float], config: NeedleConfig,
                  entry: EntrySearch, lines: list[tuple[np.ndarray, np.ndarray]] | None = None,
                  skip: list[tuple[np.ndarray, np.ndarray]] | None = None,
-                 rng: np.random.Generator | None = None) -> list[LineDetection]:
+                 rng: np.random.Generator | None = None, n_lines: int = 6) -> list[LineDetection]:
     """Every needle-like shaft of a frame, strongest first.
 
     Args:
         image: ``HxW`` uint8 frame; ``full``: the same as float32.
         mm_per_px: pixel spacing ``(row, col)``.
-        config: detector parameters (``search_lines`` entry hypotheses are measured).
+        config: detector parameters.
         entry: the entry-line search (holds its cached sampling grid).
+        n_lines: how many of the best entering lines are measured.
         lines: extra hypotheses ``(point, direction)`` in px, measured first (predicted tracks).
         skip: lines not to measure again (static anatomy already known): an entry hypothesis
             within ``gate_angle_deg`` and ``gate_px`` of one is passed over.
@@ -57,13 +58,13 @@ def search_frame(image: np.ndarray, full: np.ndarray, mm_per_px: tuple[float, fl
     hyps = [(np.asarray(p, float), np.asarray(u, float)) for p, u in (lines or [])]
     cos_gate = math.cos(math.radians(config.gate_angle_deg))
     n_entry = 0
-    for p, u, _ in entry.hypotheses(image, mm_per_px, config, keep=config.search_lines + len(skip or ())):
+    for p, u, _ in entry.hypotheses(image, mm_per_px, config, keep=n_lines + len(skip or ())):
         if skip and any(abs(float(u @ u2)) >= cos_gate
                         and abs(float((p - p2) @ np.array([-u2[1], u2[0]]))) <= config.gate_px for p2, u2 in skip):
             continue
         hyps.append((p, u))
         n_entry += 1
-        if n_entry >= config.search_lines:
+        if n_entry >= n_lines:
             break
     found: list[LineDetection] = []
     for p, u in hyps:

@@ -20,9 +20,9 @@ tip with the same contours and thresholds. Reported: agreement of the levels on 
 the confusion matrix, frames reported ``safe`` while the truth is ``stop`` (on any frame with a
 level, ``ok`` or ``uncertain``), and per approach whether it reached ``stop``. A needle is
 confirmed by advancing relative to the anatomy (:mod:`vision.needle.tracker`), so an approach
-counts towards "reached stop" only when the needle advanced at least ``visible_advance_mm`` while
-visible (``approach_visible_advance_mm`` from the phantom's truth); approaches where it was seen
-only after it stopped are listed apart.
+counts towards "reached stop" only when the needle advanced at least ``CONFIRMABLE_ADVANCE_MM``
+while its visible shaft was at least ``VISIBLE_SHAFT_MM`` long (from the phantom's truth); approaches
+where it was seen only after it stopped are listed apart.
 
 Timing: wall-clock and thread CPU time of every ``NeedleTracker.update`` call (p50 / p99).
 """
@@ -51,6 +51,8 @@ LEVEL_SLACK_FRAMES = 2
 """A level that disagrees with the truth within this many frames of a true level change is latency."""
 CONFIRMABLE_ADVANCE_MM = 2.0
 """An approach whose needle advanced less than this while visible cannot be confirmed by advance."""
+VISIBLE_SHAFT_MM = 3.0
+"""Advance counts as seen while the true visible shaft is at least this long."""
 
 
 @dataclass(frozen=True)
@@ -240,8 +242,11 @@ def evaluate_needle(sequences: list[SequenceSpec] | None = None, fps: float = 10
             tip = f.needle_tip_px
             tip_in = (f.needle_visible and tip is not None and 0 <= tip[0] <= w - 1 and 0 <= tip[1] <= h - 1)
             state = ph.needle_at(t_s)
-            if state is not None and tip_in and last_ins is not None:
-                seq["visible_advance_mm"] += max(state.inserted_mm - last_ins, 0.0)
+            if state is not None and tip_in and last_ins is not None and f.needle_entry_px is not None:
+                sy, sx = f.mm_per_px
+                shaft_mm = math.hypot((tip[0] - f.needle_entry_px[0]) * sx, (tip[1] - f.needle_entry_px[1]) * sy)
+                if shaft_mm >= VISIBLE_SHAFT_MM:  # advance of a shaft long enough to be seen
+                    seq["visible_advance_mm"] += max(state.inserted_mm - last_ins, 0.0)
             last_ins = state.inserted_mm if state is not None else None
             if not f.needle_visible:
                 out.frames_without_needle += 1

@@ -8,7 +8,8 @@
 * Acquisition (no confirmed needle): the lines of the current candidates (moved with the
   anatomy) and the best lines entering the field that are not on a known line
   (:mod:`vision.needle.entry`: the ``search_lines`` best plus one lower-ranked line in turn)
-  are measured (:func:`vision.needle.strip.measure_shaft`); each shaft is associated with the
+  are measured (:func:`vision.needle.strip.measure_shaft`; at most ``_MEASURE_BUDGET`` lines per
+  frame, the advancing candidates first); each shaft is associated with the
   candidate track on its line (gates ``gate_angle_deg``, ``gate_px``) or starts one (at most
   ``max_tracks``).
 * Confirmation: a needle is pushed in, so its tip advances *relative to the anatomy*, while a
@@ -66,8 +67,9 @@ _TIE_MM = 0.05
 _SHOW_Z = 1.0  # a candidate is shown as uncertain once its advance trend reaches this ...
 _SHOW_ADVANCE = 0.3  # ... and it advanced this fraction of confirm_advance_mm
 _STEADY_FRAC = 0.75
-_ENTRY_RANKS = 16  # entering lines ranked per frame (the best search_lines + one in turn are measured)
+_ENTRY_RANKS = 16  # entering lines ranked per search (the best search_lines + one in turn are measured)
 _SLOW_EVERY = 3  # candidates without a trend are re-measured every this many frames
+_MEASURE_BUDGET = 4  # strip measurements per frame while no needle is confirmed
 _MAX_STEP = 0.75
 _STEADY_ANGLE_DEG = 1.5
 
@@ -375,29 +377,41 @@ class NeedleTracker:
                  rng: np.random.Generator) -> dict[int, LineDetection]:
         """Detections of this frame, assigned to tracks (new tracks are created here).
 
-        Measured: the candidate tracks that are due (every frame while young or advancing,
-        else every ``_SLOW_EVERY`` frames), one static line in turn, the ``search_lines`` best
-        entering lines that are not on a known line, and one lower-ranked entering line in turn
-        (a faint shaft among brighter fascia is measured every few frames; once found, it is
-        followed on every frame).
+        At most ``_MEASURE_BUDGET`` lines are measured per frame, in this order: candidates whose
+        tip advances, the best ``search_lines`` entering lines not on a known line, young
+        candidates, one lower-ranked entering line in turn (a faint shaft among brighter fascia
+        is measured every few frames; once found, it is followed on every frame), the other
+        candidates every ``_SLOW_EVERY`` frames, and one static line in turn. The entering lines
+        are searched on every second frame while there are candidates (on every frame otherwise).
         """
         cfg, mm = self.config, self._mm
+        active = [k for k in self._tracks if not k.static]
         static = [k for k in self._tracks if k.static]
-        lines = [k.line_px(t, D, mm) for k in self._tracks if not k.static and self._due(k)]
+        advancing = [k for k in active if k.hits >= 5 and k.advance()[0] >= _SHOW_Z]
+        young = [k for k in active if k.hits < 5]
+        slow = [k for k in active if k not in advancing and k not in young
+                and (self._frame + k.id) % _SLOW_EVERY == 0]
+        fresh: list[tuple[np.ndarray, np.ndarray]] = []
+        if not active or self._frame % 2 == 0:
+            known = [k.line_px(t, D, mm) for k in self._tracks]
+            cos_gate = math.cos(math.radians(cfg.gate_angle_deg))
+            fresh = [(p, u) for p, u, _ in self._entry.hypotheses(image, mm, cfg, keep=_ENTRY_RANKS)
+                     if not any(abs(float(u @ u2)) >= cos_gate
+                                and abs(float((p - p2) @ np.array([-u2[1], u2[0]]))) <= cfg.gate_px
+                                for p2, u2 in known)]
+        queue: list[tuple[_Track | None, tuple[np.ndarray, np.ndarray]]] = [(k, k.line_px(t, D, mm)) for k in advancing]
+        queue += [(None, h) for h in fresh[:cfg.search_lines]]
+        queue += [(k, k.line_px(t, D, mm)) for k in young]
+        if len(fresh) > cfg.search_lines:
+            queue.append((None, fresh[cfg.search_lines + self._rr % (len(fresh) - cfg.search_lines)]))
+        queue += [(k, k.line_px(t, D, mm)) for k in slow]
         if static:
             k = static[self._rr % len(static)]
-            lines.append(k.line_px(t, D, mm))
-        known = [k.line_px(t, D, mm) for k in self._tracks]
-        cos_gate = math.cos(math.radians(cfg.gate_angle_deg))
-        fresh = [(p, u) for p, u, _ in self._entry.hypotheses(image, mm, cfg, keep=_ENTRY_RANKS)
-                 if not any(abs(float(u @ u2)) >= cos_gate
-                            and abs(float((p - p2) @ np.array([-u2[1], u2[0]]))) <= cfg.gate_px for p2, u2 in known)]
-        lines += fresh[:cfg.search_lines]
-        if len(fresh) > cfg.search_lines:
-            lines.append(fresh[cfg.search_lines + self._rr % (len(fresh) - cfg.search_lines)])
+            queue.append((k, k.line_px(t, D, mm)))
         self._rr += 1
+        queue = queue[:_MEASURE_BUDGET]
         cands: list[LineDetection] = []
-        for p, u in lines:
+        for _, (p, u) in queue:
             d = measure_shaft(full, p, u, mm, cfg, rng=rng)
             if d is not None and not any(same_line(e, d) for e in cands):
                 cands.append(d)
@@ -422,16 +436,9 @@ class NeedleTracker:
                         k.confirmed = True
                         logger.debug("needle track %d: on the last needle's line, confirmed at once", k.id)
                 self._tracks.append(k)
-        # a track counts a miss only when it was looked for
-        self._looked = {k.id for k in self._tracks if not k.static and self._due(k)}
+        # a candidate counts a miss only when its own line was measured this frame
+        self._looked = {k.id for k, _ in queue if k is not None and not k.static}
         return assigned
-
-    def _due(self, k: _Track) -> bool:
-        """Young or advancing candidates are measured on every frame, the others now and then."""
-        if k.hits < 5:
-            return True
-        z, _ = k.advance()
-        return z >= _SHOW_Z or (self._frame + k.id) % _SLOW_EVERY == 0
 
     def _evict(self) -> bool:
         """Make room for a new track by dropping the least useful one; False when none can go."""
