@@ -11,7 +11,7 @@ they are only meaningful on a quiet machine.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_needle.py [--set default|legacy] [--sequences 24] [--fps 10]
+    .venv/bin/python benchmarks/bench_needle.py [--set default|legacy] [--sequences 24] [--base-seed 200] [--fps 10]
 """
 
 from __future__ import annotations
@@ -32,17 +32,19 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", choices=("default", "legacy"), default="default")
     ap.add_argument("--sequences", type=int, default=None, help="needle sequences (default 24, legacy 12)")
+    ap.add_argument("--base-seed", type=int, default=200, help="200: the development set; others are held out")
     ap.add_argument("--fps", type=float, default=10.0)
     args = ap.parse_args()
     if args.set == "legacy":
         seqs = legacy_sequences(args.sequences or 12)
     else:
-        seqs = default_sequences(args.sequences or 24)
+        seqs = default_sequences(args.sequences or 24, base_seed=args.base_seed)
     load0 = os.getloadavg()[0]
     s = evaluate_needle(seqs, fps=args.fps, progress=False)
     load1 = os.getloadavg()[0]
     st = s.stats()
-    print(f"set {args.set}: {st['sequences']} sequences at {args.fps:g} fps")
+    print(f"set {args.set}" + (f" (base seed {args.base_seed})" if args.set == "default" else "")
+          + f": {st['sequences']} sequences at {args.fps:g} fps")
     print()
     print("| frames with tip | detected (ok) | tip median / RMSE / p95 / max mm | angle median / RMSE / p95 / max deg "
           "| false alarms (uncertain) | needle-free: false alarms (uncertain) |")

@@ -16,6 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="number of phantom sequences with a needle (default 24; 4 needle-free ones are added)")
     e.add_argument("--set", choices=("default", "legacy"), default="default",
                    help="default: angles 15-70 deg, depth, gain, motion, bone varied; legacy: the first round's set")
+    e.add_argument("--base-seed", type=int, default=200,
+                   help="seed of the first sequence (default 200, the development set; others are held out)")
     e.add_argument("--fps", type=float, default=10.0, help="frames per second of each sequence (default 10)")
     e.add_argument("--json", action="store_true", help="print the summary as one JSON line (last line)")
     e.add_argument("--report", metavar="FILE", help="write a PNG report to FILE")
@@ -30,7 +32,8 @@ def _eval(args: argparse.Namespace) -> int:
         raise ConfigError(f"--sequences must be 1..1000, got {args.sequences}")
     if not (0.5 <= args.fps <= 100):
         raise ConfigError(f"--fps must be 0.5..100, got {args.fps}")
-    seqs = legacy_sequences(args.sequences) if args.set == "legacy" else default_sequences(args.sequences)
+    seqs = (legacy_sequences(args.sequences) if args.set == "legacy"
+            else default_sequences(args.sequences, base_seed=args.base_seed))
     s = evaluate_needle(seqs, fps=args.fps, progress=sys.stderr.isatty())
     print(format_needle_summary(s))
     if args.report:

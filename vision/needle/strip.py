@@ -126,15 +126,15 @@ def _warp(image: np.ndarray, c0: np.ndarray, u: np.ndarray, half: int, length: i
 
 def _column_peaks(s: np.ndarray, centre: int, half: int) -> tuple[np.ndarray, np.ndarray]:
     """Sub-pixel row offset (from ``centre``) and value of each column's maximum within ``+-half``."""
-    band = s[centre - half:centre + half + 1]
-    k = np.argmax(band, axis=0)
+    band = s[centre - half - 1:centre + half + 2]  # one row either side for the parabola
+    k = np.argmax(band[1:-1], axis=0) + 1
     cols = np.arange(band.shape[1])
-    v0 = band[k, cols]
-    km, kp = np.clip(k - 1, 0, 2 * half), np.clip(k + 1, 0, 2 * half)
-    vm, vp = band[km, cols], band[kp, cols]
+    v0, vm, vp = band[k, cols], band[k - 1, cols], band[k + 1, cols]
     den = vm - 2.0 * v0 + vp
-    frac = np.where((k > 0) & (k < 2 * half) & (den < -1e-6), 0.5 * (vm - vp) / np.where(den < -1e-6, den, -1.0), 0.0)
-    return (k - half + frac).astype(np.float64), v0
+    ok = den < -1e-6
+    frac = np.zeros(k.size, np.float64)
+    frac[ok] = np.clip(0.5 * (vm[ok] - vp[ok]) / den[ok], -0.5, 0.5)
+    return k - (half + 1) + frac, v0
 
 
 def _ransac_line(i: np.ndarray, off: np.ndarray, w: np.ndarray, max_slope: float,
@@ -220,8 +220,9 @@ def _lag_noise(x: np.ndarray, lag: int = 6) -> float:
     smoothing's correlation length), so slow structure does not count as noise."""
     if x.size <= lag + 2:
         return float("inf")
-    d = x[lag:] - x[:-lag]
-    return 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2.0)
+    d = np.abs(x[lag:] - x[:-lag])  # differences of a stationary profile have zero median
+    m = d.size // 2
+    return 1.4826 * float(np.partition(d, m)[m]) / math.sqrt(2.0)
 
 
 def _runs(good: np.ndarray, gap: int) -> list[tuple[int, int]]:
@@ -265,10 +266,10 @@ def measure_shaft(image: np.ndarray, point: np.ndarray, direction: np.ndarray, m
     # 1. fit the shaft's centre line in a band around the hypothesis
     c0 = p + clip[0] * u
     length = int(clip[1] - clip[0]) + 1
-    s = _warp(image, c0, u, search, length)
+    s = _warp(image, c0, u, search + 1, length)
     sa = cv2.GaussianBlur(s, (0, 0), sigmaX=2.0, sigmaY=0.8)
-    off, val = _column_peaks(sa, search, search)
-    cc = val - sa.mean(axis=0)
+    off, val = _column_peaks(sa, search + 1, search)
+    cc = val - sa[1:-1].mean(axis=0)
     keep = cc > 0
     cols = np.flatnonzero(keep).astype(np.float64)
     rng = rng or np.random.default_rng(0)

@@ -143,8 +143,8 @@ class _Track:
         self.u0 = self.dir_mm()
         self.hist: deque[float] = deque(maxlen=cfg.history)
         self.hist.append(float(z @ self.u0))
-        self.angles: deque[float] = deque(maxlen=cfg.history)
-        self.angles.append(det.angle_deg)
+        self.angles: deque[tuple[float, float]] = deque(maxlen=cfg.history)  # (angle, shaft length mm)
+        self.angles.append((det.angle_deg, det.length_mm))
         self.hits = 1
         self.missed = 0
         self.tip_gated = 0
@@ -239,7 +239,7 @@ class _Track:
         self.score = det.score
         self.line_anat = np.asarray(det.tip_px, np.float64) - D
         self.hist.append(float(z @ self.u0))
-        self.angles.append(det.angle_deg)
+        self.angles.append((det.angle_deg, det.length_mm))
         return fused
 
     def advance(self) -> tuple[float, float]:
@@ -256,7 +256,8 @@ class _Track:
         between places (where its echo happens to fade) and stays there. Steps are taken two
         samples apart: at least ``_STEADY_FRAC`` of those that are not ties must be forward, and
         no single step may carry more than ``_MAX_STEP`` of the advance. The shaft's angle (median
-        of the last three against the first three) must not turn by more than
+        of the last three against the first three, of the shafts at least half as long as the
+        longest: short shafts give coarse angles) must not turn by more than
         ``_STEADY_ANGLE_DEG`` meanwhile: the needle's line is fixed in the tissue,
         while the straight chord of a curved wall that starts at the image edge turns (and its
         end moves along the wall) as the probe slides.
@@ -264,8 +265,10 @@ class _Track:
         h = np.asarray(self.hist, np.float64)
         if h.size < 5 or advance_mm <= 0:
             return False
-        a = list(self.angles)
-        if abs(float(np.median(a[-3:]) - np.median(a[:3]))) > _STEADY_ANGLE_DEG:
+        # angles of the shafts at least half as long as the longest (short shafts give coarse angles)
+        longest = max(length for _, length in self.angles)
+        a = [ang for ang, length in self.angles if length >= 0.5 * longest]
+        if len(a) >= 5 and abs(float(np.median(a[-3:]) - np.median(a[:3]))) > _STEADY_ANGLE_DEG:
             return False  # a needle's line is fixed in the tissue; a chord of a curved wall turns
         steps = h[2:] - h[:-2]
         moving = steps[np.abs(steps) > _TIE_MM]
@@ -469,8 +472,9 @@ class NeedleTracker:
             z, adv = k.advance()
             if z >= cfg.confirm_z and adv >= cfg.confirm_advance_mm and k.steady(adv):
                 ready.append(k)
-            elif not k.static and k.hits >= cfg.max_unconfirmed:
-                k.static = True
+            elif not k.static and k.hits >= cfg.max_unconfirmed and not (z >= cfg.confirm_z
+                                                                            and adv >= cfg.confirm_advance_mm):
+                k.static = True  # it does not advance (one that advances unsteadily is not anatomy)
                 logger.debug("needle track %d: did not advance in %d detections: static anatomy", k.id, k.hits)
         if ready:
             k = max(ready, key=lambda k: k.score)
