@@ -20,7 +20,9 @@ In the strip an in-plane needle is a horizontal bright band, so every step is a 
 4. Tip: the extent is found again with the threshold raised to 60 % of the median contrast of
    its proximal half (tissue beyond the tip that is merely brighter than its surroundings, such as
    a nerve's honeycomb, is far fainter than a needle), unless the fainter echo runs along the
-   line (the shaft across an anechoic lumen); after a gap in the echo, the shaft
+   line (the shaft across an anechoic lumen) or the echo on the line is as strong as the shaft's
+   against its usual background (a bright fascia crossing the shaft, which brightens the bands
+   beside it too); after a gap in the echo, the shaft
    continues only when the echo runs on for at least ``gap_mm`` and three times the gap (a
    dropout, not a nerve's rim or septum beyond the tip);
    trailing positions where the local ridge does not run along the line are trimmed (a
@@ -315,8 +317,13 @@ def measure_shaft(image: np.ndarray, point: np.ndarray, direction: np.ndarray, m
     # than its surroundings (a nerve's honeycomb) is far fainter than the shaft; a fainter echo
     # still counts where it runs along the line (the shaft across an anechoic lumen)
     along = _along_line(s2, b1, cfg.orientation_tol_deg)
-    ref = float(np.median(c[span[0]:span[0] + (span[1] - span[0]) // 2 + 1]))  # proximal half: no overshoot
-    good = (c >= max(thr, _EXTENT_LEVEL * ref)) | (good & along)
+    prox = slice(span[0], span[0] + (span[1] - span[0]) // 2 + 1)  # proximal half: no overshoot
+    ref = float(np.median(c[prox]))
+    level = max(thr, _EXTENT_LEVEL * ref)
+    # where a bright structure crosses the shaft, the bands beside it are bright too: the echo on
+    # the line against the shaft's usual background still says shaft
+    crossing = (on - float(np.median(bg[prox]))) >= level
+    good = (c >= level) | (good & along) | crossing
     span = _extent(good, tip_gap, gap, cfg.max_entry_gap_mm / mm_along)
     if span is None:
         return None
