@@ -1,9 +1,11 @@
 """Segmentation benchmark: per-frame latency (whole Segmenter call), flicker on a still phantom,
 lag on a moving phantom, and phantom accuracy.
 
-Run: ``.venv/bin/python benchmarks/bench_segmentation.py [--model PATH] [--frames N]``
+Run: ``.venv/bin/python benchmarks/bench_segmentation.py [--model PATH] [--frames N] [--threads N] [--latency-only]``
 Prints markdown tables. Latency includes frame validation, ROI detection, letterboxing, the
-network, temporal smoothing, region extraction, contour simplification, tracking and gating.
+network, temporal smoothing, region extraction, contour simplification, tracking and gating;
+the network alone (one letterboxed input) is timed beside it. The header line gives the load
+average before and after, so a busy machine shows.
 """
 
 from __future__ import annotations
@@ -123,15 +125,31 @@ def main() -> int:
     ap.add_argument("--model", default="", help="weights file (default: bundled)")
     ap.add_argument("--frames", type=int, default=300, help="timed calls per frame type")
     ap.add_argument("--flicker-frames", type=int, default=60)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (default 0: torch's default)")
+    ap.add_argument("--flip-tta", action="store_true", help="time with the mirrored second opinion on")
+    ap.add_argument("--latency-only", action="store_true", help="only the latency table")
     args = ap.parse_args()
 
-    seg = Segmenter(SegmentationConfig(model=args.model))
+    load0 = os.getloadavg()[0]
+    seg = Segmenter(SegmentationConfig(model=args.model, threads=args.threads, flip_tta=args.flip_tta))
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, device {seg.net.device}, model {seg.card['name']} "
-          f"input {seg.size}px, {time.strftime('%Y-%m-%d')}")
+          f"({seg.card.get('parameters', 0) / 1e6:.2f} M parameters) input {seg.size}px, flip_tta {args.flip_tta}, "
+          f"{time.strftime('%Y-%m-%d %H:%M')}, load average at start {load0:.2f}")
     print()
+    net_img = np.random.default_rng(0).integers(0, 255, (seg.size, seg.size), dtype=np.uint8)
+    for _ in range(5):
+        seg.net.probabilities(net_img)
+    tn = []
+    for _ in range(max(20, args.frames // 3)):
+        t0 = time.perf_counter()
+        seg.net.probabilities(net_img)
+        tn.append(time.perf_counter() - t0)
+    tn_ms = np.asarray(tn) * 1000
     print("| frame | p50 ms | p90 ms | fps (1/mean) |")
     print("|---|---|---|---|")
+    print(f"| network only, {seg.size}x{seg.size} input | {np.median(tn_ms):.1f} | {np.percentile(tn_ms, 90):.1f} "
+          f"| {1000.0 / tn_ms.mean():.0f} |")
     ph_frames = [Phantom(PhantomConfig(preset=p, seed=s)).render(0.5 + s) for p in ("femoral", "interscalene")
                  for s in range(2)]
     cases = [("phantom 400x400", [f.image for f in ph_frames])]
@@ -148,6 +166,9 @@ def main() -> int:
         seg.reset()
         r = latency(seg, frames, args.frames)
         print(f"| {name} | {r['p50']:.1f} | {r['p90']:.1f} | {r['fps']:.0f} |")
+    print(f"\nload average at end {os.getloadavg()[0]:.2f}")
+    if args.latency_only:
+        return 0
     print()
     print("| still phantom (60 frames, 30 Hz) | nerve IoU min / mean | vessel IoU min / mean | label-image IoU min nerve / vessel |")
     print("|---|---|---|---|")

@@ -1,7 +1,7 @@
 """Ultrasound-specific data augmentation for training.
 
 Geometric: region-of-interest choice (full frame or detected sector), depth crop (a shallower
-imaging depth), small rotation and scale, lateral shift and horizontal flip, applied as one
+imaging depth), rotation (±15°) and scale (±25 %), lateral shift and horizontal flip, applied as one
 affine warp so image and labels stay aligned. Photometric: overall gain, gamma, a depth-gain
 (TGC) ramp, multiplicative speckle, additive electronic noise, acoustic shadows below a random
 point, and slight blur. The choices follow common practice for B-mode images (e.g. Tirindelli
@@ -42,10 +42,10 @@ def geometric(gray: np.ndarray, labels: np.ndarray, size: int, rng: np.random.Ge
     if strength > 0:
         cw, ch = lb.content_wh
         cx, cy = cw / 2.0, ch / 2.0
-        ang = rng.uniform(-10, 10) * strength
-        sc = float(np.exp(rng.uniform(-0.15, 0.15) * strength))
+        ang = rng.uniform(-15, 15) * strength
+        sc = float(np.exp(rng.uniform(-0.25, 0.25) * strength))
         aug = cv2.getRotationMatrix2D((cx, cy), ang, sc)
-        aug[:, 2] += rng.uniform(-0.06, 0.06, 2) * size * strength
+        aug[:, 2] += rng.uniform(-0.08, 0.08, 2) * size * strength
         a = np.vstack([aug, [0.0, 0.0, 1.0]])
         if rng.random() < 0.5:
             a = np.array([[-1.0, 0.0, cw - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]) @ a

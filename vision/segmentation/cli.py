@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``seg train``, ``seg eval`` and ``seg run`` to the ``sonoguide`` parser."""
+    """Add ``seg train``, ``seg eval``, ``seg card`` and ``seg run`` to the ``sonoguide`` parser."""
     p = sub.add_parser("seg", help="nerve and vessel segmentation: train, evaluate, run")
     ssub = p.add_subparsers(dest="seg_command", metavar="ACTION", required=True)
 
@@ -17,12 +17,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--out", required=True, metavar="DIR", help="output folder: model.pt, metadata.json, curve.png, checkpoint.pt")
     t.add_argument("--arch", choices=("ours", "unet"), default="ours",
                    help="ours: compact real-time net; unet: the standard 4-level U-Net peer")
-    t.add_argument("--epochs", type=int, default=None, metavar="N", help="epochs (default 70)")
-    t.add_argument("--size", type=int, default=None, metavar="PX", help="network input side, multiple of 32 (default 192)")
+    t.add_argument("--epochs", type=int, default=None, metavar="N", help="epochs (default 300)")
+    t.add_argument("--size", type=int, default=None, metavar="PX", help="network input side, multiple of 32 (default 256)")
     t.add_argument("--batch", type=int, default=None, metavar="N", help="batch size (default 8)")
     t.add_argument("--seed", type=int, default=None, help="random seed of split, augmentation and init (default 0)")
-    t.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 2)")
+    t.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default 1: fastest on a shared 2-core machine)")
+    t.add_argument("--dev-fold", type=int, default=None, metavar="K",
+                   help="cross-validation on the training part: train on the other folds, evaluate on fold K "
+                        "(0..3); the validation split is not used")
+    t.add_argument("--arch-kwargs", default=None, metavar="JSON",
+                   help='architecture settings over the defaults, e.g. \'{"widths": [16, 32, 64, 128, 256]}\'')
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    t.add_argument("--stop-after", type=int, default=None, metavar="N",
+                   help="end after epoch N of the schedule and export (a network too slow to finish it); "
+                        "with --resume at or past N: export the checkpoint")
     t.set_defaults(func=_train)
 
     e = ssub.add_parser("eval", help="evaluate on labelled images at native resolution")
@@ -38,6 +47,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--device", default=None, help="torch device (default: CUDA when present, else CPU)")
     e.set_defaults(func=_eval)
 
+    c = ssub.add_parser("card", help="re-measure a model's card metrics on its validation ids with the current "
+                                     "segmentation defaults (post-processing) and rewrite the card")
+    c.add_argument("--data", required=True, metavar="DIR", help="the data set the model was trained on")
+    c.add_argument("--model", default="", metavar="PATH", help="weights file (default: the bundled weights)")
+    c.add_argument("--report", default="seg_card_worst.png", metavar="PNG", help="overlay grid of the worst cases")
+    c.set_defaults(func=_card)
+
     r = ssub.add_parser("run", help="segment image files and write overlay PNGs")
     r.add_argument("images", nargs="+", metavar="IMAGE")
     r.add_argument("--model", default="", metavar="PATH", help="weights file (default: the bundled weights)")
@@ -52,15 +68,32 @@ def _train(args: argparse.Namespace) -> int:
     from vision.segmentation.train import TrainConfig, train
 
     cfg = TrainConfig(arch=args.arch)
-    for key in ("epochs", "size", "batch", "seed", "threads"):
+    for key in ("epochs", "size", "batch", "seed", "threads", "dev_fold"):
         v = getattr(args, key)
         if v is not None:
             cfg = replace(cfg, **{key: v})
+    if args.arch_kwargs:
+        try:
+            kw = json.loads(args.arch_kwargs)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"--arch-kwargs is not JSON ({exc}); give an object such as '{{\"dense_levels\": 3}}'") from None
+        if not isinstance(kw, dict):
+            raise InputError("--arch-kwargs must be a JSON object such as '{\"dense_levels\": 3}'")
+        cfg = replace(cfg, arch_kwargs=kw)
+        try:
+            from vision.segmentation.model import build_model
+            build_model(cfg.arch, **cfg.effective_arch_kwargs())
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"--arch-kwargs does not fit --arch {cfg.arch} ({exc})") from None
+    if not -1 <= cfg.dev_fold < cfg.n_dev_folds:
+        raise InputError(f"--dev-fold {cfg.dev_fold} must be 0..{cfg.n_dev_folds - 1}")
     if cfg.size % 32 or cfg.size < 64:
         raise InputError(f"--size {cfg.size} must be a multiple of 32, at least 64")
     if cfg.epochs < 1 or cfg.batch < 2:
         raise InputError("--epochs must be >= 1 and --batch >= 2")
-    weights = train(args.data, args.out, cfg, resume=args.resume)
+    if args.stop_after is not None and args.stop_after < 1:
+        raise InputError(f"--stop-after {args.stop_after} must be >= 1")
+    weights = train(args.data, args.out, cfg, resume=args.resume, stop_after=args.stop_after)
     print(f"weights: {weights}\nmodel card: {weights.with_name('metadata.json')}\n"
           f"training curve: {Path(args.out) / 'curve.png'}")
     return 0
@@ -93,6 +126,27 @@ def _eval(args: argparse.Namespace) -> int:
                                          "detection_rate", "false_alarm_rate")} for n in ("nerve", "vessel")}
         out.update({"fps": res["fps"], "p50_ms": res["p50_ms"], "n_images": res["n_images"]})
         print(json.dumps(out))
+    return 0
+
+
+def _card(args: argparse.Namespace) -> int:
+    from sonoguide.errors import InputError
+    from vision.segmentation.evaluate import card_metrics, format_table, iter_dataset, list_pairs
+    from vision.segmentation.modelcard import BUNDLED_WEIGHTS, read_card, write_card
+
+    path = Path(args.model) if args.model else BUNDLED_WEIGHTS
+    card = read_card(path)
+    list_pairs(args.data)
+    ids = set(card["training"]["val_ids"])
+    samples = [s for s in iter_dataset(args.data) if s.id in ids]
+    if len(samples) != len(ids):
+        raise InputError(f"{args.data}: holds {len(samples)} of the card's {len(ids)} validation ids; "
+                         "give the data set the model was trained on")
+    split = card.get("metrics", {}).get("split", "validation (held-out real images, native resolution)")
+    card["metrics"] = card_metrics(samples, path, split, report_png=args.report)
+    write_card(path, card)
+    print(format_table(card["metrics"]))
+    print(f"model card updated: {path.with_name('metadata.json')}\nworst cases: {args.report}")
     return 0
 
 

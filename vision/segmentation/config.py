@@ -38,6 +38,12 @@ class SegmentationConfig:
         gate_off: a structure already certain on the previous frame stays certain down to this
             (hysteresis; must not exceed ``gate_on``).
         min_area_fraction: regions smaller than this fraction of the ROI area are dropped.
+        min_confidence: regions whose mean class probability is below this are dropped (not
+            shown at all, not in the label image); 0 keeps every arg-max region.
+        fill_holes: fill enclosed background islands of each region in the label image
+            (contours are outer borders and never have holes).
+        flip_tta: also run the network on the mirrored image and average the probabilities
+            (test-time augmentation; about twice the network time).
         smoothing: weight of the previous frame's probabilities on a still scene (0 = off).
         motion_threshold: mean grey-level change between frames (0..255) at and above which the
             scene counts as moving and no temporal smoothing is applied (no lag).
@@ -53,6 +59,9 @@ class SegmentationConfig:
     gate_on: float = 0.6
     gate_off: float = 0.5
     min_area_fraction: float = 0.0008
+    min_confidence: float = 0.0
+    fill_holes: bool = True
+    flip_tta: bool = False
     smoothing: float = 0.6
     motion_threshold: float = 4.0
     contour_epsilon_px: float = 1.0
@@ -76,6 +85,10 @@ class SegmentationConfig:
                 self.gate_off)
         require(is_number(self.min_area_fraction) and 0.0 <= self.min_area_fraction < 0.5,
                 "segmentation.min_area_fraction", "a number 0..0.5", self.min_area_fraction)
+        require(is_number(self.min_confidence) and 0.0 <= self.min_confidence < 1.0,
+                "segmentation.min_confidence", "a number 0 (keep all) .. <1", self.min_confidence)
+        require(isinstance(self.fill_holes, bool), "segmentation.fill_holes", "true or false", self.fill_holes)
+        require(isinstance(self.flip_tta, bool), "segmentation.flip_tta", "true or false", self.flip_tta)
         require(is_number(self.smoothing) and 0.0 <= self.smoothing < 1.0, "segmentation.smoothing",
                 "a number 0 (off) .. <1", self.smoothing)
         require(is_number(self.motion_threshold) and self.motion_threshold > 0, "segmentation.motion_threshold",

@@ -90,8 +90,54 @@ def load_dataset(data_dir: str | Path) -> list[Sample]:
     return [read_pair(ip, mp, sid) for sid, ip, mp in list_pairs(data_dir)]
 
 
+def near_duplicate_groups(samples: list[Sample], threshold: float = 0.9) -> dict[str, int]:
+    """Group id of every sample; near-duplicates share a group.
+
+    Two images are near-duplicates when their masks hold exactly the same non-zero number of
+    pixels of every class (the same annotation exported twice, e.g. at 512x512 and 534x512), or
+    when the normalised cross-correlation of 48x48 thumbnails of their detected image areas
+    exceeds ``threshold`` (the same view re-exported, or consecutive frames of one sweep).
+    Groups are the connected components of this relation (union-find). Splitting by group keeps
+    copies of a validation image out of training (Kaufman et al., "Leakage in Data Mining",
+    ACM TKDD 2012).
+    """
+    from vision.segmentation.preprocess import detect_roi
+
+    parent = list(range(len(samples)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(i: int, j: int) -> None:
+        parent[find(i)] = find(j)
+
+    by_sig: dict[tuple[int, ...], int] = {}
+    thumbs = []
+    for i, s in enumerate(samples):
+        sig = tuple(int(np.count_nonzero(s.labels == c)) for c in range(1, len(CLASSES)))
+        if any(sig):
+            if sig in by_sig:
+                union(i, by_sig[sig])
+            by_sig.setdefault(sig, i)
+        h, w = s.gray.shape
+        x, y, rw, rh = detect_roi(s.gray) or (0, 0, w, h)
+        t = cv2.resize(s.gray[y:y + rh, x:x + rw], (48, 48), interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
+        thumbs.append((t - t.mean()) / (t.std() + 1e-6))
+    if thumbs:
+        t = np.stack(thumbs)
+        corr = t @ t.T / t.shape[1]
+        for i, j in zip(*np.nonzero(np.triu(corr, 1) > threshold)):
+            union(int(i), int(j))
+    return {s.id: find(i) for i, s in enumerate(samples)}
+
+
 def split_ids(samples: list[Sample], val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
-    """Seeded split by image, stratified by image size (a proxy for the scanning session).
+    """Seeded split by image, stratified by image size (a proxy for the scanning session), with
+    near-duplicates kept together: every near-duplicate of a validation image
+    (:func:`near_duplicate_groups`) moves to the validation side.
 
     Returns:
         ``(train_ids, val_ids)``, each sorted.
@@ -105,8 +151,26 @@ def split_ids(samples: list[Sample], val_fraction: float, seed: int) -> tuple[li
         ids = sorted(groups[key])
         n_val = int(round(len(ids) * val_fraction))
         val += [ids[i] for i in rng.permutation(len(ids))[:n_val]]
-    val_set = set(val)
+    dup = near_duplicate_groups(samples)
+    val_groups = {dup[i] for i in val}
+    val_set = {s.id for s in samples if dup[s.id] in val_groups}
     return sorted(s.id for s in samples if s.id not in val_set), sorted(val_set)
+
+
+def dev_folds(samples: list[Sample], n_folds: int, seed: int) -> list[list[str]]:
+    """``n_folds`` disjoint development folds of ``samples`` for cross-validation on the training
+    part: whole near-duplicate groups are dealt round-robin (seeded order), so no fold shares a
+    near-duplicate with another. Each fold's ids are sorted."""
+    dup = near_duplicate_groups(samples)
+    members: dict[int, list[str]] = {}
+    for s in samples:
+        members.setdefault(dup[s.id], []).append(s.id)
+    keys = sorted(members, key=lambda g: min(members[g]))
+    order = np.random.default_rng(seed).permutation(len(keys))
+    folds: list[list[str]] = [[] for _ in range(n_folds)]
+    for n, k in enumerate(order):
+        folds[n % n_folds] += members[keys[k]]
+    return [sorted(f) for f in folds]
 
 
 def phantom_bank(n: int, seed: int, progress: bool = False) -> list[Sample]:

@@ -178,6 +178,24 @@ def evaluate_samples(samples, model: str | Path | None = None, *, roi: str | Non
     return result
 
 
+def card_metrics(samples, weights: str | Path, split: str, report_png: str | Path | None = None,
+                 progress: bool = True) -> dict[str, Any]:
+    """The ``metrics`` entry of a model card: :func:`evaluate_samples` with the default
+    :class:`~vision.segmentation.config.SegmentationConfig`, plus the post-processing settings,
+    date and git commit it was measured with."""
+    import datetime as _dt
+
+    from vision.segmentation.config import SegmentationConfig
+    from vision.segmentation.train import git_hash
+
+    report = evaluate_samples(samples, weights, progress=progress, report_png=report_png)
+    report.pop("per_image")
+    d = SegmentationConfig()
+    settings = {k: getattr(d, k) for k in ("roi", "min_area_fraction", "min_confidence", "fill_holes", "flip_tta")}
+    return {"split": split, **report, "settings": settings, "measured": _dt.date.today().isoformat(),
+            "git": git_hash(Path(__file__).resolve().parents[2])}
+
+
 def iter_dataset(data_dir: str | Path):
     """Lazily read every ``(image, mask)`` pair of a data directory as samples."""
     for sid, ip, mp in list_pairs(data_dir):
@@ -197,4 +215,4 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["CLASSES", "evaluate_samples", "format_table", "hd95", "image_metrics", "iter_dataset", "summarise"]
+__all__ = ["CLASSES", "card_metrics", "evaluate_samples", "format_table", "hd95", "image_metrics", "iter_dataset", "summarise"]

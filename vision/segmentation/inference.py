@@ -88,9 +88,23 @@ class Network:
             x = x.contiguous(memory_format=torch.channels_last)
         return x
 
-    def probabilities(self, net_input: np.ndarray) -> np.ndarray:
-        """Softmax class probabilities ``(C, S, S)`` float32 for one ``S x S`` uint8 image."""
-        return self.probabilities_batch(net_input[None])[0]
+    def probabilities(self, net_input: np.ndarray, flip_width: int = 0) -> np.ndarray:
+        """Softmax class probabilities ``(C, S, S)`` float32 for one ``S x S`` uint8 image.
+
+        ``flip_width > 0``: average with the mirrored prediction of the mirrored image
+        (horizontal-flip test-time augmentation; both run as one batch of two). Only the first
+        ``flip_width`` columns (the letterbox's image content) are mirrored, so the padding stays
+        where the network saw it in training.
+        """
+        if flip_width <= 0:
+            return self.probabilities_batch(net_input[None])[0]
+        cw = min(int(flip_width), net_input.shape[1])
+        mirrored = net_input.copy()
+        mirrored[:, :cw] = net_input[:, cw - 1::-1]
+        p = self.probabilities_batch(np.stack([net_input, mirrored]))
+        out = p[0]
+        out[:, :, :cw] = 0.5 * (out[:, :, :cw] + p[1][:, :, cw - 1::-1])
+        return out
 
     def probabilities_batch(self, batch_u8: np.ndarray) -> np.ndarray:
         """Softmax probabilities ``(N, C, S, S)`` for ``(N, S, S)`` uint8 images."""

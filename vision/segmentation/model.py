@@ -4,8 +4,11 @@
 Networks for Biomedical Image Segmentation", MICCAI 2015) built from depthwise-separable
 convolutions (Howard et al., "MobileNets", arXiv:1704.04861, 2017) with a stride-2 stem so the
 whole network runs at half the input resolution and the logits are upsampled bilinearly, as in
-light real-time segmenters (e.g. ENet, Paszke et al., arXiv:1606.02147). ``UNet4`` is the plain
-4-level U-Net with 64-128-256-512 features used as the peer baseline.
+light real-time segmenters (e.g. ENet, Paszke et al., arXiv:1606.02147). Its decoder either
+concatenates the skip features (U-Net) or adds them after a 1x1 projection of the coarser
+features made at the coarse resolution (LinkNet, Chaurasia & Culurciello, VCIP 2017), which
+keeps the high-resolution decoder levels thin and cheap. ``UNet4`` is the plain 4-level U-Net
+with 64-128-256-512 features used as the peer baseline.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 ARCHES = ("ours", "unet")
+DECODERS = ("concat", "add")
 
 
 class SepConv(nn.Module):
@@ -59,6 +63,20 @@ class ConvBlock(nn.Module):
         return F.relu(self.body(x) + self.skip(x), inplace=True)
 
 
+class AddUp(nn.Module):
+    """LinkNet-style decoder step: project the coarse features to the skip's width (1x1 at the
+    coarse resolution), upsample bilinearly, add the skip, refine with ``block``."""
+
+    def __init__(self, cin: int, cskip: int, block: nn.Module) -> None:
+        super().__init__()
+        self.proj = nn.Sequential(nn.Conv2d(cin, cskip, 1, bias=False), nn.BatchNorm2d(cskip))
+        self.block = block
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(self.proj(x), size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        return self.block(F.relu(x + skip, inplace=True))
+
+
 class SonoSegNet(nn.Module):
     """Compact U-Net with a stride-2 stem and 5 resolution levels.
 
@@ -71,20 +89,31 @@ class SonoSegNet(nn.Module):
         num_classes: output classes including background (3).
         widths: channels of the five encoder levels (1/2 .. 1/32 of the input size).
         dense_levels: how many of the deepest encoder levels use full convolutions.
+        decoder: ``"concat"`` (U-Net skips, a separable block on the concatenation) or ``"add"``
+            (LinkNet skips; the decoder levels with fewer than ``dense_decoder_min`` channels
+            use one separable convolution, wider ones a residual separable block).
 
     Input ``(N, 1, H, W)`` with ``H`` and ``W`` multiples of 32; output logits ``(N, C, H, W)``.
     """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 3,
-                 widths: tuple[int, ...] = (16, 32, 64, 128, 192), dense_levels: int = 2) -> None:
+                 widths: tuple[int, ...] = (16, 32, 64, 128, 192), dense_levels: int = 2,
+                 decoder: str = "concat") -> None:
         super().__init__()
+        if decoder not in DECODERS:
+            raise ValueError(f"unknown decoder {decoder!r}; allowed: {', '.join(DECODERS)}")
         w = list(widths)
+        self.decoder = decoder
         self.stem = nn.Sequential(nn.Conv2d(in_channels, w[0], 3, stride=2, padding=1, bias=False),
                                   nn.BatchNorm2d(w[0]), nn.ReLU(inplace=True))
         first_dense = len(w) - dense_levels
         self.enc = nn.ModuleList([SepBlock(w[0], w[0])] + [
             (ConvBlock if i >= first_dense else SepBlock)(w[i - 1], w[i]) for i in range(1, len(w))])
-        self.dec = nn.ModuleList([SepBlock(w[i + 1] + w[i], w[i]) for i in reversed(range(len(w) - 1))])
+        if decoder == "concat":
+            self.dec = nn.ModuleList([SepBlock(w[i + 1] + w[i], w[i]) for i in reversed(range(len(w) - 1))])
+        else:
+            self.dec = nn.ModuleList([AddUp(w[i + 1], w[i], SepBlock(w[i], w[i]) if w[i] >= 64 else SepConv(w[i], w[i]))
+                                      for i in reversed(range(len(w) - 1))])
         self.head = nn.Conv2d(w[0], num_classes, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -99,8 +128,11 @@ class SonoSegNet(nn.Module):
         skips.pop()
         for block in self.dec:
             s = skips.pop()
-            x = F.interpolate(x, size=s.shape[-2:], mode="bilinear", align_corners=False)
-            x = block(torch.cat([x, s], dim=1))
+            if self.decoder == "concat":
+                x = F.interpolate(x, size=s.shape[-2:], mode="bilinear", align_corners=False)
+                x = block(torch.cat([x, s], dim=1))
+            else:
+                x = block(x, s)
         return F.interpolate(self.head(x), size=size, mode="bilinear", align_corners=False)
 
 

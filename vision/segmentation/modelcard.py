@@ -69,6 +69,13 @@ def save_weights(model: torch.nn.Module, arch: str, arch_kwargs: dict[str, Any],
     card_path(path).write_text(json.dumps(card, indent=2) + "\n")
 
 
+def write_card(weights: Path, card: dict[str, Any]) -> None:
+    """Rewrite the model card of an existing weights file (its checksum entry is recomputed)."""
+    card = dict(card)
+    card["weights"] = {"file": weights.name, "sha256": sha256(weights), "bytes": weights.stat().st_size}
+    card_path(weights).write_text(json.dumps(card, indent=2) + "\n")
+
+
 def read_card(weights: Path) -> dict[str, Any]:
     """The model card of ``weights``, checked for the keys inference needs.
 

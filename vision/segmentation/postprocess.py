@@ -1,10 +1,15 @@
 """From class probabilities to structures: connected regions, confidence, simplified contours.
 
 Regions are the connected components (8-connectivity) of the arg-max label map; each region's
-confidence is its mean class probability; its outline is the outer border found by Suzuki &
-Abe's border following ("Topological structural analysis of digitized binary images by border
-following", CVGIP 1985; ``cv2.findContours``) simplified by the Douglas-Peucker algorithm
-(Cartographica 10(2), 1973; ``cv2.approxPolyDP``).
+confidence is its mean class probability, and a region below ``min_confidence`` is not reported
+at all (too unsure to show); its outline is the outer border found by Suzuki & Abe's border
+following ("Topological structural analysis of digitized binary images by border following",
+CVGIP 1985; ``cv2.findContours``) simplified by the Douglas-Peucker algorithm (Cartographica
+10(2), 1973; ``cv2.approxPolyDP``), so a region's outline never has holes. The label image
+applies the same rules and fills each region's holes (nerves and vessels are simply connected
+in cross-section: an enclosed background island is a segmentation error, e.g. a hypoechoic
+fascicle or an anechoic lumen the network left out; Soille, "Morphological Image Analysis",
+2003, ch. 6, hole filling by reconstruction from the border).
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ class Region:
 
 
 def regions(probs: np.ndarray, content_wh: tuple[int, int], min_area: float, epsilon: float,
-            max_per_class: int) -> list[Region]:
+            max_per_class: int, min_confidence: float = 0.0) -> list[Region]:
     """Regions of each foreground class in ``probs`` ``(C, S, S)``, restricted to the content area.
 
     Args:
@@ -48,6 +53,7 @@ def regions(probs: np.ndarray, content_wh: tuple[int, int], min_area: float, eps
         min_area: smallest region kept, network pixels.
         epsilon: Douglas-Peucker tolerance, network pixels.
         max_per_class: at most this many regions per class, largest first.
+        min_confidence: regions whose mean probability is below this are dropped.
     """
     cw, ch = content_wh
     p = probs[:, :ch, :cw]
@@ -65,6 +71,9 @@ def regions(probs: np.ndarray, content_wh: tuple[int, int], min_area: float, eps
             area = float(stats[i, cv2.CC_STAT_AREA])
             if area < min_area or kept >= max_per_class:
                 break
+            confidence = float(sums[i] / area)
+            if confidence < min_confidence:
+                continue
             x, y, w, h = (int(v) for v in stats[i, :4])
             sub = (cc[y:y + h, x:x + w] == i).astype(np.uint8)
             cs, _ = cv2.findContours(sub, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
@@ -74,9 +83,53 @@ def regions(probs: np.ndarray, content_wh: tuple[int, int], min_area: float, eps
             if epsilon > 0 and len(c) > 3:
                 c = cv2.approxPolyDP(c, epsilon, True)
             poly = c.reshape(-1, 2).astype(np.float32) + np.array([x, y], np.float32)
-            out.append(Region(cls, poly, float(sums[i] / area), area, (x, y, w, h),
+            out.append(Region(cls, poly, confidence, area, (x, y, w, h),
                               (float(cents[i][0]), float(cents[i][1]))))
             kept += 1
+    return out
+
+
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    """``mask`` (bool or 0/1) with every background island not connected to the image border
+    (4-connectivity of the background) set; returns a bool array."""
+    m = mask.astype(bool)
+    if not m.any():
+        return m
+    pad = np.pad(~m, 1, constant_values=True).astype(np.uint8)
+    n, cc = cv2.connectedComponents(pad, connectivity=4)
+    outside = cc == cc[0, 0]
+    return ~outside[1:-1, 1:-1]
+
+
+def label_image(probs: np.ndarray, min_area: float, min_confidence: float = 0.0, holes: bool = True,
+                max_per_class: int = 64) -> np.ndarray:
+    """Class-id image (uint8) from probabilities ``(C, H, W)`` by the rules of :func:`regions`:
+    arg-max, connected regions of at least ``min_area`` pixels and ``min_confidence`` mean
+    probability (at most ``max_per_class`` per class, largest first), each region's holes filled
+    (``holes``) where they are background."""
+    labels = probs.argmax(0).astype(np.uint8)
+    keeps: dict[int, np.ndarray] = {}
+    for cls in CLASS_NAMES:
+        mask = (labels == cls).astype(np.uint8)
+        n, cc, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        if n <= 1:
+            keeps[cls] = np.zeros(labels.shape, bool)
+            continue
+        area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+        conf = np.bincount(cc.ravel(), weights=probs[cls].ravel(), minlength=n) / np.maximum(area, 1.0)
+        ok = (area >= min_area) & (conf >= min_confidence)
+        ok[0] = False
+        if ok.sum() > max_per_class:
+            ranked = np.argsort(-np.where(ok, area, -1.0))
+            ok[:] = False
+            ok[ranked[:max_per_class]] = True
+        keeps[cls] = ok[cc]
+    out = np.zeros_like(labels)
+    for cls, keep in keeps.items():
+        if holes:
+            others = [k for c, k in keeps.items() if c != cls]
+            keep = fill_holes(keep) & ~np.logical_or.reduce(others) if others else fill_holes(keep)
+        out[keep] = cls
     return out
 
 

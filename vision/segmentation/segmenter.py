@@ -1,8 +1,9 @@
 """The real-time segmentation stage: frame in, nerves and vessels with validity out.
 
 Per call: validate the frame, find the ultrasound image (ROI), letterbox it to the network
-input, run the network, smooth the probabilities over time when the scene is still, extract
-regions and simplified contours, track them and gate them by confidence, score the view.
+input, run the network (optionally also on the mirrored image), smooth the probabilities over
+time when the scene is still, extract regions (dropping those too small or too unsure) and
+simplified contours, track them and gate them by confidence, score the view.
 """
 
 from __future__ import annotations
@@ -139,13 +140,13 @@ class Segmenter:
         lb = Letterbox.fit(roi, self.size)
         net_img = lb.apply(gray)
         img_score, img_flags = quality_mod.image_term(net_img, lb.content_wh)
-        probs = self.net.probabilities(net_img)
+        probs = self.net.probabilities(net_img, lb.content_wh[0] if self.config.flip_tta else 0)
         probs = self._smoother(probs, net_img, lb)
         cfg = self.config
         cw, ch = lb.content_wh
         min_area = cfg.min_area_fraction * cw * ch
         regs = postprocess.regions(probs, lb.content_wh, max(4.0, min_area),
-                                   cfg.contour_epsilon_px * lb.scale, cfg.max_structures)
+                                   cfg.contour_epsilon_px * lb.scale, cfg.max_structures, cfg.min_confidence)
         structures = []
         inv_area = 1.0 / (lb.scale * lb.scale)
         for r, tid, validity in self._tracker.update(regs):
@@ -157,8 +158,8 @@ class Segmenter:
         labels = None
         if want_labels:
             labels = np.zeros((h, w), np.uint8)
-            roi_lab = lb.probs_to_roi(probs).argmax(0).astype(np.uint8)
-            postprocess.clean_labels(roi_lab, max(4.0, min_area) * inv_area)
+            roi_lab = postprocess.label_image(lb.probs_to_roi(probs), max(4.0, min_area) * inv_area,
+                                              cfg.min_confidence, cfg.fill_holes, cfg.max_structures)
             x, y = lb.x0, lb.y0
             labels[y:y + lb.roi_h, x:x + lb.roi_w] = roi_lab
         return SegmentationResult(structures_t, labels, q, flags, t_capture_ns)

@@ -1,11 +1,16 @@
 """Training of the segmentation networks on labelled ultrasound plus synthetic phantom frames.
 
 Protocol (identical for both architectures): seeded split by image (stratified by image
-size), letterboxed ``size x size`` inputs, the augmentation of :mod:`augment`, a fraction of
-phantom frames with exact labels mixed into every epoch, loss = cross-entropy + soft Dice
-(Milletari et al., "V-Net", 3DV 2016), AdamW (Loshchilov & Hutter, ICLR 2019) with a linear
-warm-up and cosine decay. The final epoch's weights are exported (no checkpoint is picked
-on the validation split, so its metrics stay an honest estimate). Checkpoints are written
+size, near-duplicates kept on one side), letterboxed ``size x size`` inputs, the augmentation
+of :mod:`augment`, a fraction of phantom frames with exact labels mixed into every epoch,
+loss = cross-entropy + soft Dice (Milletari et al., "V-Net", 3DV 2016) computed per image over
+the classes present in it (the evaluation's per-image mean), AdamW (Loshchilov & Hutter, ICLR
+2019) with a linear warm-up and cosine decay (Loshchilov & Hutter, "SGDR", ICLR 2017), and an
+exponential moving average of the weights (Polyak & Juditsky, SIAM J. Control Optim. 1992),
+which is what gets exported. The final epoch's averaged weights are exported (no checkpoint is
+picked on the validation split, so its metrics stay an honest estimate). ``dev_fold`` trains on
+three quarters of the training part and holds out the rest (cross-validation for choosing the
+protocol and post-processing without touching the validation split). Checkpoints are written
 every epoch and ``resume`` continues bit-for-bit from the last one.
 """
 
@@ -27,7 +32,7 @@ import torch.nn.functional as F
 
 from sonoguide.errors import InputError
 from vision.segmentation import augment
-from vision.segmentation.data import Sample, load_dataset, phantom_bank, split_ids
+from vision.segmentation.data import Sample, dev_folds, load_dataset, phantom_bank, split_ids
 from vision.segmentation.model import build_model, count_parameters
 from vision.segmentation.modelcard import CARD_FORMAT, CLASS_SPEC, DATA_ATTRIBUTION, save_weights
 
@@ -37,26 +42,76 @@ MEAN = 0.2
 STD = 0.2
 
 
+ARCH_DEFAULTS: dict[str, dict] = {
+    "ours": {"widths": [16, 32, 64, 128, 256], "dense_levels": 3, "decoder": "add"},
+    "unet": {},
+}
+"""Architecture settings a run uses unless ``TrainConfig.arch_kwargs`` overrides them (the
+weights file stores the effective settings)."""
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """Hyper-parameters of one training run (stored in the checkpoint and the model card)."""
+    """Hyper-parameters of one training run (stored in the checkpoint and the model card).
+
+    ``dice_mode``: ``"image"`` (soft Dice per image and class present in it, then averaged, as the
+    evaluation averages) or ``"batch"`` (one Dice per class over the batch). ``ema_decay``: weight
+    averaging (0 = off). ``dev_fold``: -1 trains on the whole training part; ``k`` in
+    ``0..n_dev_folds-1`` trains on the other folds of the training part and evaluates on fold ``k``
+    (the validation split is then not used at all). ``threads``: torch CPU threads; 1 is the
+    fastest on a shared 2-core machine (two OpenMP threads spin against other jobs).
+    """
 
     arch: str = "ours"
-    epochs: int = 70
-    size: int = 192
+    epochs: int = 300
+    size: int = 256
     batch: int = 8
     lr: float = 2e-3
     weight_decay: float = 1e-4
-    warmup_epochs: int = 2
+    warmup_epochs: int = 3
     val_fraction: float = 0.2
     phantom_fraction: float = 0.2
     phantom_bank: int = 200
     dice_weight: float = 1.0
-    class_weights: tuple[float, float, float] = (1.0, 2.0, 2.0)
+    dice_mode: str = "image"
+    class_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    ema_decay: float = 0.998
     seed: int = 0
-    threads: int = 2
-    val_every: int = 5
+    threads: int = 1
+    val_every: int = 10
+    dev_fold: int = -1
+    n_dev_folds: int = 4
     arch_kwargs: dict = field(default_factory=dict)
+
+    def effective_arch_kwargs(self) -> dict:
+        """The architecture settings used: :data:`ARCH_DEFAULTS` updated by ``arch_kwargs``."""
+        return {**ARCH_DEFAULTS.get(self.arch, {}), **self.arch_kwargs}
+
+
+class WeightAverage:
+    """Exponential moving average of every floating-point entry of a model's state (weights and
+    batch-norm statistics), with the usual warm-up ``decay_t = min(decay, (1 + t) / (10 + t))``
+    so early averages are not dominated by the random initialisation."""
+
+    def __init__(self, model: torch.nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.steps = 0
+        self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        """Blend the model's current state into the average."""
+        self.steps += 1
+        d = min(self.decay, (1.0 + self.steps) / (10.0 + self.steps))
+        for k, v in model.state_dict().items():
+            if v.dtype.is_floating_point:
+                self.state[k].mul_(d).add_(v.detach(), alpha=1.0 - d)
+            else:
+                self.state[k].copy_(v)
+
+    def copy_to(self, model: torch.nn.Module) -> None:
+        """Load the averaged state into ``model``."""
+        model.load_state_dict(self.state)
 
 
 def git_hash(repo: Path) -> str:
@@ -70,16 +125,32 @@ def git_hash(repo: Path) -> str:
 
 
 def dice_ce_loss(logits: torch.Tensor, target: torch.Tensor, class_weights: torch.Tensor,
-                 dice_weight: float) -> torch.Tensor:
-    """Weighted cross-entropy plus the mean soft Dice loss of the foreground classes."""
+                 dice_weight: float, dice_mode: str = "image") -> torch.Tensor:
+    """Weighted cross-entropy plus the soft Dice loss of the foreground classes.
+
+    ``dice_mode = "image"``: Dice of each (image, foreground class present in that image's truth)
+    pair, averaged; absent classes are left to the cross-entropy, so an image without a vessel
+    adds no Dice term. ``"batch"``: one Dice per foreground class over the whole batch.
+    """
     ce = F.cross_entropy(logits, target, weight=class_weights)
+    if dice_weight <= 0:
+        return ce
     probs = torch.softmax(logits, dim=1)
     onehot = F.one_hot(target, probs.shape[1]).permute(0, 3, 1, 2).float()
-    dims = (0, 2, 3)
-    inter = (probs * onehot).sum(dims)
-    denom = probs.sum(dims) + onehot.sum(dims)
+    if dice_mode == "batch":
+        dims = (0, 2, 3)
+        inter = (probs * onehot).sum(dims)
+        denom = probs.sum(dims) + onehot.sum(dims)
+        dice = (2 * inter + 1.0) / (denom + 1.0)
+        return ce + dice_weight * (1.0 - dice[1:].mean())
+    inter = (probs * onehot).sum((2, 3))[:, 1:]
+    truth = onehot.sum((2, 3))[:, 1:]
+    denom = probs.sum((2, 3))[:, 1:] + truth
     dice = (2 * inter + 1.0) / (denom + 1.0)
-    return ce + dice_weight * (1.0 - dice[1:].mean())
+    present = truth > 0
+    if not bool(present.any()):
+        return ce
+    return ce + dice_weight * (1.0 - dice[present].mean())
 
 
 def per_image_dice(pred: np.ndarray, truth: np.ndarray, cls: int) -> float | None:
@@ -124,6 +195,16 @@ def validate(model: torch.nn.Module, samples: list[Sample], size: int) -> dict[s
             "vessel_dice": float(np.mean(scores[2])) if scores[2] else float("nan")}
 
 
+def _averaged(model: torch.nn.Module, ema: WeightAverage | None) -> torch.nn.Module:
+    """The model itself without averaging, else a copy holding the averaged weights."""
+    if ema is None:
+        return model
+    import copy
+    avg = copy.deepcopy(model)
+    ema.copy_to(avg)
+    return avg
+
+
 def draw_curve(history: list[dict], path: Path) -> None:
     """Training curve PNG: loss (left axis, blue) and validation Dice (right axis, yellow/red)."""
     w, h, m = 800, 420, 50
@@ -156,8 +237,12 @@ def draw_curve(history: list[dict], path: Path) -> None:
 
 
 def train(data_dir: str | Path, out_dir: str | Path, cfg: TrainConfig, resume: bool = False,
-          progress: bool = True) -> Path:
+          progress: bool = True, stop_after: int | None = None) -> Path:
     """Train one network and export ``model.pt`` + ``metadata.json`` + ``curve.png`` to ``out_dir``.
+
+    ``stop_after``: end after this epoch of the ``cfg.epochs`` schedule and export what is there
+    (for a network too slow to finish the schedule on the machine; the card records both numbers).
+    With ``resume`` and a checkpoint at or beyond it, nothing is trained, the checkpoint is exported.
 
     Returns:
         Path of the exported weights.
@@ -171,6 +256,15 @@ def train(data_dir: str | Path, out_dir: str | Path, cfg: TrainConfig, resume: b
     samples = load_dataset(data_dir)
     train_ids, val_ids = split_ids(samples, cfg.val_fraction, cfg.seed)
     by_id = {s.id: s for s in samples}
+    split_note = "by image, seeded, stratified by image size, near-duplicates on the validation side"
+    if cfg.dev_fold >= 0:
+        if cfg.dev_fold >= cfg.n_dev_folds:
+            raise InputError(f"dev_fold {cfg.dev_fold} must be below n_dev_folds {cfg.n_dev_folds}")
+        folds = dev_folds([by_id[i] for i in train_ids], cfg.n_dev_folds, cfg.seed)
+        val_ids = folds[cfg.dev_fold]
+        train_ids = sorted(set(train_ids) - set(val_ids))
+        split_note = (f"development fold {cfg.dev_fold} of {cfg.n_dev_folds} of the training part (near-duplicate "
+                      "groups kept whole); the validation split is not used")
     train_s = [by_id[i] for i in train_ids]
     val_s = [by_id[i] for i in val_ids]
     if not train_s:
@@ -179,7 +273,10 @@ def train(data_dir: str | Path, out_dir: str | Path, cfg: TrainConfig, resume: b
     log.info("train %d, val %d real images, %d phantom frames", len(train_s), len(val_s), len(bank))
 
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg.arch, **cfg.arch_kwargs).to(memory_format=torch.channels_last)
+    arch_kwargs = cfg.effective_arch_kwargs()
+    model = build_model(cfg.arch, **{k: tuple(v) if isinstance(v, list) else v for k, v in arch_kwargs.items()}
+                        ).to(memory_format=torch.channels_last)
+    ema = WeightAverage(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
     n_ph = min(len(bank), int(round(cfg.phantom_fraction * len(train_s))))
     steps_per_epoch = math.ceil((len(train_s) + n_ph) / cfg.batch)
     total = steps_per_epoch * cfg.epochs
@@ -198,10 +295,15 @@ def train(data_dir: str | Path, out_dir: str | Path, cfg: TrainConfig, resume: b
         opt.load_state_dict(ck["opt"])
         sched.load_state_dict(ck["sched"])
         history, start_epoch, elapsed = ck["history"], ck["epoch"], ck.get("elapsed_s", 0.0)
+        if ema is not None:
+            ema.state, ema.steps = ck["ema"], ck["ema_steps"]
         log.info("resumed from %s at epoch %d", ckpt_path, start_epoch)
     cw = torch.tensor(cfg.class_weights, dtype=torch.float32)
     model.train()
-    for epoch in range(start_epoch, cfg.epochs):
+    end_epoch = cfg.epochs if stop_after is None else max(1, min(cfg.epochs, stop_after))
+    if start_epoch > end_epoch:
+        raise InputError(f"{ckpt_path}: checkpoint is at epoch {start_epoch}, past --stop-after {end_epoch}")
+    for epoch in range(start_epoch, end_epoch):
         t0 = time.time()
         rng = np.random.default_rng([cfg.seed, epoch])
         torch.manual_seed(cfg.seed * 100003 + epoch)
@@ -216,31 +318,34 @@ def train(data_dir: str | Path, out_dir: str | Path, cfg: TrainConfig, resume: b
                 continue
             x, y = _batch([pool[i] for i in idx], cfg.size, rng, train=True)
             logits = model(_to_input(x))
-            loss = dice_ce_loss(logits, torch.from_numpy(y).long(), cw, cfg.dice_weight)
+            loss = dice_ce_loss(logits, torch.from_numpy(y).long(), cw, cfg.dice_weight, cfg.dice_mode)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
+            if ema is not None:
+                ema.update(model)
             losses.append(loss.item())
             bar.set_postfix(loss=f"{np.mean(losses):.3f}")
         elapsed += time.time() - t0
         rec = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": sched.get_last_lr()[0],
                "elapsed_s": round(elapsed, 1)}
-        if val_s and ((epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs):
-            v = validate(model, val_s, cfg.size)
+        if val_s and ((epoch + 1) % cfg.val_every == 0 or epoch + 1 == end_epoch):
+            v = validate(_averaged(model, ema), val_s, cfg.size)
             rec.update({"val_nerve_dice": v["nerve_dice"], "val_vessel_dice": v["vessel_dice"]})
         history.append(rec)
         log.info("epoch %s", json.dumps(rec))
         if progress:
             tqdm.write(json.dumps(rec))
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                    "history": history, "epoch": epoch + 1, "elapsed_s": elapsed, "config": asdict(cfg)},
+                    "history": history, "epoch": epoch + 1, "elapsed_s": elapsed, "config": asdict(cfg),
+                    "ema": ema.state if ema is not None else None, "ema_steps": ema.steps if ema is not None else 0},
                    ckpt_path.with_suffix(".tmp"))
         ckpt_path.with_suffix(".tmp").replace(ckpt_path)
         draw_curve(history, out / "curve.png")
         (out / "history.json").write_text(json.dumps(history, indent=1))
 
-    model.eval()
+    model = _averaged(model, ema).eval()
     repo = Path(__file__).resolve().parents[2]
     card = {
         "format": CARD_FORMAT,
@@ -257,22 +362,23 @@ def train(data_dir: str | Path, out_dir: str | Path, cfg: TrainConfig, resume: b
         "output": {"shape": [1, len(CLASS_SPEC), cfg.size, cfg.size], "type": "logits",
                    "activation": "softmax over dim 1"},
         "training": {"data": DATA_ATTRIBUTION, "data_dir": str(data_dir), "n_train": len(train_s),
-                     "n_val": len(val_s), "split": "by image, seeded, stratified by image size",
+                     "n_val": len(val_s), "split": split_note,
                      "val_ids": val_ids, "phantom_frames_per_epoch": n_ph, "config": asdict(cfg),
-                     "epochs_done": cfg.epochs, "train_time_s": round(elapsed, 1),
-                     "selection": "final epoch (no checkpoint selection on the validation split)"},
+                     "arch_kwargs": arch_kwargs, "epochs_done": end_epoch, "train_time_s": round(elapsed, 1),
+                     "selection": "final epoch, weight average (EMA) if ema_decay > 0; no checkpoint "
+                                  "selection on the validation split"},
         "metrics": {},
         "date": _dt.date.today().isoformat(),
         "git": git_hash(repo),
         "torch": torch.__version__,
     }
     weights = out / "model.pt"
-    save_weights(model, cfg.arch, cfg.arch_kwargs, weights, card)
+    save_weights(model, cfg.arch, arch_kwargs, weights, card)
     if val_s:
         from vision.segmentation import evaluate
-        report = evaluate.evaluate_samples(val_s, weights, progress=progress, report_png=out / "val_worst.png")
-        report.pop("per_image")
-        card["metrics"] = {"split": "validation (held-out real images, native resolution)", **report}
-        save_weights(model, cfg.arch, cfg.arch_kwargs, weights, card)
+        what = "validation (held-out real images" if cfg.dev_fold < 0 else f"development fold {cfg.dev_fold} (held-out real images"
+        card["metrics"] = evaluate.card_metrics(val_s, weights, what + ", native resolution)",
+                                                report_png=out / "val_worst.png", progress=progress)
+        save_weights(model, cfg.arch, arch_kwargs, weights, card)
     draw_curve(history, out / "curve.png")
     return weights

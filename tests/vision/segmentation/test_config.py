@@ -24,6 +24,9 @@ def test_defaults_are_valid_and_load_from_toml_table():
     ({"smoothing": 1.0}, "segmentation.smoothing"),
     ({"device": "tpu"}, "segmentation.device"),
     ({"threads": -1}, "segmentation.threads"),
+    ({"min_confidence": 1.0}, "segmentation.min_confidence"),
+    ({"fill_holes": 1}, "segmentation.fill_holes"),
+    ({"flip_tta": "yes"}, "segmentation.flip_tta"),
     ({"colour": "red"}, "segmentation.colour"),
 ])
 def test_bad_values_name_the_key(data, key):

@@ -8,7 +8,8 @@ import pytest
 
 from sonoguide.errors import InputError
 from vision.segmentation.augment import geometric, photometric
-from vision.segmentation.data import Sample, decode_mask, list_pairs, read_pair, split_ids
+from vision.segmentation.data import (Sample, decode_mask, dev_folds, list_pairs, near_duplicate_groups, read_pair,
+                                     split_ids)
 
 
 def test_decode_mask_uses_the_usgra_colours():
@@ -62,3 +63,39 @@ def test_augmentation_keeps_image_and_labels_aligned():
         assert x.dtype == np.float32 and 0.0 <= x.min() and x.max() <= 1.0
         inside = g[la == 1]
         assert inside.size and np.median(inside) > 200      # the bright disc is where its label is
+
+
+def _scene(seed: int, shape=(120, 140)) -> Sample:
+    rng = np.random.default_rng(seed)
+    img = (rng.random(shape) * 200 + 20).astype(np.uint8)
+    img = cv2.GaussianBlur(img, (0, 0), 3)
+    lab = np.zeros(shape, np.uint8)
+    cv2.circle(lab, (int(rng.integers(30, 110)), int(rng.integers(30, 90))), int(rng.integers(8, 20)), 1, -1)
+    lab[-1, :seed + 1] = 2                               # a vessel of a size no other scene has
+    return Sample(f"{seed:03d}", img, lab)
+
+
+def test_near_duplicates_are_grouped_and_kept_on_the_validation_side():
+    base = [_scene(i) for i in range(12)]
+    s0 = base[0]
+    reexport = Sample("100", cv2.resize(s0.gray, (150, 120)), cv2.resize(s0.labels, (150, 120),
+                                                                          interpolation=cv2.INTER_NEAREST))
+    same_mask = Sample("101", _scene(50).gray, s0.labels.copy())
+    samples = base + [reexport, same_mask]
+    groups = near_duplicate_groups(samples)
+    assert groups["000"] == groups["100"] == groups["101"]
+    assert len({groups[s.id] for s in base}) == len(base)
+    for seed in range(6):
+        tr, va = split_ids(samples, 0.25, seed)
+        sides = {i in va for i in ("000", "100", "101")}
+        assert len(sides) == 1 and not set(tr) & set(va)
+
+
+def test_dev_folds_are_disjoint_cover_everything_and_keep_groups_whole():
+    base = [_scene(i) for i in range(20)]
+    dup = Sample("200", base[3].gray.copy(), base[3].labels.copy())
+    folds = dev_folds(base + [dup], 4, seed=0)
+    flat = [i for f in folds for i in f]
+    assert sorted(flat) == sorted(s.id for s in base + [dup]) and len(flat) == len(set(flat))
+    assert any({"003", "200"} <= set(f) for f in folds)
+    assert folds == dev_folds(base + [dup], 4, seed=0)

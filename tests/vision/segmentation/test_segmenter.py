@@ -131,3 +131,18 @@ def test_fixed_roi_and_full_modes(still_frames):
     assert res.labels[:50].max() == 0
     outside = Segmenter(SegmentationConfig(roi="900,900,50,50", optimise=False)).segment(grab)
     assert outside.structures == () and "no_image" in outside.quality_flags
+
+
+def test_mirrored_second_opinion_agrees_with_the_plain_call(still_frames):
+    f = still_frames[0]
+    plain = Segmenter(SegmentationConfig(optimise=False)).segment(f.image, want_labels=True)
+    tta = Segmenter(SegmentationConfig(optimise=False, flip_tta=True)).segment(f.image, want_labels=True)
+    for c in (1, 2):
+        assert _dice(tta.labels == c, f.labels == c) > 0.6
+        assert _dice(tta.labels == c, plain.labels == c) > 0.8
+
+
+def test_confidence_floor_removes_structures_from_contours_and_labels(still_frames):
+    f = still_frames[0]
+    res = Segmenter(SegmentationConfig(optimise=False, min_confidence=0.999)).segment(f.image, want_labels=True)
+    assert res.structures == () and not res.labels.any()

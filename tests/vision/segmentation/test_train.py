@@ -6,9 +6,11 @@ import json
 import shutil
 
 import pytest
+import torch
+import torch.nn.functional as F
 
 from vision.segmentation.modelcard import load_model
-from vision.segmentation.train import TrainConfig, train
+from vision.segmentation.train import TrainConfig, WeightAverage, dice_ce_loss, train
 
 
 @pytest.fixture()
@@ -40,3 +42,42 @@ def test_tiny_training_exports_weights_card_and_curve_and_resumes(tiny_data, tmp
     history = json.loads((out / "history.json").read_text())
     train(tiny_data, out, cfg, resume=True, progress=False)
     assert json.loads((out / "history.json").read_text()) == history
+
+
+def test_per_image_dice_ignores_classes_absent_from_an_image():
+    target = torch.zeros(2, 8, 8, dtype=torch.long)
+    target[0, 2:6, 2:6] = 1                              # image 0: a nerve, no vessel
+    target[1, 1:4, 1:4] = 2                              # image 1: a vessel, no nerve
+    perfect = F.one_hot(target, 3).permute(0, 3, 1, 2).float() * 40.0 - 20.0
+    cw = torch.ones(3)
+    assert dice_ce_loss(perfect, target, cw, 1.0, "image").item() < 1e-3
+    wrong = perfect.clone()
+    wrong[0] = perfect[1]                                # image 0 now predicts image 1's labels
+    assert dice_ce_loss(wrong, target, cw, 1.0, "image").item() > 0.5
+    assert dice_ce_loss(wrong, target, cw, 0.0).item() == pytest.approx(F.cross_entropy(wrong, target).item())
+
+
+def test_weight_average_follows_the_weights_with_warm_up():
+    m = torch.nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        m.weight.fill_(0.0)
+    avg = WeightAverage(m, decay=0.9)
+    with torch.no_grad():
+        m.weight.fill_(1.0)
+    avg.update(m)                                        # warm-up decay min(0.9, 2/11)
+    assert avg.state["weight"][0, 0].item() == pytest.approx(1.0 - 2.0 / 11.0)
+    for _ in range(200):
+        avg.update(m)
+    target = torch.nn.Linear(2, 1, bias=False)
+    avg.copy_to(target)
+    assert target.weight[0, 0].item() == pytest.approx(1.0, abs=1e-6)
+
+
+def test_dev_fold_training_holds_out_part_of_the_training_images(tiny_data, tmp_path):
+    cfg = TrainConfig(epochs=1, size=64, batch=2, phantom_fraction=0.0, dev_fold=1, n_dev_folds=2,
+                      arch_kwargs={"widths": [8, 8, 16, 16, 16]}, threads=1)
+    train(tiny_data, tmp_path / "dev", cfg, progress=False)
+    card = json.loads((tmp_path / "dev" / "metadata.json").read_text())
+    assert "development fold 1" in card["training"]["split"] and card["training"]["n_val"] >= 1
+    assert card["training"]["n_train"] + card["training"]["n_val"] == 4    # the 5th image is the validation split
+    assert card["training"]["arch_kwargs"]["decoder"] == "add"

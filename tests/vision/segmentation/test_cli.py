@@ -1,0 +1,44 @@
+"""``sonoguide seg``: one-line errors for bad options, and ``seg card`` re-measuring a model card."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from sonoguide.cli import main
+from vision.segmentation.modelcard import load_model, sha256
+from vision.segmentation.train import TrainConfig, train
+
+
+def test_bad_arch_kwargs_and_dev_fold_are_one_line_errors(tmp_path, capsys):
+    base = ["seg", "train", "--data", str(tmp_path), "--out", str(tmp_path / "o")]
+    assert main(base + ["--arch-kwargs", "{widths"]) != 0
+    assert "--arch-kwargs is not JSON" in capsys.readouterr().err
+    assert main(base + ["--arch-kwargs", '{"depth": 3}']) != 0
+    assert "does not fit" in capsys.readouterr().err
+    assert main(base + ["--dev-fold", "7"]) != 0
+    err = capsys.readouterr().err
+    assert "--dev-fold 7" in err and "Traceback" not in err
+
+
+def test_card_command_remeasures_metrics_and_keeps_the_checksum_valid(usgra_dir, tmp_path, capsys):
+    data = tmp_path / "data"
+    (data / "images").mkdir(parents=True)
+    (data / "masks").mkdir()
+    for name in sorted(p.name for p in (usgra_dir / "images").iterdir())[:5]:
+        shutil.copy(usgra_dir / "images" / name, data / "images" / name)
+        shutil.copy(usgra_dir / "masks" / name, data / "masks" / name)
+    cfg = TrainConfig(epochs=1, size=64, batch=2, phantom_fraction=0.0, arch_kwargs={"widths": [8, 8, 16, 16, 16]})
+    weights = train(data, tmp_path / "run", cfg, progress=False)
+    card_file = weights.with_name("metadata.json")
+    card = json.loads(card_file.read_text())
+    card["metrics"] = {"split": card["metrics"]["split"]}
+    card_file.write_text(json.dumps(card))
+    assert main(["seg", "card", "--data", str(data), "--model", str(weights),
+                 "--report", str(tmp_path / "worst.png")]) == 0
+    assert "model card updated" in capsys.readouterr().out
+    new = json.loads(card_file.read_text())
+    assert 0.0 <= new["metrics"]["nerve"]["dice"] <= 1.0 and new["metrics"]["n_images"] == 1
+    assert set(new["metrics"]["settings"]) >= {"min_confidence", "fill_holes", "flip_tta"}
+    assert new["weights"]["sha256"] == sha256(weights) and (tmp_path / "worst.png").is_file()
+    load_model(weights)
