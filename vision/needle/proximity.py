@@ -44,33 +44,44 @@ def point_polygon_mm(p_px, contour_px: np.ndarray, mm_per_px: tuple[float, float
     return max(0.0, -float(d))
 
 
-def _point_segments(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _segment_to_polygon(a: np.ndarray, b: np.ndarray, c: np.ndarray, e1: np.ndarray, c32: np.ndarray) -> float:
+    """Distance (mm) between the segment ``a``-``b`` and the closed polygon ``c`` (all in mm).
+
+    ``e1`` is ``c`` rolled by one vertex (the edges are ``c[i]``-``e1[i]``) and ``c32`` the
+    polygon as OpenCV's float32 contour; 0 when they touch or a point is inside.
+    """
+    for q in (a, b):
+        if cv2.pointPolygonTest(c32, (float(q[0]), float(q[1])), False) >= 0:
+            return 0.0
     ab = b - a
-    t = np.clip(np.einsum("ij,ij->i", p - a, ab) / np.maximum(np.einsum("ij,ij->i", ab, ab), 1e-12), 0, 1)
-    return np.linalg.norm(a + t[:, None] * ab - p, axis=1)
+    # proper or touching intersection of the segment with an edge (orientation signs)
+    o1 = ab[0] * (c[:, 1] - a[1]) - ab[1] * (c[:, 0] - a[0])
+    o2 = ab[0] * (e1[:, 1] - a[1]) - ab[1] * (e1[:, 0] - a[0])
+    ed = e1 - c
+    o3 = ed[:, 0] * (a[1] - c[:, 1]) - ed[:, 1] * (a[0] - c[:, 0])
+    o4 = ed[:, 0] * (b[1] - c[:, 1]) - ed[:, 1] * (b[0] - c[:, 0])
+    if np.any((o1 * o2 <= 0) & (o3 * o4 <= 0)):
+        return 0.0
+    # end points to edges, and vertices to the segment
+    ee = np.maximum(np.einsum("ij,ij->i", ed, ed), 1e-12)
+    best = np.inf
+    for q in (a, b):
+        t = np.clip(((q - c) * ed).sum(axis=1) / ee, 0.0, 1.0)
+        best = min(best, float(np.min(np.hypot(c[:, 0] + t * ed[:, 0] - q[0], c[:, 1] + t * ed[:, 1] - q[1]))))
+    t = np.clip(((c - a) @ ab) / max(float(ab @ ab), 1e-12), 0.0, 1.0)
+    best = min(best, float(np.min(np.hypot(a[0] + t * ab[0] - c[:, 0], a[1] + t * ab[1] - c[:, 1]))))
+    return best
 
 
 def segment_polygon_mm(a_px, b_px, contour_px: np.ndarray, mm_per_px: tuple[float, float]) -> float:
     """Distance (mm) from the segment ``a``-``b`` to a closed polygon; 0 when they touch."""
-    if point_polygon_mm(a_px, contour_px, mm_per_px) == 0.0 or point_polygon_mm(b_px, contour_px, mm_per_px) == 0.0:
-        return 0.0
     c = _scale(contour_px, mm_per_px)
     if len(c) < 2:
-        return point_polygon_mm(a_px, contour_px, mm_per_px)
+        return point_polygon_mm(a_px, contour_px, mm_per_px) if len(c) else float("inf")
+    if len(c) == 2:
+        c = np.vstack([c, c[:1]])
     a, b = _scale(a_px, mm_per_px)[0], _scale(b_px, mm_per_px)[0]
-    e0, e1 = c, np.roll(c, -1, axis=0)
-    # proper intersection test (orientation signs)
-    def orient(p, q, r):
-        return (q[..., 0] - p[..., 0]) * (r[..., 1] - p[..., 1]) - (q[..., 1] - p[..., 1]) * (r[..., 0] - p[..., 0])
-    o1, o2 = orient(a, b, e0), orient(a, b, e1)
-    o3, o4 = orient(e0, e1, a[None]), orient(e0, e1, b[None])
-    if np.any((o1 * o2 <= 0) & (o3 * o4 <= 0)):
-        return 0.0
-    d1 = _point_segments(np.repeat(a[None], len(e0), 0), e0, e1).min()
-    d2 = _point_segments(np.repeat(b[None], len(e0), 0), e0, e1).min()
-    ab = np.repeat(a[None], len(c), 0), np.repeat(b[None], len(c), 0)
-    d3 = _point_segments(c, ab[0], ab[1]).min()
-    return float(min(d1, d2, d3))
+    return _segment_to_polygon(a, b, c, np.roll(c, -1, axis=0), c.astype(np.float32).reshape(-1, 1, 2))
 
 
 def structure_distances(tip_px, path_end_px, structures: Iterable[Structure], mm_per_px: tuple[float, float],
@@ -84,14 +95,26 @@ def structure_distances(tip_px, path_end_px, structures: Iterable[Structure], mm
     """
     tip_d: dict[str, float | None] = {k: None for k in CLASSES}
     path_d: dict[str, float | None] = {k: None for k in CLASSES}
+    tip = _scale(tip_px, mm_per_px)[0]
+    ahead = _scale(tip_ahead_px, mm_per_px)[0] if tip_ahead_px is not None else None
+    end = _scale(path_end_px, mm_per_px)[0] if path_end_px is not None else None
     for s in structures:
         if s.cls not in tip_d or s.contour_px is None or len(s.contour_px) == 0:
             continue
-        d = (point_polygon_mm(tip_px, s.contour_px, mm_per_px) if tip_ahead_px is None
-             else segment_polygon_mm(tip_px, tip_ahead_px, s.contour_px, mm_per_px))
+        if len(s.contour_px) < 3:
+            d = point_polygon_mm(tip_px, s.contour_px, mm_per_px)
+            dp = d
+        else:
+            c = _scale(s.contour_px, mm_per_px)
+            e1 = np.roll(c, -1, axis=0)
+            c32 = c.astype(np.float32).reshape(-1, 1, 2)
+            if ahead is None:
+                d = max(0.0, -float(cv2.pointPolygonTest(c32, (float(tip[0]), float(tip[1])), True)))
+            else:
+                d = _segment_to_polygon(tip, ahead, c, e1, c32)
+            dp = _segment_to_polygon(tip, end, c, e1, c32) if end is not None else None
         tip_d[s.cls] = d if tip_d[s.cls] is None else min(tip_d[s.cls], d)
-        if path_end_px is not None:
-            dp = segment_polygon_mm(tip_px, path_end_px, s.contour_px, mm_per_px)
+        if dp is not None:
             path_d[s.cls] = dp if path_d[s.cls] is None else min(path_d[s.cls], dp)
     return tip_d, path_d
 

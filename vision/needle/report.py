@@ -68,8 +68,8 @@ def write_needle_report(s: NeedleEvalSummary, path: str | Path) -> Path:
     body = np.hstack([a, b, c, d])
     head = np.full((40, body.shape[1], 3), 255, np.uint8)
     cv2.putText(head, (f"needle eval: {st['sequences']} sequences, detected {st['detected']}/{st['frames_with_tip']}, "
-                       f"tip median {st['tip_median_mm']} mm p95 {st['tip_p95_mm']} mm, angle median "
-                       f"{st['angle_median_deg']} deg p95 {st['angle_p95_deg']} deg"),
+                       f"tip median {st['tip_median_mm']} RMSE {st['tip_rmse_mm']} p95 {st['tip_p95_mm']} mm, angle "
+                       f"median {st['angle_median_deg']} RMSE {st['angle_rmse_deg']} p95 {st['angle_p95_deg']} deg"),
                 (10, 26), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
     out = Path(path)
     try:
