@@ -20,7 +20,7 @@ class NeedleConfig:
             one lower-ranked line in turn).
         min_angle_deg, max_angle_deg: range of shaft angles below the image horizontal.
         strip_half_px: half-width (px) of the band around a line hypothesis in which the shaft
-            is looked for (the Hough line's or the prediction's uncertainty across the line).
+            is looked for (the entering line's or the prediction's uncertainty across the line).
         max_tilt_deg: largest angle between a hypothesis and the shaft fitted in its band.
         shaft_half_px: half-width (px) of the shaft's echo profile.
         background_px: ``(inner, outer)`` distance (px) of the background bands either side.
@@ -33,10 +33,12 @@ class NeedleConfig:
             (structures crossing the line beyond the tip do not extend the shaft).
         max_wobble_px: largest RMS deviation of the shaft's echo centre from its fitted line
             (a needle is straight).
-        gap_mm: the echo may be interrupted for this long along the shaft (texture, dropout).
-        tip_gap_mm: near the tip, only gaps this long are bridged.
+        gap_mm: the echo may be interrupted for this long along the shaft (a dropout) when it
+            then runs on for at least this long and three times the interruption.
+        tip_gap_mm: the shaft's echo is split into pieces where it is interrupted for longer
+            than this (shorter dips are part of the shaft).
         tip_level: the tip is where the echo along the line falls below this fraction of the
-            shaft's median contrast.
+            shaft's median contrast (sub-pixel).
         gate_angle_deg: a detection further than this from a track's angle belongs to another line.
         gate_px: ... or further than this from its line (px, anatomy-compensated).
         angle_process_deg: process noise of the angle (degrees per sqrt(second)).
@@ -44,12 +46,14 @@ class NeedleConfig:
         tip_meas_px: measurement noise of the tip along the shaft (px).
         confirm_advance_mm: a track is ``ok`` only once its tip advanced this far *relative to
             the anatomy* (the needle is pushed in; fascia and vessel walls move with the tissue),
+            steadily and on a line that does not turn,
         confirm_z: ... with a Mann-Kendall trend statistic of at least this (one-sided normal
-            quantile), or when it lies on the line of the last confirmed needle.
+            quantile), or when it lies on the line of a needle confirmed less than ``relock_s``
+            ago.
         history: tip positions kept per track for the advance test.
-        max_unconfirmed: a track not confirmed after this many detections is static anatomy:
-            the full search stops spending its line hypotheses on it (it is re-measured now and
-            then, so a needle that was held still is still confirmed when it moves).
+        max_unconfirmed: a track that has not advanced after this many detections is static
+            anatomy: the search stops spending its line hypotheses on it (it is re-measured in
+            turn, so a needle that was held still is still confirmed when it moves).
         max_tracks: candidate lines followed at once before one is confirmed.
         static_memory_s: how long a static line is remembered without being seen.
         relock_s: for this long after a confirmed needle was lost, a shaft on its line is
