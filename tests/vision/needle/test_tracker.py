@@ -11,7 +11,7 @@ from sonoguide.errors import ConfigError, InputError
 from sonoguide.configtools import section_from_dict
 from vision.needle.config import NeedleConfig
 from vision.needle.evaluate import label_structures
-from vision.needle.tracker import NeedleTracker
+from vision.needle.tracker import NeedleTracker, mann_kendall_z
 from vision.phantom.config import PhantomConfig
 from vision.phantom.render import Phantom
 from vision.types import Validity
@@ -74,3 +74,60 @@ def test_config_validation():
         section_from_dict(NeedleConfig, {"stop_mm": 5.0, "caution_mm": 2.0}, "needle")
     with pytest.raises(ConfigError, match="needle.max_angle_deg"):
         section_from_dict(NeedleConfig, {"min_angle_deg": 50.0, "max_angle_deg": 40.0}, "needle")
+
+
+def test_mann_kendall_trend_statistic():
+    assert mann_kendall_z(np.arange(10.0)) > 3.0
+    assert mann_kendall_z(np.arange(10.0)[::-1]) < -3.0
+    assert abs(mann_kendall_z([1.0, 1.01, 0.99, 1.0, 1.02, 0.98, 1.0])) < 1e-9  # ties within 0.05 mm
+    rng = np.random.default_rng(0)
+    assert abs(mann_kendall_z(rng.normal(0, 1, 20))) < 2.33
+
+
+def test_no_needle_confirmed_on_a_sliding_needle_free_view():
+    """Fascia, vessel walls and bone move with the tissue: never a needle, however the probe slides."""
+    tr = NeedleTracker()
+    ph = Phantom(PhantomConfig(seed=21, preset="random", needle=False, motion=True, motion_amplitude_mm=3.0))
+    for k in range(0, 100):
+        f = ph.render(k / 10)
+        r = tr.update(f.image, int(k * 1e8), f.mm_per_px, label_structures(f.labels))
+        assert r.validity != Validity.OK, k
+
+
+def test_a_needle_that_does_not_move_relative_to_the_tissue_is_not_confirmed():
+    """A needle already in place looks like any straight echo: it is not shown as ``ok``."""
+    ph = Phantom(PhantomConfig(seed=5, needle_angle_deg=30.0, needle_start_s=-20.0, needle_max_insert_mm=18.0))
+    tr = NeedleTracker()
+    for k in range(0, 60):
+        f = ph.render(k / 10)
+        assert f.needle_visible
+        r = tr.update(f.image, int(k * 1e8), f.mm_per_px, [])
+        assert r.validity != Validity.OK, k
+
+
+def test_replaying_the_same_frames_gives_the_same_results():
+    ph = Phantom(PhantomConfig(seed=11, needle_angle_deg=35.0, needle_side="right"))
+    frames = [ph.render(k / 10) for k in range(30, 70)]
+    runs = []
+    for _ in range(2):
+        tr = NeedleTracker()
+        runs.append([tr.update(f.image, int(round(f.t_s * 1e9)), f.mm_per_px, []) for f in frames])
+    for a, b in zip(*runs):
+        assert a.validity == b.validity and a.tip_px == b.tip_px and a.angle_deg == b.angle_deg
+    assert any(r.validity == Validity.OK for r in runs[0])
+
+
+def test_a_time_jump_or_new_spacing_starts_over():
+    ph = Phantom(PhantomConfig(seed=11, needle_angle_deg=30.0))
+    tr = NeedleTracker()
+    for k in range(50, 75):
+        f = ph.render(k / 10)
+        r = tr.update(f.image, int(k * 1e8), f.mm_per_px, [])
+    assert r.validity == Validity.OK
+    f = ph.render(9.0)
+    r = tr.update(f.image, int(9.0e9), f.mm_per_px, [])  # 1.6 s later: a new stream
+    assert r.validity != Validity.OK
+    r = tr.update(f.image, int(9.1e9), (0.2, 0.2), [])  # another spacing
+    assert r.validity != Validity.OK
+    with pytest.raises(InputError, match="channels"):
+        tr.update(np.zeros((50, 50, 4), np.uint8), 0, (0.1, 0.1), [])
