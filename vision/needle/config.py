@@ -106,7 +106,8 @@ class NeedleConfig:
         ranges = (
             ("skin_mm", 0.0, 20.0), ("min_angle_deg", 0.0, 89.0), ("max_angle_deg", 1.0, 90.0),
             ("max_tilt_deg", 0.1, 20.0), ("max_entry_gap_mm", 0.0, 200.0), ("min_length_mm", 0.1, 200.0),
-            ("min_contrast", 0.0, 255.0), ("min_snr", 0.0, 100.0), ("max_wobble_px", 0.1, 20.0), ("orientation_tol_deg", 1.0, 90.0),
+            ("min_contrast", 0.0, 255.0), ("min_snr", 0.0, 100.0), ("max_wobble_px", 0.1, 20.0),
+            ("orientation_tol_deg", 1.0, 90.0),
             ("gap_mm", 0.0, 50.0), ("tip_gap_mm", 0.0, 50.0), ("tip_level", 0.05, 0.95),
             ("gate_angle_deg", 0.5, 90.0), ("gate_px", 1.0, 1000.0), ("angle_process_deg", 0.0, 100.0),
             ("tip_accel_mm_s2", 0.0, 1e5), ("tip_meas_px", 0.05, 100.0), ("confirm_advance_mm", 0.0, 100.0),

@@ -99,8 +99,9 @@ def default_sequences(n: int = 24, needle_free: int = 4, base_seed: int = 200) -
     out = [SequenceSpec(seed=base_seed + k, angle_deg=angles[k % len(angles)], side=("left", "right")[k % 2],
                         target=targets[k % 3], preset=presets[(k // 3) % 3], depth_mm=depths[(k // 2) % 3],
                         gain_db=gains[(k // 4) % 3], motion=k % 4 != 3, bone=k % 5 != 4) for k in range(n)]
-    out += [SequenceSpec(seed=base_seed + 100 + k, angle_deg=30.0, side="left", preset=presets[k % 3], depth_mm=depths[k % 3],
-                         gain_db=gains[(k + 1) % 3], motion=k % 2 == 0, needle=False) for k in range(needle_free)]
+    out += [SequenceSpec(seed=base_seed + 100 + k, angle_deg=30.0, side="left", preset=presets[k % 3],
+                         depth_mm=depths[k % 3], gain_db=gains[(k + 1) % 3], motion=k % 2 == 0, needle=False)
+            for k in range(needle_free)]
     return out
 
 
@@ -311,14 +312,16 @@ def format_needle_summary(s: NeedleEvalSummary) -> str:
     st = s.stats()
     lines = [
         f"sequences          {st['sequences']}",
-        f"frames with tip    {st['frames_with_tip']}; detected (ok) {st['detected']} ({100 * st['detection_rate']:.1f} %)",
-        f"tip error          median {st['tip_median_mm']} mm, RMSE {st['tip_rmse_mm']} mm, 95th pct {st['tip_p95_mm']} mm, "
+        f"frames with tip    {st['frames_with_tip']}; detected (ok) {st['detected']} "
+        f"({100 * st['detection_rate']:.1f} %)",
+        f"tip error          median {st['tip_median_mm']} mm, RMSE {st['tip_rmse_mm']} mm, "
+        f"95th pct {st['tip_p95_mm']} mm, "
         f"max {st['tip_max_mm']} mm",
         f"angle error        median {st['angle_median_deg']} deg, RMSE {st['angle_rmse_deg']} deg, "
         f"95th pct {st['angle_p95_deg']} deg, max {st['angle_max_deg']} deg",
         f"false alarms       {st['false_alarms']} of {st['frames_without_needle']} frames without a visible needle "
-        f"({st['uncertain_without_needle']} shown as uncertain); needle-free sequences: {st['needle_free_false_alarms']} "
-        f"of {st['needle_free_frames']} ({st['needle_free_uncertain']} uncertain)",
+        f"({st['uncertain_without_needle']} shown as uncertain); needle-free sequences: "
+        f"{st['needle_free_false_alarms']} of {st['needle_free_frames']} ({st['needle_free_uncertain']} uncertain)",
         f"proximity          {100 * st['proximity_agreement']:.1f} % of {st['proximity_frames']} frames agree; "
         f"under-warning {st['under_warning']} frames; 'safe' while truly 'stop': {st['safe_when_stop']} frames",
         f"approaches         {st['approaches']}; seen advancing >= {CONFIRMABLE_ADVANCE_MM:g} mm: "

@@ -58,7 +58,8 @@ def write_needle_report(s: NeedleEvalSummary, path: str | Path) -> Path:
     y = 190
     for line in (f"agreement {100 * st['proximity_agreement']:.1f} % of {st['proximity_frames']} frames",
                  f"'safe' while truly 'stop': {st['safe_when_stop']} frames",
-                 f"reached stop: {st['approaches_reaching_stop']}/{st['approaches_confirmable']} approaches seen advancing",
+                 f"reached stop: {st['approaches_reaching_stop']}/{st['approaches_confirmable']} "
+                 "approaches seen advancing",
                  f"false alarms {st['false_alarms']}/{st['frames_without_needle']} frames without needle"):
         cv2.putText(c, line, (20, y), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1)
         y += 24

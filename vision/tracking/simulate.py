@@ -8,6 +8,10 @@ Geometry*, 2nd ed., §13.1); textures are kept as a mip-map pyramid (Williams, "
 parametrics", SIGGRAPH 1983) so far boards are not aliased. Image degradations: Gaussian
 and motion blur, additive Gaussian noise, a lighting gain/gradient, and a skin-coloured
 occluder over part of the board.
+
+The live demo's camera (gray, no distortion, no occluder or motion blur) takes a fast path that
+computes the same image around the board only (``SimulatedCamera.fast_gray``; see
+``_render_fast``), about 40 times cheaper at 640x480.
 """
 
 from __future__ import annotations
@@ -251,7 +255,8 @@ class SimulatedCamera:
                 cv2.line(bg, p1, p2, c, int(rng.uniform(1, 6)))
         return np.clip(cv2.GaussianBlur(bg, (0, 0), 1.5), 0, 255)
 
-    def _faces(self, T_camera_from_board: np.ndarray, Kp: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def _faces(self, T_camera_from_board: np.ndarray,
+               Kp: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Visible faces far to near: ``(texture level image, homography texture -> image, corners px 4x2)``."""
         faces = []
         for tex in self._textures:
@@ -381,10 +386,11 @@ class SimulatedCamera:
         """The general path's image for a gray, distortion-free camera, computed around the board only.
 
         Every step of the general path is linear up to the final clipping (no colour channel
-        saturates with a gain <= 1), so it commutes with the gray conversion (``0.299 R + 0.587 G + 0.114 B``) and may be done on one channel:
-        the background is converted and blurred once; the faces are warped and blended only in
-        the board's bounding box (plus the blur's reach), which is blurred and pasted onto the
-        blurred background. Noise: independent Gaussian noise of std ``noise`` per colour
+        saturates with a gain <= 1), so it commutes with the gray conversion
+        (``0.299 R + 0.587 G + 0.114 B``) and may be done on one channel: the background is
+        converted and blurred once; the faces are warped and blended only in the board's
+        bounding box (plus the blur's reach), which is blurred and pasted onto the blurred
+        background. Noise: independent Gaussian noise of std ``noise`` per colour
         channel is, after the gray conversion, Gaussian with std ``0.669 noise``; it is taken
         from a bank of precomputed standard-normal frames at a random frame and offset.
         """
