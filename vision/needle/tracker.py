@@ -129,7 +129,6 @@ class _Track:
 
     def __init__(self, tid: int, det: LineDetection, t_ns: int, D: np.ndarray, mm: tuple[float, float],
                  cfg: NeedleConfig) -> None:
-        sy, sx = mm
         self.id = tid
         self.cfg = cfg
         self.sign = 1.0 if det.direction[0] >= 0 else -1.0
@@ -152,8 +151,7 @@ class _Track:
         self.static = False
         self.det = det
         self.score = det.score
-        self.line_anat = np.asarray(det.tip_px, np.float64) - D
-        del sy, sx
+        self.line_anat = np.asarray(det.tip_px, np.float64) - D  # a point of its line, anatomy px
 
     @staticmethod
     def _anat_mm(p_px, D: np.ndarray, mm: tuple[float, float]) -> np.ndarray:
