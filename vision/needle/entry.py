@@ -40,14 +40,20 @@ _DUP_STEPS = 2  # angle steps
 _DUP_PX = 4.0  # at quarter resolution
 
 
+_GRIDS: dict[tuple, tuple] = {}
+"""Sampling grids by geometry, shared by every search in the process (built once: ~10-20 ms)."""
+_MAX_GRIDS = 4
+
+
 class EntrySearch:
-    """Scores every line that enters the imaged field; cached sampling grid per geometry."""
+    """Scores every line that enters the imaged field; the sampling grid is cached per geometry."""
 
     def __init__(self) -> None:
         self._key: tuple | None = None
         self._grid: tuple | None = None
 
-    def _build(self, h: int, w: int, sy: float, sx: float, top: float, cfg: NeedleConfig) -> tuple:
+    @staticmethod
+    def _build(h: int, w: int, sy: float, sx: float, top: float, cfg: NeedleConfig) -> tuple:
         angles = np.arange(cfg.min_angle_deg, cfg.max_angle_deg + 1e-6, _STEP_DEG)
         entries, dirs, side, ang = [], [], [], []
         ys = np.arange(math.ceil(top), h - 1, 1.0)
@@ -97,7 +103,11 @@ class EntrySearch:
         top = cfg.skin_mm / sy
         key = (h, w, round(sy, 9), round(sx, 9), cfg.skin_mm, cfg.min_angle_deg, cfg.max_angle_deg)
         if key != self._key:
-            self._grid = self._build(h, w, sy, sx, top, cfg)
+            if key not in _GRIDS:
+                if len(_GRIDS) >= _MAX_GRIDS:
+                    _GRIDS.pop(next(iter(_GRIDS)))
+                _GRIDS[key] = self._build(h, w, sy, sx, top, cfg)
+            self._grid = _GRIDS[key]
             self._key = key
         mx, my, inside, ents, dirs, grid_shape, mm_along = self._grid
         g = q.astype(np.float32)
