@@ -137,6 +137,9 @@ class Phantom:
         self._lumen_db = (LUMEN_DB + 0.25 * world["speckle"] - world["cum_alpha"]
                           + depth_gain_db(cfg, h)).astype(np.float32)
         self._gain = depth_gain_db(cfg, h)
+        # what the beam has lost (and the TGC given back) above each pixel: a specular reflector
+        # there (the needle) shows with its own echo on top of this, whatever tissue it is in
+        self._path_db = (depth_gain_db(cfg, h) - world["cum_alpha"]).astype(np.float32)
         rng = np.random.default_rng([cfg.seed, 3])
         self._noise = rng.standard_normal((_NOISE_BANK, h, w), dtype=np.float32) * np.float32(cfg.noise_std)
         self._needle_texture = 0.75 + 0.5 * rng.random((h, w), dtype=np.float32)
@@ -191,7 +194,31 @@ class Phantom:
             local = np.array([u[0] * math.cos(a) + u[1] * math.sin(a), -u[0] * math.sin(a) + u[1] * math.cos(a)])
             r_dir = 1.0 / math.sqrt((local[0] / ax) ** 2 + (local[1] / ay) ** 2)
             limit = min(limit, max(1.0, d - r_dir - 0.3))
+        hit = self._bone_distance(angle)
+        if hit is not None:  # a needle does not pass through bone: it stops on the surface
+            limit = min(limit, max(1.0, hit - 0.5))
         return angle, limit
+
+    def _bone_distance(self, angle_deg: float) -> float | None:
+        """Distance along the needle from the puncture to the bone surface, mm (``None``: no hit)."""
+        bone = self.anatomy.bone
+        if not bone:
+            return None
+        a = math.radians(angle_deg)
+        p = np.array(self._puncture())
+        d = np.array([math.cos(a) if self.config.needle_side == "left" else -math.cos(a), math.sin(a)])
+        best = None
+        for q0, q1 in zip(bone[:-1], bone[1:]):
+            q0, e = np.asarray(q0, float), np.asarray(q1, float) - np.asarray(q0, float)
+            den = d[0] * e[1] - d[1] * e[0]
+            if abs(den) < 1e-12:
+                continue
+            r = q0 - p
+            t = (r[0] * e[1] - r[1] * e[0]) / den  # along the needle
+            u = (r[0] * d[1] - r[1] * d[0]) / den  # along the bone segment
+            if t > 0.0 and 0.0 <= u <= 1.0 and (best is None or t < best):
+                best = float(t)
+        return best
 
     def _puncture(self) -> tuple[float, float]:
         c = self.config
@@ -246,8 +273,6 @@ class Phantom:
         labels[inside] = VESSEL
 
         display = to_display(echo, c)
-        display += self._noise[int(round(t_s * 1000.0)) % _NOISE_BANK]
-
         needle = self.needle_at(t_s)
         needle_mask = np.zeros((h, w), bool)
         tip_px = entry_px = angle = None
@@ -255,6 +280,7 @@ class Phantom:
         if needle is not None:
             tip_px, entry_px, visible = self._draw_needle(display, needle_mask, needle, dx_mm)
             angle = needle.angle_deg
+        display += self._noise[int(round(t_s * 1000.0)) % _NOISE_BANK]  # electronic noise on top
         image = np.clip(display, 0.0, 255.0)
         image = np.rint(image, out=image).astype(np.uint8)
         return PhantomFrame(image=image, labels=labels, t_s=float(t_s), mm_per_px=self.mm_per_px,
@@ -277,20 +303,34 @@ class Phantom:
         a, b = seg
         if math.hypot((b[0] - a[0]) * sx, (b[1] - a[1]) * sy) < 1.0:
             return tip, None, False
-        line = np.zeros((h, w), np.float32)
         thick = c.needle_thickness_px
-        _line(line, a, b, 1.0, thick)
-        mask |= line > 0.5
-        # specular echo: strong when the shaft is near-parallel to the transducer face
-        gain = c.needle_brightness * math.cos(math.radians(n.angle_deg)) ** 1.5
-        echo = line * self._needle_texture * np.float32(gain)
         spacing = max(2.0, 1.6 * thick)
-        rev = np.zeros((h, w), np.float32)
-        for k in range(1, c.reverberations + 1):
-            shift = np.array([0.0, k * spacing])
-            _line(rev, a + shift, b + shift, 0.55 ** k, max(1, thick - 1))
-        echo += rev * self._needle_texture * np.float32(gain)
-        np.maximum(display, display + echo, out=display)
+        # work in the lines' bounding box only (a few % of the frame)
+        m = thick + 2
+        x0 = max(0, int(min(a[0], b[0])) - m)
+        x1 = min(w, int(math.ceil(max(a[0], b[0]))) + m + 1)
+        y0 = max(0, int(min(a[1], b[1])) - m)
+        y1 = min(h, int(math.ceil(max(a[1], b[1]) + c.reverberations * spacing)) + m + 1)
+        origin = np.array([x0, y0], float)
+        box = display[y0:y1, x0:x1]
+        col0 = self._margin + int(round(dx_mm / sx))
+        path = self._path_db[y0:y1, col0 + x0:col0 + x1]
+        texture = self._needle_texture[y0:y1, x0:x1]
+        # specular echo: strong when the shaft is near-parallel to the transducer face; it is a
+        # reflector of its own, so it shows in an anechoic lumen as in tissue (only the path
+        # above it attenuates it)
+        gain = c.needle_brightness * math.cos(math.radians(n.angle_deg)) ** 1.5
+        base = to_display(path, c)
+        cover = np.zeros(box.shape, np.float32)
+        for k in range(c.reverberations + 1):  # k = 0: the shaft, then its reverberations
+            cover.fill(0.0)
+            shift = np.array([0.0, k * spacing]) - origin
+            _line(cover, a + shift, b + shift, 1.0, thick if k == 0 else max(1, thick - 1))
+            if k == 0:
+                mask[y0:y1, x0:x1] |= cover > 0.5
+            level = base + np.float32(gain * 0.55 ** k) * texture
+            # anti-aliased coverage blends the reflector over what lies beneath
+            box += cover * (np.maximum(box, level) - box)
         return tip, (float(a[0]), float(a[1])), True
 
 

@@ -86,6 +86,30 @@ def test_needle_aimed_at_the_nerve_stops_at_its_wall():
     assert gap_mm < 1.0
 
 
+def test_needle_shows_inside_an_anechoic_lumen():
+    # a shallow needle crossing the artery: the reflector is bright in the lumen too
+    ph = Phantom(PhantomConfig(motion=False, pulsation=False, needle_angle_deg=22.0, needle_max_insert_mm=60.0,
+                               needle_speed_mm_s=10.0, needle_start_s=0.0))
+    f = ph.render(10.0)
+    in_lumen = f.needle_mask & (f.labels == VESSEL)
+    assert in_lumen.sum() > 50
+    lumen_only = (f.labels == VESSEL) & ~f.needle_mask
+    assert f.image[in_lumen].mean() > f.image[lumen_only].mean() + 100
+
+
+def test_needle_stops_on_bone():
+    ph = Phantom(PhantomConfig(motion=False, needle_angle_deg=60.0, needle_max_insert_mm=80.0,
+                               needle_speed_mm_s=20.0, needle_start_s=0.0))
+    assert ph.anatomy.bone
+    f = ph.render(10.0)
+    tip = np.array(f.needle_tip_px) * 0.1  # mm (0.1 mm per pixel)
+    bone = np.array(ph.anatomy.bone)
+    xs = np.linspace(bone[0, 0], bone[-1, 0], 2000)
+    surface = np.interp(xs, bone[:, 0], bone[:, 1])
+    gap = np.min(np.hypot(xs - tip[0], surface - tip[1]))
+    assert 0.2 < gap < 1.0  # resting on the surface, not through it
+
+
 def test_needle_not_visible_before_insertion():
     f = Phantom(PhantomConfig(needle_start_s=5.0)).render(1.0)
     assert not f.needle_visible and f.needle_tip_px is None and not f.needle_mask.any()
