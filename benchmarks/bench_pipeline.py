@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sonoguide.app import Runtime  # noqa: E402
-from sonoguide.config import Config  # noqa: E402
+from sonoguide.config import Config, load_config  # noqa: E402
 
 ORDER = ("wait", "pose_lookup", "segment", "needle", "compose", "total", "track", "filter")
 
@@ -37,8 +37,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", type=float, default=20.0)
     ap.add_argument("--warmup", type=float, default=3.0)
+    ap.add_argument("--config", type=Path, default=None, help="TOML file (default: built-in defaults)")
     args = ap.parse_args()
-    cfg = Config()
+    cfg = load_config(args.config) if args.config else Config()
     cfg = cfg.replace(network=dataclasses.replace(cfg.network, pub_endpoint=_ep(), control_endpoint=_ep()))
     rt = Runtime(cfg, demo=True)
     rt.start()

@@ -13,6 +13,7 @@ import collections
 import dataclasses
 import json
 import logging
+import os
 import sys
 import threading
 import time
@@ -104,7 +105,12 @@ def build_processor(config: Config, chain: CalibrationChain | None, stats: Stage
     segmenter = needle = None
     if config.pipeline.segmentation:
         from vision.segmentation import Segmenter
-        segmenter = Segmenter(config.segmentation)
+        seg_cfg = config.segmentation
+        if seg_cfg.threads == 0:
+            # the camera/tracking thread runs beside the network: leave it a core, or the two
+            # oversubscribe the CPU and both stages slow down (BENCHMARKS.md, guidance loop)
+            seg_cfg = dataclasses.replace(seg_cfg, threads=max(1, (os.cpu_count() or 1) - 1))
+        segmenter = Segmenter(seg_cfg)
     if config.pipeline.needle:
         from vision.needle.tracker import NeedleTracker
         needle = NeedleTracker(config.needle)
@@ -223,18 +229,20 @@ class Runtime:
                     self.commands.update(noise_dbfs=float(level))
 
     def _start_voice(self) -> None:
-        from voice.audio.sources import open_audio_source
-        from voice.listener import VoiceListener
-        try:
-            source = open_audio_source(self.config.voice,
-                                       self.security.setup if self.security is not None else None)
-            self.voice_listener = VoiceListener(self.config.voice, source, self._on_voice, gate=self.gate)
-            self.voice_listener.start()
-        except SonoguideError as exc:  # guidance works without voice; say so plainly
-            log.error("voice commands are off: %s", exc)
-            self.voice_listener = None
-            return
-        self.commands.update(voice_engine=self.voice_listener.engine_name)
+        from sonoguide.voice_process import VoiceProcess
+        self.voice_listener = VoiceProcess(
+            self.config.voice, self.config.network.curve_dir if self.security is not None else None,
+            self._on_voice, self.gate, on_ready=self._on_voice_ready, on_error=self._on_voice_error)
+        self.voice_listener.start()
+
+    def _on_voice_ready(self, engine: str) -> None:
+        log.info("voice listener running: engine %s", engine)
+        self.commands.update(voice_engine=engine)
+
+    def _on_voice_error(self, reason: str) -> None:
+        # guidance works without voice; say so plainly
+        log.error("voice commands are off: %s", reason)
+        self.commands.update(voice_engine=None)
 
     def stop(self) -> None:
         """Stop everything in reverse order (idempotent)."""

@@ -389,7 +389,8 @@ class Pipeline:
             frame = self._cam_box.get(0.1)
             if frame is None:
                 if self._cam_box.closed:
-                    log.warning("camera source ended: probe tracking is lost from now on")
+                    if not self._stop.is_set():
+                        log.warning("camera source ended: probe tracking is lost from now on")
                     return
                 continue
             t0 = time.perf_counter()

@@ -49,7 +49,9 @@ class SegmentationConfig:
             scene counts as moving and no temporal smoothing is applied (no lag).
         contour_epsilon_px: Douglas-Peucker tolerance of the contour polygons, frame pixels.
         max_structures: at most this many structures per class (largest first).
-        threads: torch CPU threads; 0 leaves torch's default (the number of cores).
+        threads: torch CPU threads; 0 leaves torch's default (the number of cores) in the
+            stand-alone tools, and one core fewer (at least one) in the live pipeline, whose
+            tracking thread runs beside the network.
         optimise: run the network through TorchScript (freeze, batch-norm folding).
     """
 

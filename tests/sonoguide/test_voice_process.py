@@ -1,0 +1,85 @@
+"""The voice listener in its child process: real engine on the bundled demo script, gate in the parent."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from sonoguide.voice_process import VoiceProcess, apply_gate
+from voice.commandset import bundled_command_set_path, load_command_set
+from voice.config import VoiceConfig
+from voice.confirm import ConfirmationGate
+from voice.events import Decision, VoiceEvent
+
+
+def _gate() -> ConfirmationGate:
+    return ConfirmationGate(load_command_set(bundled_command_set_path("en")), 5.0)
+
+
+def _event(intent: str, t_s: float, decision: Decision = Decision.ACCEPTED) -> VoiceEvent:
+    t = int(t_s * 1e9)
+    return VoiceEvent(t_end_ns=t, t_event_ns=t, text=intent, confidence=0.9, intent=intent, decision=decision,
+                      reason="", engine="pocketsphinx", noise_dbfs=-60.0)
+
+
+def test_apply_gate_holds_confirms_and_rejects():
+    gate = _gate()
+    assert apply_gate(gate, _event("freeze", 1.0)).decision is Decision.ACCEPTED
+    held = apply_gate(gate, _event("hide all", 2.0))
+    assert held.decision is Decision.AWAITING_CONFIRMATION and held.intent == "hide all"
+    done = apply_gate(gate, _event("confirm", 3.0))
+    assert done.decision is Decision.CONFIRMED and done.intent == "hide all"
+    nothing = apply_gate(gate, _event("cancel", 4.0))
+    assert nothing.decision is Decision.REJECTED and nothing.reason == "nothing to cancel"
+    rejected = _event("freeze", 5.0, Decision.REJECTED)
+    assert apply_gate(gate, rejected) is rejected
+
+
+def _run(config: VoiceConfig, seconds: float) -> dict:
+    got: dict = {"events": [], "ready": None, "error": None}
+    done = threading.Event()
+
+    def on_error(reason: str) -> None:
+        got["error"] = reason
+        done.set()
+
+    proc = VoiceProcess(config, None, got["events"].append, _gate(),
+                        on_ready=lambda name: got.__setitem__("ready", name), on_error=on_error)
+    proc.start()
+    t_end = time.monotonic() + seconds
+    while time.monotonic() < t_end and not done.is_set():
+        if got["ready"] and proc._proc is not None and not proc._proc.is_alive():
+            break
+        time.sleep(0.1)
+    got["noise"] = proc.noise_dbfs
+    proc.stop()
+    got["alive_after_stop"] = proc._proc.is_alive()
+    return got
+
+
+@pytest.mark.timeout(120)
+def test_child_listens_and_the_parent_gates(tmp_path):
+    audit = tmp_path / "audit.jsonl"
+    cfg = VoiceConfig(input="wav", wav_realtime=False, wav_loop=False, audit_log=str(audit))
+    got = _run(cfg, 90.0)
+    assert got["error"] is None and got["ready"] == "pocketsphinx"
+    assert not got["alive_after_stop"]
+    events = got["events"]
+    accepted = [e.intent for e in events if e.decision is Decision.ACCEPTED]
+    assert accepted, "the demo script's commands were not heard"
+    # the child's gate passes everything; only the parent's gate can hold "hide all"
+    assert "hide all" not in accepted and "confirm" not in accepted
+    held = [e for e in events if e.decision is Decision.AWAITING_CONFIRMATION]
+    assert [e.intent for e in held] == ["hide all"] * len(held)
+    lines = [json.loads(x) for x in audit.read_text().splitlines()]
+    assert len(lines) == len(events)  # the parent audits every gated decision
+    assert got["noise"] < -20.0  # the child's noise estimate reached the parent
+
+
+def test_missing_wav_is_one_line_and_no_listener(tmp_path):
+    cfg = VoiceConfig(input="wav", wav_path=str(tmp_path / "nope.wav"), audit_log="")
+    got = _run(cfg, 60.0)
+    assert got["ready"] is None and "nope.wav" in got["error"] and "\n" not in got["error"]
