@@ -25,6 +25,7 @@ from sonoguide.app import Runtime
 from sonoguide.config import Config
 
 EXE = str(Path(sys.executable).with_name("sonoguide"))
+CHATTER = Path(__file__).resolve().parents[1] / "data" / "voice" / "en_chatter_nerve.wav"
 
 
 def _ep() -> str:
@@ -58,7 +59,10 @@ def recorded_run(tmp_path_factory):
     rec_dir = tmp_path_factory.mktemp("rec") / "session"
     cfg = Config()
     cfg = cfg.replace(network=dataclasses.replace(cfg.network, pub_endpoint=_ep(), control_endpoint=_ep()),
-                      voice=dataclasses.replace(cfg.voice, audit_log=str(rec_dir.parent / "audit.jsonl")))
+                      # the voice process runs on looped theatre chatter: it listens, but the
+                      # scripted demo commands cannot race the control commands under test
+                      voice=dataclasses.replace(cfg.voice, input="wav", wav_path=str(CHATTER),
+                                                audit_log=str(rec_dir.parent / "audit.jsonl")))
     ctx = zmq.Context()
     sub = ctx.socket(zmq.SUB)
     sub.setsockopt(zmq.SUBSCRIBE, b"")
