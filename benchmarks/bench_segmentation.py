@@ -125,7 +125,7 @@ def main() -> int:
     ap.add_argument("--model", default="", help="weights file (default: bundled)")
     ap.add_argument("--frames", type=int, default=300, help="timed calls per frame type")
     ap.add_argument("--flicker-frames", type=int, default=60)
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (default 0: torch's default)")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (default 0: the segmentation default, cores - 1)")
     ap.add_argument("--flip-tta", action="store_true", help="time with the mirrored second opinion on")
     ap.add_argument("--latency-only", action="store_true", help="only the latency table")
     args = ap.parse_args()

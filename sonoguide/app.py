@@ -13,7 +13,6 @@ import collections
 import dataclasses
 import json
 import logging
-import os
 import sys
 import threading
 import time
@@ -105,12 +104,7 @@ def build_processor(config: Config, chain: CalibrationChain | None, stats: Stage
     segmenter = needle = None
     if config.pipeline.segmentation:
         from vision.segmentation import Segmenter
-        seg_cfg = config.segmentation
-        if seg_cfg.threads == 0:
-            # the camera/tracking thread runs beside the network: leave it a core, or the two
-            # oversubscribe the CPU and both stages slow down (BENCHMARKS.md, guidance loop)
-            seg_cfg = dataclasses.replace(seg_cfg, threads=max(1, (os.cpu_count() or 1) - 1))
-        segmenter = Segmenter(seg_cfg)
+        segmenter = Segmenter(config.segmentation)
     if config.pipeline.needle:
         from vision.needle.tracker import NeedleTracker
         needle = NeedleTracker(config.needle)

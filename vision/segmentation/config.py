@@ -49,9 +49,10 @@ class SegmentationConfig:
             scene counts as moving and no temporal smoothing is applied (no lag).
         contour_epsilon_px: Douglas-Peucker tolerance of the contour polygons, frame pixels.
         max_structures: at most this many structures per class (largest first).
-        threads: torch CPU threads; 0 leaves torch's default (the number of cores) in the
-            stand-alone tools, and one core fewer (at least one) in the live pipeline, whose
-            tracking thread runs beside the network.
+        threads: torch CPU threads; 0 = one fewer than the CPU cores, at least one (the
+            camera tracking runs beside the network; and torch's OpenMP threads slow down
+            many-fold when another busy thread takes one of their cores: on 2 cores, 22 ms
+            per frame with 1 thread against 380 ms with 2, BENCHMARKS.md).
         optimise: run the network through TorchScript (freeze, batch-norm folding).
     """
 

@@ -9,6 +9,7 @@ simplified contours, track them and gate them by confidence, score the view.
 from __future__ import annotations
 
 import logging
+import os
 
 import cv2
 import numpy as np
@@ -28,6 +29,11 @@ log = logging.getLogger(__name__)
 UI_FRACTION = 0.005
 """In ``roi = "auto"``, the frame is cropped to the detected image only when more than this
 fraction of the pixels outside it are not black (scanner UI, text); black padding alone is kept."""
+
+
+def default_threads() -> int:
+    """Torch threads for ``segmentation.threads = 0``: one fewer than the CPU cores, at least one."""
+    return max(1, (os.cpu_count() or 1) - 1)
 
 
 def auto_roi(gray: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -68,8 +74,7 @@ class Segmenter:
         dev = pick_device(device)
         if dev.type == "cuda" and not torch.cuda.is_available():
             raise ConfigError("segmentation.device = 'cuda' but no CUDA device is available; use \"auto\" or \"cpu\"")
-        if config.threads > 0:
-            torch.set_num_threads(config.threads)
+        torch.set_num_threads(config.threads if config.threads > 0 else default_threads())
         model, self.card = load_model(config.model or None, dev)
         self.net = Network(model, self.card, dev, optimise=config.optimise)
         self.size = self.net.size
