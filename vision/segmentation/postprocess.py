@@ -2,10 +2,14 @@
 
 Regions are the connected components (8-connectivity) of the arg-max label map; each region's
 confidence is its mean class probability, and a region below ``min_confidence`` is not reported
-at all (too unsure to show); its outline is the outer border found by Suzuki & Abe's border
-following ("Topological structural analysis of digitized binary images by border following",
-CVGIP 1985; ``cv2.findContours``) simplified by the Douglas-Peucker algorithm (Cartographica
-10(2), 1973; ``cv2.approxPolyDP``), so a region's outline never has holes. The label image
+at all (too unsure to show). Its outline is the zero level of the class margin (its probability
+minus the best other class), bilinearly interpolated to a quarter of a network pixel inside the
+region's box, traced by Suzuki & Abe's border following ("Topological structural analysis of
+digitized binary images by border following", CVGIP 1985; ``cv2.findContours``) and simplified
+by the Douglas-Peucker algorithm (Cartographica 10(2), 1973; ``cv2.approxPolyDP``), so a region's
+outline never has holes. The sub-pixel outline moves continuously with the probabilities, where
+a pixel outline jumps by a whole network pixel (1.5-3 frame pixels) when one boundary pixel
+changes class: on a still scene that jump is most of the flicker of a small structure. The label image
 applies the same rules and fills each region's holes (nerves and vessels are simply connected
 in cross-section: an enclosed background island is a segmentation error, e.g. a hypoechoic
 fascicle or an anechoic lumen the network left out; Soille, "Morphological Image Analysis",
@@ -75,18 +79,42 @@ def regions(probs: np.ndarray, content_wh: tuple[int, int], min_area: float, eps
             if confidence < min_confidence:
                 continue
             x, y, w, h = (int(v) for v in stats[i, :4])
-            sub = (cc[y:y + h, x:x + w] == i).astype(np.uint8)
-            cs, _ = cv2.findContours(sub, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-            if not cs:
+            poly = _subpixel_outline(p, cc, i, cls, (x, y, w, h), epsilon)
+            if poly is None:
                 continue
-            c = max(cs, key=cv2.contourArea)
-            if epsilon > 0 and len(c) > 3:
-                c = cv2.approxPolyDP(c, epsilon, True)
-            poly = c.reshape(-1, 2).astype(np.float32) + np.array([x, y], np.float32)
             out.append(Region(cls, poly, confidence, area, (x, y, w, h),
                               (float(cents[i][0]), float(cents[i][1]))))
             kept += 1
     return out
+
+
+SUBPIXEL = 4
+"""Outline resolution: a quarter of a network pixel."""
+
+
+def _subpixel_outline(p: np.ndarray, cc: np.ndarray, index: int, cls: int, bbox: tuple[int, int, int, int],
+                      epsilon: float) -> np.ndarray | None:
+    """Outline of component ``index`` of class ``cls``: the zero level of the class margin,
+    interpolated to 1/SUBPIXEL network pixel, ``(N, 2)`` float32 in network pixels (pixel centres
+    at integers, as ``cv2.findContours`` reports them)."""
+    x, y, w, h = bbox
+    hh, ww = cc.shape
+    x0, y0, x1, y1 = max(0, x - 2), max(0, y - 2), min(ww, x + w + 2), min(hh, y + h + 2)
+    crop = p[:, y0:y1, x0:x1]
+    margin = crop[cls] - np.delete(crop, cls, axis=0).max(0)
+    # only this component and a one-pixel rim (a neighbour of the same class stays outside)
+    own = cv2.dilate((cc[y0:y1, x0:x1] == index).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    margin = np.where(own, margin, -1.0).astype(np.float32)
+    up = cv2.resize(margin, ((x1 - x0) * SUBPIXEL, (y1 - y0) * SUBPIXEL), interpolation=cv2.INTER_LINEAR)
+    cs, _ = cv2.findContours((up > 0).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not cs:
+        return None
+    c = max(cs, key=cv2.contourArea)
+    if epsilon > 0 and len(c) > 3:
+        c = cv2.approxPolyDP(c, epsilon * SUBPIXEL, True)
+    # up-sampled pixel u covers source coordinate (u + 0.5) / SUBPIXEL - 0.5
+    poly = (c.reshape(-1, 2).astype(np.float32) + 0.5) / SUBPIXEL - 0.5
+    return poly + np.array([x0, y0], np.float32)
 
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:

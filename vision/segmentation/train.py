@@ -38,6 +38,9 @@ from vision.segmentation.modelcard import CARD_FORMAT, CLASS_SPEC, DATA_ATTRIBUT
 
 log = logging.getLogger(__name__)
 
+MODEL_VERSION = "2.0.0"
+"""Version written into the card: 2 = the round-2 protocol (256 px, LinkNet-style decoder, EMA)."""
+
 MEAN = 0.2
 STD = 0.2
 
@@ -350,7 +353,7 @@ def train(data_dir: str | Path, out_dir: str | Path, cfg: TrainConfig, resume: b
     card = {
         "format": CARD_FORMAT,
         "name": f"sonoguide-seg-{cfg.arch}",
-        "version": "1.0.0",
+        "version": MODEL_VERSION,
         "arch": cfg.arch,
         "parameters": count_parameters(model),
         "classes": CLASS_SPEC,

@@ -50,5 +50,22 @@ def test_regions_extracts_components_confidence_and_contours():
     assert sorted((r.cls, r.area) for r in rs) == [(1, 400.0), (2, 200.0)]
     nerve = next(r for r in rs if r.cls == 1)
     assert abs(nerve.confidence - 0.8) < 1e-6
-    assert nerve.contour[:, 0].min() == 10 and nerve.contour[:, 0].max() == 29
+    # the outline is the margin's zero level between the border pixels (sub-pixel), not their centres
+    assert 9.5 <= nerve.contour[:, 0].min() <= 10.2 and 28.8 <= nerve.contour[:, 0].max() <= 29.5
+    assert 9.5 <= nerve.contour[:, 1].min() <= 10.2 and 28.8 <= nerve.contour[:, 1].max() <= 29.5
     assert len(nerve.contour) == 4                       # a square simplifies to its corners
+
+
+def test_outline_moves_continuously_with_the_probabilities():
+    # one border column's nerve probability rises from just below to just above the decision
+    # level: a pixel outline would jump a whole pixel, the sub-pixel outline moves a fraction
+    xs = []
+    for q in (0.45, 0.48, 0.52, 0.55):
+        probs = np.zeros((3, 40, 40), np.float32)
+        probs[0] = 1.0
+        probs[:, 10:30, 10:20] = np.array([0.1, 0.9, 0.0])[:, None, None]
+        probs[:, 10:30, 20] = np.array([1.0 - q, q, 0.0])[:, None]
+        (r,) = regions(probs, (40, 40), min_area=10, epsilon=0.5, max_per_class=8)
+        xs.append(float(r.contour[:, 0].max()))
+    steps = np.diff(xs)
+    assert np.all(steps >= -1e-6) and steps.max() < 0.6
