@@ -57,6 +57,20 @@ class Calibration:
     thresholds: Mapping[str, float] = field(default_factory=dict)
     spread: float = 0.5
     meta: Mapping[str, object] = field(default_factory=dict)
+    fusion: Mapping[str, object] = field(default_factory=dict)
+    """Verifier fusion (:mod:`voice.fusion`): ``weights``, per-intent ``thresholds`` on the fused
+    log-odds, ``default_threshold``, ``verifier`` (name and version it was fitted with); empty when
+    the engine's own score is used alone."""
+
+    @property
+    def has_fusion(self) -> bool:
+        """True when fusion weights and thresholds are present."""
+        return bool(self.fusion) and "weights" in self.fusion
+
+    def fusion_threshold(self, intent: str) -> float:
+        """Fused log-odds threshold of ``intent``."""
+        th = self.fusion.get("thresholds", {})
+        return float(th.get(intent, self.fusion.get("default_threshold", 0.0)))  # type: ignore[union-attr]
 
     def threshold(self, intent: str) -> float:
         """Score threshold of ``intent``."""
@@ -75,7 +89,8 @@ class Calibration:
         return {"format_version": 1, "engine": self.engine, "lang": self.lang,
                 "garbage_penalty_log10": self.garbage_penalty_log10,
                 "default_threshold": float(self.default_threshold), "spread": round(self.spread, 5),
-                "thresholds": {k: float(v) for k, v in sorted(self.thresholds.items())}, **dict(self.meta)}
+                "thresholds": {k: float(v) for k, v in sorted(self.thresholds.items())}, **dict(self.meta),
+                **({"fusion": dict(self.fusion)} if self.fusion else {})}
 
 
 def bundled_calibration_path(engine: str, lang: str) -> Path:
@@ -104,12 +119,15 @@ def load_calibration(path: str | Path | None, engine: str, lang: str) -> Calibra
             raise ConfigError(f"calibration {p} is for engine {data.get('engine')!r}, not {engine!r} - "
                               f"set voice.calibration to the right file")
         meta = {k: v for k, v in data.items() if k not in {"format_version", "engine", "lang", "garbage_penalty_log10",
-                                                           "default_threshold", "spread", "thresholds"}}
+                                                           "default_threshold", "spread", "thresholds", "fusion"}}
+        fusion = data.get("fusion") or {}
+        if fusion and not (isinstance(fusion, dict) and isinstance(fusion.get("weights"), dict)):
+            raise ValueError("'fusion' needs a 'weights' table")
         return Calibration(engine=engine, lang=str(data.get("lang", lang)),
                            garbage_penalty_log10=float(data["garbage_penalty_log10"]),
                            default_threshold=float(data["default_threshold"]),
                            thresholds={str(k): float(v) for k, v in data.get("thresholds", {}).items()},
-                           spread=float(data.get("spread", 0.5)), meta=meta)
+                           spread=float(data.get("spread", 0.5)), meta=meta, fusion=fusion)
     except ConfigError:
         raise
     except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
@@ -196,3 +214,72 @@ def save_calibration(cal: Calibration, path: str | Path) -> None:
     """Write a calibration as JSON."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(cal.to_json(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+HARD_REASONS = ("too short", "too long", "embedded in longer speech")
+"""Rejections made before the fused decision (their utterances never reach fusion)."""
+
+
+@dataclass(frozen=True)
+class UtteranceRecord:
+    """One utterance of a calibration clip, for fitting the fusion.
+
+    Attributes:
+        clip: index of the clip in the manifest.
+        expect: the clip's expected intent (``None``: a non-command clip).
+        target: what this utterance is (the clip's intent when it overlaps the clip's speech, else ``None``).
+        reason: the defence's reason with thresholds open (``HARD_REASONS`` are skipped).
+        evidence: what fusion saw.
+    """
+
+    clip: int
+    expect: str | None
+    target: str | None
+    reason: str
+    evidence: object
+
+
+def clip_samples(records: Sequence[UtteranceRecord], n_clips: int, expects: Sequence[str | None],
+                 labels: Sequence[str], weights) -> list[tuple[str | None, str | None, float]]:
+    """Per clip, the utterance most likely to fire under ``weights``: ``(expect, intent, fused log-odds)``.
+
+    Only utterances past the hard checks on which the verifier agrees count; a clip without one
+    gives ``(expect, None, nan)``.
+    """
+    from voice.fusion import decide
+
+    best: dict[int, tuple[str | None, float]] = {}
+    for r in records:
+        if r.reason in HARD_REASONS:
+            continue
+        d = decide(r.evidence, labels, weights)
+        if not d.verifier_agrees:
+            continue
+        if r.clip not in best or d.log_odds > best[r.clip][1]:
+            best[r.clip] = (d.intent, d.log_odds)
+    return [(expects[k], *best.get(k, (None, math.nan))) for k in range(n_clips)]
+
+
+def calibrate_fusion(records: Sequence[UtteranceRecord], expects: Sequence[str | None], labels: Sequence[str],
+                     base: Calibration, verifier: str, fa_target: float = 0.005, safety_quantile: float = 75.0,
+                     meta: Mapping[str, object] | None = None) -> Calibration:
+    """Fit the fusion weights on calibration utterances, then per-intent thresholds on the fused log-odds.
+
+    The engine-only thresholds of ``base`` are kept (the fallback when the verifier is off).
+    """
+    from voice.fusion import fit
+
+    usable = [r for r in records if r.reason not in HARD_REASONS]
+    weights, report = fit([r.evidence for r in usable], [r.target for r in usable], labels)
+    samples = clip_samples(records, len(expects), expects, labels, weights)
+    th = calibrate(samples, base.engine, base.lang, base.garbage_penalty_log10, fa_target=fa_target,
+                   safety_quantile=safety_quantile)
+    fusion = {"weights": weights.to_json(), "thresholds": {k: round(float(v), 5) for k, v in th.thresholds.items()},
+              "default_threshold": round(float(th.default_threshold), 5), "verifier": verifier,
+              "fit": report, "fa_target": fa_target, "safety_quantile": safety_quantile,
+              "lambda": th.meta.get("lambda"), "n_command_clips": sum(e is not None for e in expects),
+              "n_null_clips": sum(e is None for e in expects), "n_utterances": len(usable),
+              "created": _dt.date.today().isoformat(), **dict(meta or {})}
+    return Calibration(engine=base.engine, lang=base.lang, garbage_penalty_log10=base.garbage_penalty_log10,
+                       default_threshold=base.default_threshold, thresholds=base.thresholds, spread=base.spread,
+                       meta=base.meta, fusion=fusion)

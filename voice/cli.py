@@ -5,6 +5,7 @@
 - ``voice eval --manifest FILE.jsonl [--json]``: accuracy, false accepts, latency, RTF.
 - ``voice calibrate --manifest FILE.jsonl``: per-intent thresholds from labelled clips.
 - ``voice gen-data``: synthesise commands and chatter with espeak-ng and mix theatre noise.
+- ``voice train-verifier``: train the learned intent verifier and frame VAD (or fine-tune on recordings).
 - ``models fetch vosk-en``: download and verify the English Vosk model.
 """
 
@@ -69,6 +70,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--demo", metavar="WAV", help="instead: write the scripted demo WAV (+ transcript JSON)")
     s.set_defaults(func=_gen_data)
 
+    s = vsub.add_parser("train-verifier", help="train the learned intent verifier and frame VAD on synthetic "
+                                               "speech, or fine-tune the verifier on recorded commands")
+    s.add_argument("--lang", default="en", help="command-set language (default en)")
+    s.add_argument("--command-set", metavar="TOML", help="command set (default: bundled for --lang)")
+    s.add_argument("--data", metavar="DIR", help="training-set shards (synthesised when missing; default "
+                                                 "runs/voice_train/<lang>)")
+    s.add_argument("--items", type=int, default=32000, help="clips to synthesise (default 32000)")
+    s.add_argument("--workers", type=int, default=1, help="synthesis processes (default 1)")
+    s.add_argument("--out", metavar="DIR", help="verifier directory (default: the bundled voice/data/verifier_<lang>)")
+    s.add_argument("--vad-out", metavar="NPZ", help="VAD file (default: the bundled voice/data/vad.npz)")
+    s.add_argument("--no-vad", action="store_true", help="do not train the VAD")
+    s.add_argument("--epochs", type=int, default=12)
+    s.add_argument("--batch", type=int, default=64)
+    s.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    s.add_argument("--finetune", metavar="MANIFEST", help="fine-tune on recorded clips (voice eval manifest with "
+                                                          "expect labels) instead of training from scratch")
+    s.add_argument("--init", metavar="DIR", help="verifier to fine-tune (default: the bundled one)")
+    s.set_defaults(func=_train_verifier)
+
     p = sub.add_parser("models", help="speech models")
     msub = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     s = msub.add_parser("fetch", help="download and verify a model (needs internet)")
@@ -86,6 +106,9 @@ def _common(s: argparse.ArgumentParser) -> None:
     s.add_argument("--lang", help="command-set language (en, ko)")
     s.add_argument("--command-set", metavar="TOML")
     s.add_argument("--calibration", metavar="JSON")
+    s.add_argument("--verifier", metavar="DIR", help="learned intent verifier: 'bundled', 'auto', 'off' or a "
+                                                     "directory (default: off; opt-in, use with --vad learned)")
+    s.add_argument("--vad", choices=("learned", "energy"), help="endpointer (default: energy)")
 
 
 def voice_config(args: argparse.Namespace, **over):
@@ -101,7 +124,9 @@ def voice_config(args: argparse.Namespace, **over):
         cfg = load_voice_section(args.config)
     changes = {k: v for k, v in (("engine", getattr(args, "engine", None)), ("lang", getattr(args, "lang", None)),
                                  ("command_set", getattr(args, "command_set", None)),
-                                 ("calibration", getattr(args, "calibration", None))) if v}
+                                 ("calibration", getattr(args, "calibration", None)),
+                                 ("verifier", getattr(args, "verifier", None)), ("vad", getattr(args, "vad", None)))
+               if v}
     changes.update({k: v for k, v in over.items() if v is not None})
     return dataclasses.replace(cfg, **changes) if changes else cfg
 
@@ -172,6 +197,12 @@ def _gen_data(args: argparse.Namespace) -> int:
                         progress=sys.stderr.isatty())
     print(manifest)
     return 0
+
+
+def _train_verifier(args: argparse.Namespace) -> int:
+    from voice.verifier.app import train_verifier_cmd
+
+    return train_verifier_cmd(args, progress=sys.stderr.isatty())
 
 
 def _fetch(args: argparse.Namespace) -> int:

@@ -62,10 +62,25 @@ class VoiceConfig:
         max_utterance_s: longer speech segments are rejected (conversation).
         max_extra_speech_s: speech in the segment not covered by the command words beyond this
             means the command was embedded in longer speech.
+        max_extra_speech_fused_s: the same bound when the learned verifier decides (it is itself
+            trained to call commands inside sentences ``none``, so only gross cases are cut here).
         threshold_offset: added to every calibrated score threshold (positive: stricter).
         vad_start_db: a frame this far above the noise floor may start speech.
         vad_stop_db: speech continues while frames stay this far above the noise floor.
         vad_peak_drop_db: ... and no further than this below the utterance's loudest frame.
+        vad: ``energy`` (default) or ``learned`` (the trained GRU frame VAD; opt-in, see
+            ``voice/README.md`` and BENCHMARKS.md: with the verifier it raised accuracy but also
+            false accepts on the held-out test split).
+        vad_model: the learned VAD file; empty: the bundled ``voice/data/vad.npz``.
+        vad_start_prob: learned VAD - speech probability that may start an utterance.
+        vad_stop_prob: learned VAD - an utterance continues while the probability stays at or above this.
+        verifier: the learned intent verifier fused with the engine (opt-in; default ``off``, the
+            engine's own verification score decides; fitted together with ``vad = "learned"``,
+            so set both): empty or ``auto`` - the
+            bundled ``voice/data/verifier_<lang>`` when it exists, fits the command set and the
+            calibration has fusion weights (else the engine's own verification score, with a
+            warning); ``bundled`` - the bundled one, and an error when it cannot be used; ``off``;
+            or a directory written by ``sonoguide voice train-verifier`` (an error when unusable).
         endpoint_silence_s: trailing non-speech that ends an utterance.
         preroll_s: audio kept before the detected start and given to the engine.
         comfort_noise_dbfs: level of a fixed, seeded white noise added before recognition so
@@ -95,10 +110,16 @@ class VoiceConfig:
     min_utterance_s: float = 0.2
     max_utterance_s: float = 3.0
     max_extra_speech_s: float = 0.3
+    max_extra_speech_fused_s: float = 0.8
     threshold_offset: float = 0.0
     vad_start_db: float = 8.0
     vad_stop_db: float = 4.0
     vad_peak_drop_db: float = 16.0
+    vad: Literal["learned", "energy"] = "energy"
+    vad_model: str = ""
+    vad_start_prob: float = 0.5
+    vad_stop_prob: float = 0.35
+    verifier: str = "off"
     endpoint_silence_s: float = 0.2
     preroll_s: float = 0.15
     comfort_noise_dbfs: float = -50.0
@@ -112,16 +133,23 @@ class VoiceConfig:
                 self.zmq_endpoint)
         for key, lo, hi in (("wake_window_s", 0.5, 60.0), ("confirm_window_s", 0.5, 60.0), ("cooldown_s", 0.0, 60.0),
                             ("min_utterance_s", 0.0, 5.0), ("max_utterance_s", 0.5, 30.0),
-                            ("max_extra_speech_s", 0.0, 10.0), ("threshold_offset", -100.0, 100.0),
+                            ("max_extra_speech_s", 0.0, 10.0), ("max_extra_speech_fused_s", 0.0, 10.0),
+                            ("threshold_offset", -100.0, 100.0),
                             ("vad_start_db", 1.0, 40.0), ("vad_stop_db", 0.5, 40.0), ("vad_peak_drop_db", 3.0, 60.0),
                             ("endpoint_silence_s", 0.05, 3.0), ("preroll_s", 0.0, 2.0),
-                            ("comfort_noise_dbfs", -120.0, -20.0)):
+                            ("comfort_noise_dbfs", -120.0, -20.0), ("vad_start_prob", 0.01, 0.99),
+                            ("vad_stop_prob", 0.01, 0.99)):
             v = getattr(self, key)
             require(is_number(v) and lo <= v <= hi, f"voice.{key}", f"a number in [{lo}, {hi}]", v)
+        require(self.vad in ("learned", "energy"), "voice.vad", "\"learned\" or \"energy\"", self.vad)
+        require(isinstance(self.verifier, str), "voice.verifier",
+                "\"off\", \"auto\", \"bundled\" or a verifier directory", self.verifier)
         require(self.min_utterance_s < self.max_utterance_s, "voice.min_utterance_s",
                 f"less than voice.max_utterance_s ({self.max_utterance_s})", self.min_utterance_s)
         require(self.vad_stop_db <= self.vad_start_db, "voice.vad_stop_db",
                 f"at most voice.vad_start_db ({self.vad_start_db})", self.vad_stop_db)
+        require(self.vad_stop_prob <= self.vad_start_prob, "voice.vad_stop_prob",
+                f"at most voice.vad_start_prob ({self.vad_start_prob})", self.vad_stop_prob)
 
     # ------------------------------------------------------------------ resolved paths
     def command_set_path(self) -> Path:
@@ -131,6 +159,10 @@ class VoiceConfig:
     def models_path(self) -> Path:
         """The directory fetched models live in."""
         return Path(self.model_dir).expanduser() if self.model_dir else default_model_dir()
+
+    def vad_model_path(self) -> Path:
+        """The learned VAD file in use."""
+        return Path(self.vad_model) if self.vad_model else DATA_DIR / "vad.npz"
 
     def demo_wav_path(self) -> Path:
         """The WAV used for ``input = "wav"`` (bundled demo script when empty)."""

@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 RATE = 16000
 NOISE_KINDS = ("pink", "beeps", "babble", "theatre")
+TRAIN_BABBLE_LANGS = ("en", "ko")
+"""Languages whose ``calib`` split uses the training babble (:mod:`voice.verifier.corpus`) rather than the test babble."""
 
 
 def espeak_available() -> bool:
@@ -48,8 +50,8 @@ def espeak_available() -> bool:
     return shutil.which("espeak-ng") is not None
 
 
-def synthesize(text: str, voice: str, rate_wpm: int = 160, pitch: int = 50) -> np.ndarray:
-    """Speak ``text`` with espeak-ng; float32 mono at 16 kHz.
+def synthesize(text: str, voice: str, rate_wpm: int = 160, pitch: int = 50, word_gap: int = 0) -> np.ndarray:
+    """Speak ``text`` with espeak-ng; float32 mono at 16 kHz (``word_gap``: extra pause between words, 10 ms units).
 
     Raises:
         DeviceError: espeak-ng is not installed.
@@ -59,8 +61,10 @@ def synthesize(text: str, voice: str, rate_wpm: int = 160, pitch: int = 50) -> n
 
     if not espeak_available():
         raise DeviceError("espeak-ng is not installed - 'apt-get install espeak-ng' (needed to synthesise data)")
-    proc = subprocess.run(["espeak-ng", "-v", voice, "-s", str(int(rate_wpm)), "-p", str(int(pitch)), "--stdout",
-                           text], capture_output=True, timeout=60)
+    cmd = ["espeak-ng", "-v", voice, "-s", str(int(rate_wpm)), "-p", str(int(pitch))]
+    if word_gap:
+        cmd += ["-g", str(int(word_gap))]
+    proc = subprocess.run([*cmd, "--stdout", text], capture_output=True, timeout=60)
     if proc.returncode != 0 or len(proc.stdout) < 100:
         raise InputError(f"espeak-ng failed for voice {voice!r}: {proc.stderr.decode(errors='replace').strip()}")
     with warnings.catch_warnings():
@@ -103,14 +107,16 @@ def beeps(n: int, rng: np.random.Generator) -> np.ndarray:
 class BabbleBank:
     """A long babble track (six overlapping talkers) to cut noise excerpts from."""
 
-    def __init__(self, lang: str, rng: np.random.Generator, seconds: float = 30.0, talkers: int = 6) -> None:
+    def __init__(self, lang: str, rng: np.random.Generator, seconds: float = 30.0, talkers: int = 6,
+                 sentences: Sequence[str] | None = None, voices: Sequence[str] | None = None) -> None:
         n = int(seconds * RATE)
         track = np.zeros(n, dtype=np.float32)
-        voices = VOICES[lang]["babble"]
+        voices = list(voices or VOICES[lang]["babble"])
+        sentences = list(sentences or BABBLE[lang])
         for k in range(talkers):
             pos = int(rng.integers(0, RATE))
             while pos < n:
-                s = trim(synthesize(str(rng.choice(BABBLE[lang])), voices[k % len(voices)],
+                s = trim(synthesize(str(rng.choice(sentences)), voices[k % len(voices)],
                                     int(rng.integers(150, 190)), int(rng.integers(30, 70))))
                 s = s / (np.sqrt(np.mean(s ** 2)) + 1e-12)
                 m = min(len(s), n - pos)
@@ -245,7 +251,15 @@ def generate(command_set: CommandSet, out_dir: str | Path, split: str = "calib",
     conds = parse_conditions(conditions)
     specs = list(plan(command_set, split, conds, seed, chatter_per_voice, repeats))
     need_babble = any(s.noise in ("babble", "theatre") for s in specs)
-    babble = BabbleBank(command_set.lang, np.random.default_rng(seed + 7)) if need_babble else None
+    babble = None
+    if need_babble:
+        sentences = voices = None
+        if split != "test" and command_set.lang in TRAIN_BABBLE_LANGS:
+            # calibration data must not share the test split's noise: training babble instead
+            from voice.verifier.corpus import train_babble
+
+            sentences, voices = train_babble(command_set.lang)
+        babble = BabbleBank(command_set.lang, np.random.default_rng(seed + 7), sentences=sentences, voices=voices)
     cache: dict[tuple, np.ndarray] = {}
     manifest = out / "manifest.jsonl"
     with open(manifest, "w", encoding="utf-8") as mf:

@@ -14,6 +14,15 @@ an utterance becomes a command only when *every* check passes, in this order:
    grammar it is 1.0 on unrelated speech);
 6. the same intent was not accepted within ``cooldown_s`` - ``cooldown``.
 
+With the learned verifier (its posteriors passed to :meth:`Defence.judge`) and fusion weights in
+the calibration, steps 1 and 5 become the fused decision of :mod:`voice.fusion`: the engine's
+hypothesis, garbage flag, extra speech and score are evidence next to the verifier's
+posteriors, so an engine misrecognition can be corrected and an engine "command" that the
+verifier calls chatter is rejected. The decision needs the verifier to rank the intent first
+among the intents (``verifier disagrees``) and the fused log-odds to reach the intent's
+calibrated threshold (``low confidence``). Duration, embedded speech (when the engine found a
+command phrase), wake word and cooldown stay hard checks.
+
 The naive baseline (``naive``) keeps only "a phrase was recognised".
 """
 
@@ -26,6 +35,7 @@ from voice.calibration import Calibration
 from voice.commandset import CommandSet
 from voice.config import VoiceConfig
 from voice.engines.base import CommandMatch, Recognition, match_command
+from voice.fusion import Evidence, FusionWeights, decide
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,8 @@ class Verdict:
     score: float
     structural_ok: bool = False
     wake_only: bool = False
+    evidence: Evidence | None = None
+    """What fusion saw (fused path only; calibration refits on it)."""
 
 
 def extra_speech_s(rec: Recognition, m: CommandMatch, noise_dbfs: float) -> float:
@@ -79,26 +91,49 @@ def extra_speech_s(rec: Recognition, m: CommandMatch, noise_dbfs: float) -> floa
 
 
 class Defence:
-    """Stateful wrapper (cooldown and wake window) around the pure checks."""
+    """Stateful wrapper (cooldown and wake window) around the pure checks.
 
-    def __init__(self, config: VoiceConfig, command_set: CommandSet, calibration: Calibration) -> None:
+    Args:
+        config: the ``[voice]`` section.
+        command_set: phrases.
+        calibration: thresholds (and fusion weights).
+        labels: the verifier's class labels (intents then ``none``); fusion is used when these
+            are given, the calibration has fusion weights and :meth:`judge` gets posteriors.
+    """
+
+    def __init__(self, config: VoiceConfig, command_set: CommandSet, calibration: Calibration,
+                 labels: list[str] | None = None) -> None:
         self.config = config
         self.command_set = command_set
         self.calibration = calibration
+        self.labels = labels
+        self.weights = FusionWeights.from_json(calibration.fusion["weights"]) if calibration.has_fusion \
+            else FusionWeights()
         self._p2i = command_set.phrase_to_intent()
         self._last_accept: dict[str, int] = {}
         self._wake_until_ns = -1
+
+    @property
+    def fused(self) -> bool:
+        """True when decisions use the verifier fusion."""
+        return self.labels is not None and self.calibration.has_fusion and not self.config.naive
 
     def reset(self) -> None:
         """Forget cooldowns and any open wake window."""
         self._last_accept.clear()
         self._wake_until_ns = -1
 
-    def judge(self, rec: Recognition, speech_s: float, t_ns: int, noise_dbfs: float = -96.0) -> Verdict:
-        """Decide about one utterance that ended at ``t_ns`` and had ``speech_s`` of speech."""
+    def judge(self, rec: Recognition, speech_s: float, t_ns: int, noise_dbfs: float = -96.0,
+              post=None) -> Verdict:
+        """Decide about one utterance that ended at ``t_ns`` and had ``speech_s`` of speech.
+
+        ``post``: the verifier's posteriors over :attr:`labels` (fused decision when available).
+        """
         cfg = self.config
         words = [w.word if not w.garbage else "\x00garbage" for w in rec.words]
         m: CommandMatch = match_command(words, self._p2i, self.command_set.wake_word if cfg.wake_word else "")
+        if post is not None and self.fused:
+            return self._judge_fused(rec, m, speech_s, t_ns, noise_dbfs, post)
         text = rec.text
         score = rec.score
         conf = self.calibration.confidence(score, m.intent) if not cfg.naive else (1.0 if m.intent else 0.0)
@@ -132,3 +167,38 @@ class Defence:
         self._last_accept[m.intent] = t_ns
         self._wake_until_ns = -1
         return Verdict(m.intent, True, "", conf, text, score, structural_ok=True)
+
+    def _judge_fused(self, rec: Recognition, m: CommandMatch, speech_s: float, t_ns: int, noise_dbfs: float,
+                     post) -> Verdict:
+        cfg = self.config
+        text = rec.text
+        if m.wake_only:
+            self._wake_until_ns = t_ns + int(cfg.wake_window_s * 1e9)
+            return Verdict(None, False, "wake word", 0.0, text, rec.score, wake_only=True)
+        extra = extra_speech_s(rec, m, noise_dbfs) if m.intent else sum(w.end_s - w.start_s for w in rec.words)
+        ev = Evidence(post=post, hyp=m.intent, score=rec.score, garbage_only=m.intent is None, extra_s=extra)
+        assert self.labels is not None
+        d = decide(ev, self.labels, self.weights)
+
+        def reject(reason: str, structural: bool = False) -> Verdict:
+            return Verdict(d.intent, False, reason, d.prob, text, d.log_odds, structural_ok=structural, evidence=ev)
+
+        if speech_s < cfg.min_utterance_s:
+            return reject("too short")
+        if speech_s > cfg.max_utterance_s:
+            return reject("too long")
+        if m.intent is not None and extra > cfg.max_extra_speech_fused_s:
+            return reject("embedded in longer speech")
+        if not d.verifier_agrees:
+            return reject("verifier disagrees")
+        if cfg.wake_word and self.command_set.wake_word and not m.wake:
+            if t_ns > self._wake_until_ns:
+                return reject("no wake word")
+        if d.log_odds < self.calibration.fusion_threshold(d.intent) + cfg.threshold_offset:
+            return reject("low confidence", structural=True)
+        last = self._last_accept.get(d.intent)
+        if last is not None and t_ns - last < cfg.cooldown_s * 1e9:
+            return reject("cooldown", structural=True)
+        self._last_accept[d.intent] = t_ns
+        self._wake_until_ns = -1
+        return Verdict(d.intent, True, "", d.prob, text, d.log_odds, structural_ok=True, evidence=ev)

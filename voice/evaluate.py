@@ -54,6 +54,8 @@ class ClipResult:
     audio_s: float
     cpu_s: float
     text: str = ""
+    utterances: list = field(default_factory=list)
+    speech: tuple = (None, None)
 
 
 def read_manifest(path: str | Path) -> list[dict[str, Any]]:
@@ -101,7 +103,7 @@ def snr_group(rec: dict[str, Any]) -> str:
 
 
 def run_clip(config: VoiceConfig, command_set, engine, calibration, pcm: np.ndarray,
-             speech_end_s: float | None) -> tuple[list[UtteranceResult], float | None, float]:
+             speech_end_s: float | None, verifier=None, vad_weights=None) -> tuple[list[UtteranceResult], float | None, float]:
     """Feed one clip through a fresh processor in simulated real time.
 
     Returns:
@@ -119,7 +121,8 @@ def run_clip(config: VoiceConfig, command_set, engine, calibration, pcm: np.ndar
         utts.append(u)
         event_times.append((u, clock() / 1e9))
 
-    proc = UtteranceProcessor(config, command_set, engine, calibration, clock=clock, on_utterance=hook)
+    proc = UtteranceProcessor(config, command_set, engine, calibration, clock=clock, on_utterance=hook,
+                              verifier=verifier, vad_weights=vad_weights)
     done = 0.0
     for k in range(0, len(pcm), BLOCK):
         block = pcm[k:k + BLOCK]
@@ -146,18 +149,32 @@ def run_clip(config: VoiceConfig, command_set, engine, calibration, pcm: np.ndar
     return utts, latency, proc.cpu_s
 
 
+AUTO = "auto"
+
+
 def evaluate(config: VoiceConfig, manifest: str | Path, progress: bool = True, limit: int | None = None,
-             engine=None, calibration=None, command_set=None) -> tuple[dict[str, Any], list[ClipResult]]:
-    """Evaluate ``config`` on ``manifest``; returns ``(summary, per-clip results)``."""
+             engine=None, calibration=None, command_set=None, verifier=AUTO, vad_weights=AUTO,
+             keep_utterances: bool = False) -> tuple[dict[str, Any], list[ClipResult]]:
+    """Evaluate ``config`` on ``manifest``; returns ``(summary, per-clip results)``.
+
+    ``verifier`` / ``vad_weights``: ``"auto"`` builds them from ``config``
+    (:mod:`voice.verifier.select`); pass ``None`` to disable. ``keep_utterances`` stores every
+    utterance's :class:`~voice.processor.UtteranceResult` on the clip results (calibration).
+    """
     from tqdm import tqdm
 
     from voice.commandset import load_command_set
     from voice.engines.select import build_engine
+    from voice.verifier.select import build_verifier, load_vad_for
 
     items = read_manifest(manifest)[:limit]
     cs = command_set or load_command_set(config.command_set_path())
     if engine is None:
         engine, calibration = build_engine(config, cs)
+    if isinstance(vad_weights, str):
+        vad_weights = load_vad_for(config)
+    if isinstance(verifier, str):
+        verifier = build_verifier(config, cs, calibration)
     results: list[ClipResult] = []
     cpu0 = time.process_time()
     for rec in tqdm(items, desc="voice eval", disable=not progress, unit="clip"):
@@ -166,7 +183,7 @@ def evaluate(config: VoiceConfig, manifest: str | Path, progress: bool = True, l
         except InputError as exc:
             log.warning("skipping %s: %s", rec["audio"], exc)
             continue
-        utts, lat, cpu = run_clip(config, cs, engine, calibration, pcm, rec.get("speech_end_s"))
+        utts, lat, cpu = run_clip(config, cs, engine, calibration, pcm, rec.get("speech_end_s"), verifier, vad_weights)
         passed = next((u for u in utts if u.verdict.passed), None)
         struct = next((u for u in utts if u.verdict.structural_ok), None)
         first = passed or struct or (utts[0] if utts else None)
@@ -175,7 +192,8 @@ def evaluate(config: VoiceConfig, manifest: str | Path, progress: bool = True, l
             latency_ms=lat, score=struct.verdict.score if struct else math.nan,
             structural_intent=struct.verdict.intent if struct else None,
             reason=first.verdict.reason if first else "no speech detected", condition=condition_of(rec),
-            audio_s=len(pcm) / ENGINE_RATE, cpu_s=cpu, text=first.verdict.text if first else ""))
+            audio_s=len(pcm) / ENGINE_RATE, cpu_s=cpu, text=first.verdict.text if first else "",
+            utterances=utts if keep_utterances else [], speech=(rec.get("speech_start_s"), rec.get("speech_end_s"))))
     summary = summarise(results, items)
     audio = sum(r.audio_s for r in results)
     summary["rtf_process"] = round((time.process_time() - cpu0) / audio, 4) if audio else None

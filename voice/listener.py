@@ -69,14 +69,20 @@ class VoiceListener:
         """Build the engine, open the source and the audit log, start the thread."""
         from voice.engines.select import build_engine
 
+        from voice.verifier.select import build_verifier, load_vad_for
+
         engine, cal = build_engine(self.config, self.command_set)
+        vad = load_vad_for(self.config)
+        verifier = build_verifier(self.config, self.command_set, cal)
         if self.config.audit_log:
             self.audit = AuditLog(self.config.audit_log)
-        self._proc = UtteranceProcessor(self.config, self.command_set, engine, cal, gate=self.gate)
+        self._proc = UtteranceProcessor(self.config, self.command_set, engine, cal, gate=self.gate, verifier=verifier,
+                                        vad_weights=vad)
         self.source.start()
         self._thread = threading.Thread(target=self._run, name="voice-listener", daemon=True)
         self._thread.start()
-        log.info("voice listener running: engine %s, source %s", engine.name, self.source.name)
+        log.info("voice listener running: engine %s, verifier %s, %s VAD, source %s", engine.name,
+                 "on" if verifier is not None else "off", "learned" if vad is not None else "energy", self.source.name)
 
     def stop(self) -> None:
         """Stop the thread, close the source and the audit log."""

@@ -1,12 +1,22 @@
-"""From PCM blocks to voice decisions: endpointing, streaming decoding, defence, confirmation.
+"""From PCM blocks to voice decisions: endpointing, decoding, verification, defence, confirmation.
 
 :class:`UtteranceProcessor` is the single-threaded core shared by the live listener and the
 evaluation, so what is measured is what runs. Feed it int16 blocks stamped with the host time
 of their first sample; it returns the :class:`~voice.events.VoiceEvent` s they complete.
+
+Every 10 ms frame goes through the log-mel front end (:mod:`voice.verifier.features`; only
+when the learned VAD or the verifier uses it) and the endpointer (the learned VAD, :mod:`voice.audio.learned_vad`, or the energy one). For a *batch*
+engine (PocketSphinx decodes a whole utterance with per-utterance CMN) the analysis - decoding
+plus the verifier's posteriors - is started speculatively after :data:`SPEC_TAIL` quiet frames,
+while the endpointer still waits for ``endpoint_silence_s`` to pass; if speech resumes the
+speculative result is dropped, otherwise it is used at the endpoint, so decoding time hides
+inside the endpointing silence instead of adding to the latency. Streaming engines (Vosk) decode
+as audio arrives and only finalise at the endpoint.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import logging
 import time
@@ -23,12 +33,16 @@ from voice.confirm import ConfirmationGate, GateAction
 from voice.defence import Defence, Verdict
 from voice.engines.base import Recognition
 from voice.events import Decision, VoiceEvent
+from voice.verifier.features import StreamingLogMel
 
 log = logging.getLogger(__name__)
 
 NS_PER_SAMPLE = 1e9 / ENGINE_RATE
 TAIL_FRAMES = 12
-"""Quiet 10 ms frames after the last speech frame that still go to the engine (word endings)."""
+"""Streaming engines: quiet 10 ms frames after the last speech frame that still go to the engine."""
+SPEC_TAIL = 8
+"""Batch engines: quiet frames after the last speech frame that are analysed (and after which the
+speculative analysis starts)."""
 
 
 @dataclass(frozen=True)
@@ -43,41 +57,67 @@ class UtteranceResult:
     forced: bool
 
 
+@dataclass(frozen=True)
+class _Analysis:
+    rec: Recognition
+    post: np.ndarray | None
+    cpu_s: float
+
+
 class UtteranceProcessor:
-    """Endpointer + engine + defence + confirmation gate.
+    """Front end + endpointer + engine + verifier + defence + confirmation gate.
 
     Args:
         config: the ``[voice]`` section.
         command_set: phrases and confirm flags.
-        engine: a streaming :class:`~voice.engines.base.Engine`.
-        calibration: thresholds for the engine.
+        engine: a :class:`~voice.engines.base.Engine` (``batch = True``: decodes at the end).
+        calibration: thresholds (and fusion weights) for the engine.
         gate: a shared :class:`ConfirmationGate` (the command processor's); a private one
             when ``None``.
         clock: host time source (``time.time_ns``); the evaluation injects a simulated clock.
         on_utterance: called with each :class:`UtteranceResult` (evaluation hook).
+        verifier: an :class:`~voice.verifier.model.IntentVerifier` (``None``: engine evidence only).
+        vad_weights: the learned VAD (``None``: the energy endpointer).
     """
 
     def __init__(self, config: VoiceConfig, command_set: CommandSet, engine, calibration: Calibration,
                  gate: ConfirmationGate | None = None, clock: Callable[[], int] = time.time_ns,
-                 on_utterance: Callable[[UtteranceResult], None] | None = None) -> None:
+                 on_utterance: Callable[[UtteranceResult], None] | None = None, verifier=None,
+                 vad_weights=None) -> None:
         self.config = config
         self.engine = engine
-        self.defence = Defence(config, command_set, calibration)
+        self.verifier = verifier
+        labels = verifier.labels if verifier is not None else None
+        self.defence = Defence(config, command_set, calibration, labels=labels)
         self.gate = gate or ConfirmationGate(command_set, config.confirm_window_s)
         self.clock = clock
         self.on_utterance = on_utterance
-        self.vad = Endpointer(config.vad_start_db, config.vad_stop_db, config.endpoint_silence_s,
-                              config.preroll_s, config.max_utterance_s + 0.5, peak_drop_db=config.vad_peak_drop_db)
+        if vad_weights is not None:
+            from voice.audio.learned_vad import LearnedEndpointer
+
+            self.vad = LearnedEndpointer(vad_weights, config.vad_start_prob, config.vad_stop_prob,
+                                         config.endpoint_silence_s, config.preroll_s, config.max_utterance_s + 0.5)
+        else:
+            self.vad = Endpointer(config.vad_start_db, config.vad_stop_db, config.endpoint_silence_s,
+                                  config.preroll_s, config.max_utterance_s + 0.5, peak_drop_db=config.vad_peak_drop_db)
+        self.mel = StreamingLogMel() if (verifier is not None or vad_weights is not None) else None
+        """The log-mel front end; ``None`` when nothing uses it (energy endpointer, no verifier)."""
+        self._batch = bool(getattr(engine, "batch", False))
         amp = 10.0 ** (config.comfort_noise_dbfs / 20.0) * 32768.0
         self._comfort = (np.random.default_rng(12345).standard_normal(ENGINE_RATE) * amp).astype(np.float32)
         self._comfort_pos = 0
         self._pending = np.zeros(0, dtype=np.int16)
         self._t_pending_ns = 0
         self._utt_start_ns = 0
+        self._recent_feats: collections.deque = collections.deque(maxlen=256)
+        self._utt_pcm: list[np.ndarray] = []
+        self._utt_feats: list[np.ndarray] = []
+        self._last_loud = 0
+        self._spec: tuple[int, _Analysis] | None = None
         self._held: list[np.ndarray] = []
-        self._utt_audio: list[np.ndarray] = []
+        self._streamed = 0
         self.cpu_s = 0.0
-        """Decoding CPU time so far (engine thread time)."""
+        """Analysis CPU time so far (engine decoding and verifier, thread time)."""
         self.audio_s = 0.0
         """Audio processed so far."""
 
@@ -92,17 +132,39 @@ class UtteranceProcessor:
         self.defence.reset()
         self.gate.reset()
         self._pending = np.zeros(0, dtype=np.int16)
+        self._spec = None
         if self.engine is not None:
             self.engine.start_utterance()
 
-    def _to_engine(self, frames) -> None:
-        self._utt_audio.extend(frames)
-        block = np.concatenate(frames).astype(np.float32)
+    def _with_comfort(self, block: np.ndarray) -> np.ndarray:
+        block = block.astype(np.float32)
         n = len(block)
         idx = (self._comfort_pos + np.arange(n)) % len(self._comfort)
         self._comfort_pos = (self._comfort_pos + n) % len(self._comfort)
-        block = np.clip(block + self._comfort[idx], -32768, 32767).astype(np.int16)
-        self.engine.feed(block)
+        return np.clip(block + self._comfort[idx], -32768, 32767).astype(np.int16)
+
+    def _verify(self, upto: int) -> tuple[np.ndarray | None, float]:
+        if self.verifier is None:
+            return None, 0.0
+        t = time.thread_time()
+        post = self.verifier.posteriors(np.stack(self._utt_feats[:upto]))
+        return post, time.thread_time() - t
+
+    def _analyse(self, upto: int) -> _Analysis:
+        """Batch engines: decode frames ``[0, upto)`` of the utterance and run the verifier on them."""
+        frames = self._utt_pcm[:upto]
+        self.engine.start_utterance()
+        self.engine.feed(self._with_comfort(np.concatenate(frames)))
+        rec = self._levels(self.engine.end_utterance(), frames)
+        post, cpu = self._verify(upto)
+        self.cpu_s += rec.cpu_s + cpu  # speculative analyses that are dropped count too
+        return _Analysis(rec, post, rec.cpu_s + cpu)
+
+    def _stream(self, frames: list[np.ndarray]) -> None:
+        """Streaming engines: decode these frames now."""
+        if frames:
+            self.engine.feed(self._with_comfort(np.concatenate(frames)))
+            self._streamed += len(frames)
 
     def feed(self, pcm: np.ndarray, t_first_ns: int) -> list[VoiceEvent]:
         """Process int16 samples whose first sample was captured at ``t_first_ns``."""
@@ -112,39 +174,73 @@ class UtteranceProcessor:
         buf = np.concatenate([self._pending, pcm]) if len(self._pending) else pcm
         n_frames = len(buf) // FRAME
         events: list[VoiceEvent] = []
-        speech_block: list[np.ndarray] = []
+        block: list[np.ndarray] = []
         for i in range(n_frames):
             frame = buf[i * FRAME:(i + 1) * FRAME]
             t_frame_end = int(self._t_pending_ns + (i + 1) * FRAME * NS_PER_SAMPLE)
-            ev = self.vad.push(frame)
+            feat = None
+            if self.mel is not None:
+                feat = self.mel.push(frame)
+                self._recent_feats.append(feat)
+            ev = self.vad.push(frame, feat)
             if ev.kind is VadKind.START:
-                self._utt_start_ns = int(t_frame_end - len(ev.frames) * FRAME * NS_PER_SAMPLE)
-                self.engine.start_utterance()
-                self._utt_audio = []
-                speech_block = list(ev.frames)
-                self._held = []
-            elif ev.kind is VadKind.SPEECH:
-                # quiet frames are held back until speech resumes, so the engine never decodes
-                # the endpointing silence (it would read noise there as garbage phones)
-                if ev.loud:
-                    speech_block += self._held
+                n = len(ev.frames)
+                self._utt_start_ns = int(t_frame_end - n * FRAME * NS_PER_SAMPLE)
+                self._utt_pcm = list(ev.frames)
+                self._utt_feats = list(self._recent_feats)[-n:]
+                self._last_loud = n
+                self._spec = None
+                if not self._batch:
+                    self.engine.start_utterance()
+                    self._streamed = 0
                     self._held = []
-                    speech_block.append(frame)
+                    block = list(ev.frames)
+            elif ev.kind is VadKind.SPEECH:
+                self._utt_pcm.append(frame)
+                if feat is not None:
+                    self._utt_feats.append(feat)
+                if ev.loud:
+                    self._last_loud = len(self._utt_pcm)
+                    self._spec = None
+                if self._batch:
+                    if not ev.loud and self._spec is None and self.vad.quiet_frames == SPEC_TAIL:
+                        self._spec = (self._last_loud, self._analyse(self._last_loud + SPEC_TAIL))
                 else:
-                    self._held.append(frame)
-                if len(speech_block) >= 10:  # stream 100 ms at a time
-                    self._to_engine(speech_block)
-                    speech_block = []
+                    # quiet frames are held back until speech resumes, so the engine never decodes
+                    # the endpointing silence (it would read noise there as garbage phones)
+                    if ev.loud:
+                        block += self._held
+                        self._held = []
+                        block.append(frame)
+                    else:
+                        self._held.append(frame)
+                    if len(block) >= 10:  # stream 100 ms at a time
+                        self._stream(block)
+                        block = []
             elif ev.kind is VadKind.END:
-                speech_block += self._held[:TAIL_FRAMES]
-                self._held = []
-                if speech_block:
-                    self._to_engine(speech_block)
-                speech_block = []
-                t_speech_end = int(t_frame_end - (ev.trailing_frames) * FRAME * NS_PER_SAMPLE)
-                events += self._finish(ev.speech_frames / 100.0, t_speech_end, ev.forced)
-        if speech_block:
-            self._to_engine(speech_block)
+                self._utt_pcm.append(frame)
+                if feat is not None:
+                    self._utt_feats.append(feat)
+                if self._batch:
+                    upto = min(len(self._utt_pcm), self._last_loud + SPEC_TAIL)
+                    if self._spec is not None and self._spec[0] == self._last_loud:
+                        analysis = self._spec[1]
+                    else:
+                        analysis = self._analyse(upto)
+                else:
+                    block += self._held[:TAIL_FRAMES]
+                    self._held = []
+                    self._stream(block)
+                    block = []
+                    rec = self._levels(self.engine.end_utterance(), self._utt_pcm[:self._streamed])
+                    post, cpu = self._verify(min(len(self._utt_feats), self._last_loud + TAIL_FRAMES))
+                    analysis = _Analysis(rec, post, rec.cpu_s + cpu)
+                    self.cpu_s += analysis.cpu_s
+                self._spec = None
+                t_speech_end = int(t_frame_end - ev.trailing_frames * FRAME * NS_PER_SAMPLE)
+                events += self._finish(analysis, ev.speech_frames / 100.0, t_speech_end, ev.forced)
+        if block and not self._batch and self.vad.in_speech:
+            self._stream(block)
         self._pending = buf[n_frames * FRAME:].copy()
         self._t_pending_ns = int(self._t_pending_ns + n_frames * FRAME * NS_PER_SAMPLE)
         self.audio_s += len(pcm) / ENGINE_RATE
@@ -157,7 +253,14 @@ class UtteranceProcessor:
             return []
         self.vad.reset()
         t = self.clock()
-        return self._finish(0.0, t, True)
+        if self._batch:
+            analysis = self._analyse(len(self._utt_pcm))
+        else:
+            rec = self._levels(self.engine.end_utterance(), self._utt_pcm[:self._streamed])
+            post, cpu = self._verify(len(self._utt_feats))
+            analysis = _Analysis(rec, post, rec.cpu_s + cpu)
+            self.cpu_s += analysis.cpu_s
+        return self._finish(analysis, 0.0, t, True)
 
     def tick(self, t_ns: int) -> list[VoiceEvent]:
         """Report a confirmation window that closed by ``t_ns``."""
@@ -172,11 +275,12 @@ class UtteranceProcessor:
                           intent=intent, decision=decision, reason=reason, engine=self.engine.name,
                           noise_dbfs=self.noise_dbfs)
 
-    def _levels(self, rec: Recognition) -> Recognition:
+    @staticmethod
+    def _levels(rec: Recognition, frames: list[np.ndarray]) -> Recognition:
         """Attach each word's mean level (dBFS) from the audio the engine decoded."""
-        if not rec.words or not self._utt_audio:
+        if not rec.words or not frames:
             return rec
-        audio = np.concatenate(self._utt_audio)
+        audio = np.concatenate(frames)
         words = []
         for w in rec.words:
             a, b = int(w.start_s * ENGINE_RATE), int(w.end_s * ENGINE_RATE)
@@ -184,15 +288,15 @@ class UtteranceProcessor:
             words.append(dataclasses.replace(w, level_dbfs=frame_dbfs(seg) if len(seg) else FLOOR_DBFS))
         return dataclasses.replace(rec, words=tuple(words))
 
-    def _finish(self, speech_s: float, t_speech_end_ns: int, forced: bool) -> list[VoiceEvent]:
-        rec = self._levels(self.engine.end_utterance())
-        self._utt_audio = []
-        self.cpu_s += rec.cpu_s
+    def _finish(self, analysis: _Analysis, speech_s: float, t_speech_end_ns: int, forced: bool) -> list[VoiceEvent]:
+        rec = analysis.rec
+        self._utt_pcm, self._utt_feats = [], []
         if forced and speech_s == 0.0:
             speech_s = (t_speech_end_ns - self._utt_start_ns) / 1e9
-        v = self.defence.judge(rec, speech_s, t_speech_end_ns, self.noise_dbfs)
+        v = self.defence.judge(rec, speech_s, t_speech_end_ns, self.noise_dbfs, post=analysis.post)
         if self.on_utterance is not None:
-            self.on_utterance(UtteranceResult(v, self._utt_start_ns, t_speech_end_ns, speech_s, rec.cpu_s, forced))
+            self.on_utterance(UtteranceResult(v, self._utt_start_ns, t_speech_end_ns, speech_s, analysis.cpu_s,
+                                              forced))
         log.debug("utterance %.2fs %s score=%.3f -> %s %s", speech_s, [(w.word, w.start_s, w.end_s) for w in rec.words], v.score, v.intent,
                   v.reason or "passed")
         if v.wake_only:

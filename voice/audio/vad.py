@@ -104,8 +104,13 @@ class Endpointer:
         self._above.clear()
         self._quiet = 0
 
-    def push(self, frame: np.ndarray) -> VadEvent:
-        """Process one 10 ms int16 frame."""
+    @property
+    def quiet_frames(self) -> int:
+        """Frames since the last speech frame of the current utterance."""
+        return self._quiet
+
+    def push(self, frame: np.ndarray, feat: np.ndarray | None = None) -> VadEvent:
+        """Process one 10 ms int16 frame (``feat``, its log-mel frame, is not used by the energy VAD)."""
         level = frame_dbfs(frame)
         self._n += 1
         self._recent.append(level)

@@ -1,0 +1,124 @@
+"""Endpointing with the learned frame VAD (robust to monitor beeps and babble).
+
+Same contract as :class:`voice.audio.vad.Endpointer` (push one 10 ms frame, get a
+:class:`~voice.audio.vad.VadEvent`), but the speech decision per frame is the probability of the
+trained :class:`~voice.verifier.nets.VadNet` (:mod:`voice.verifier.vad_model`) computed from
+per-band SNR features against a minimum-statistics noise estimate. The network was trained on
+synthetic clips in which only the *foreground* talker counts as speech, so stationary tones,
+monitor beeps, clatter and background babble keep the probability low while they stay below the
+talker. Onset: the probability reaches ``start_prob`` in ``onset_frames`` of the last
+``onset_window`` frames; the utterance continues while it stays at or above ``stop_prob``
+(hysteresis) and ends after ``endpoint_silence_s`` below it, or is cut at ``max_utterance_s``.
+
+The published noise level (``noise_dbfs``) is still the broadband energy floor: a low percentile
+of the frame levels outside speech, rising at most ``rise_db_per_s``.
+"""
+
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+
+from voice.audio.vad import VadEvent, VadKind, frame_dbfs
+from voice.verifier.features import StreamingLogMel
+from voice.verifier.vad_model import VadStream, VadWeights
+
+
+class LearnedEndpointer:
+    """Frame-by-frame endpointer driven by the learned VAD.
+
+    Args:
+        weights: the loaded VAD (:func:`voice.verifier.vad_model.load_vad`).
+        start_prob: onset probability.
+        stop_prob: continuation probability.
+        endpoint_silence_s: time below ``stop_prob`` that ends an utterance.
+        preroll_s: audio kept before the onset.
+        max_utterance_s: an utterance is cut (``forced``) at this length.
+        onset_frames: see ``onset_window``.
+        onset_window: frames in which ``onset_frames`` must reach ``start_prob``.
+        warmup_s: no onset before this much audio (the noise estimate settles).
+        rise_db_per_s: how fast the published noise floor may rise.
+    """
+
+    def __init__(self, weights: VadWeights, start_prob: float = 0.5, stop_prob: float = 0.35,
+                 endpoint_silence_s: float = 0.2, preroll_s: float = 0.15, max_utterance_s: float = 3.5,
+                 onset_frames: int = 3, onset_window: int = 4, warmup_s: float = 0.1,
+                 rise_db_per_s: float = 10.0) -> None:
+        self.w = weights
+        self.start_prob, self.stop_prob = start_prob, stop_prob
+        self._end_frames = max(1, round(endpoint_silence_s * 100))
+        self._pre: collections.deque = collections.deque(maxlen=max(onset_window, round(preroll_s * 100)))
+        self._max_frames = round(max_utterance_s * 100)
+        self._onset_frames, self._onset_window = onset_frames, onset_window
+        self._above: collections.deque = collections.deque(maxlen=onset_window)
+        self._warmup = round(warmup_s * 100)
+        self._rise = rise_db_per_s / 100.0
+        self._quiet_levels: collections.deque = collections.deque(maxlen=100)
+        self._stream = VadStream(weights)
+        self._mel = StreamingLogMel()
+        self.noise_dbfs: float | None = None
+        self.in_speech = False
+        self.last_prob = 0.0
+        """Speech probability of the last pushed frame."""
+        self._n = 0
+        self._speech_len = 0
+        self._last_speech = 0
+        self._quiet = 0
+
+    def reset(self) -> None:
+        """Forget any utterance in progress (keeps the noise estimates)."""
+        self.in_speech = False
+        self._pre.clear()
+        self._above.clear()
+        self._quiet = 0
+
+    def push(self, frame: np.ndarray, feat: np.ndarray | None = None) -> VadEvent:
+        """Process one 10 ms int16 frame (``feat``: its log-mel frame, computed here when not given)."""
+        if feat is None:
+            feat = self._mel.push(frame)
+        p = self._stream.push(feat)
+        self.last_prob = p
+        level = frame_dbfs(frame)
+        self._n += 1
+        if self.noise_dbfs is None:
+            self.noise_dbfs = level
+        if not self.in_speech:
+            self._track(level)
+            self._pre.append(frame)
+            self._above.append(p >= self.start_prob)
+            if self._n > self._warmup and sum(self._above) >= self._onset_frames:
+                self.in_speech = True
+                first = list(self._above).index(True)
+                self._speech_len = len(self._above) - first
+                self._last_speech = self._speech_len
+                self._quiet = 0
+                frames = tuple(self._pre)
+                self._pre.clear()
+                self._above.clear()
+                return VadEvent(VadKind.START, frames)
+            return VadEvent(VadKind.NONE)
+        self._speech_len += 1
+        if p >= self.stop_prob:
+            self._last_speech = self._speech_len
+            self._quiet = 0
+        else:
+            self._quiet += 1
+        if self._quiet >= self._end_frames or self._speech_len >= self._max_frames:
+            forced = self._quiet < self._end_frames
+            self.in_speech = False
+            self._above.clear()
+            return VadEvent(VadKind.END, (frame,), speech_frames=self._last_speech,
+                            trailing_frames=self._speech_len - self._last_speech, forced=forced)
+        return VadEvent(VadKind.SPEECH, (frame,), loud=self._quiet == 0)
+
+    @property
+    def quiet_frames(self) -> int:
+        """Frames since the last speech frame of the current utterance."""
+        return self._quiet
+
+    def _track(self, level: float) -> None:
+        self._quiet_levels.append(level)
+        est = float(np.percentile(np.asarray(self._quiet_levels), 30))
+        n = self.noise_dbfs
+        self.noise_dbfs = est if est < n else n + min(est - n, self._rise)

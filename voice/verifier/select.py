@@ -1,0 +1,75 @@
+"""Which learned parts a configuration uses: the frame VAD and the intent verifier.
+
+Both are loaded once per listener/evaluation. The verifier is used only when it was trained for
+the command set in use *and* the engine's calibration carries fusion weights fitted with it;
+otherwise the defence falls back to the engine's own verification score and says so in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sonoguide.errors import ModelError
+from voice.calibration import Calibration
+from voice.commandset import CommandSet
+from voice.config import VoiceConfig
+
+log = logging.getLogger(__name__)
+
+
+def load_vad_for(config: VoiceConfig):
+    """The learned VAD weights (``None`` for ``voice.vad = "energy"``).
+
+    Raises:
+        ModelError: the VAD file is missing or broken (names the fix).
+    """
+    if config.vad != "learned":
+        return None
+    from voice.verifier.vad_model import load_vad
+
+    return load_vad(config.vad_model_path())
+
+
+def build_verifier(config: VoiceConfig, command_set: CommandSet, calibration: Calibration, device: str | None = None,
+                   require_fusion: bool = True):
+    """The :class:`~voice.verifier.model.IntentVerifier` to fuse with the engine, or ``None``.
+
+    Raises:
+        ModelError: an explicitly configured verifier cannot be loaded or does not fit.
+    """
+    if config.naive or config.verifier == "off":
+        return None
+    from voice.verifier.model import IntentVerifier, bundled_verifier_dir
+
+    explicit = config.verifier not in ("", "auto")
+    d = bundled_verifier_dir(config.lang) if config.verifier in ("", "auto", "bundled") \
+        else Path(config.verifier).expanduser()
+    if not explicit and not (d / "metadata.json").is_file():
+        log.info("no bundled intent verifier for %r: the engine's verification score decides", config.lang)
+        return None
+    try:
+        v = IntentVerifier(d, command_set, device=device)
+    except ModelError as exc:
+        if explicit:
+            raise
+        log.warning("intent verifier not used: %s", exc)
+        return None
+    if require_fusion and not calibration.has_fusion:
+        if explicit:
+            raise ModelError(f"voice.verifier = {config.verifier!r} but the calibration for {calibration.engine}/"
+                             f"{calibration.lang} has no fusion weights - run 'sonoguide voice calibrate "
+                             f"--verifier {config.verifier}' or set voice.verifier = 'off'")
+        log.warning("intent verifier %s not used: the calibration for %s/%s has no fusion weights - run "
+                    "'sonoguide voice calibrate'", d, calibration.engine, calibration.lang)
+        return None
+    fitted = calibration.fusion.get("verifier") if calibration.fusion else None
+    mine = verifier_id(v)
+    if require_fusion and fitted and fitted != mine:
+        log.warning("the fusion weights were fitted with verifier %r, this is %r - recalibrate", fitted, mine)
+    return v
+
+
+def verifier_id(v) -> str:
+    """Name, version and date of a loaded verifier (stored with the fusion weights)."""
+    return f"{v.card.get('name')} {v.card.get('version')} {v.card.get('date')}"
