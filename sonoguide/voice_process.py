@@ -28,8 +28,8 @@ import threading
 import time
 from typing import Any, Callable
 
-from voice.confirm import ConfirmationGate, GateAction, GateResult
-from voice.events import Decision, VoiceEvent
+from voice.confirm import ConfirmationGate, GateAction, GateResult, apply_gate
+from voice.events import VoiceEvent
 
 log = logging.getLogger(__name__)
 
@@ -53,28 +53,6 @@ class PassThroughGate:
 
     def reset(self) -> None:  # noqa: D102
         pass
-
-
-def apply_gate(gate: ConfirmationGate, event: VoiceEvent) -> VoiceEvent:
-    """Route an accepted voice intent through ``gate`` and return the gated decision.
-
-    Events other than ``accepted`` pass unchanged. The mapping is the listener's own
-    (:meth:`voice.processor.UtteranceProcessor._finish`): a confirm-gated intent becomes
-    ``awaiting_confirmation``; "confirm"/"cancel" become ``confirmed``/``cancelled`` of the held
-    intent, or ``rejected`` when nothing is held.
-    """
-    if event.decision is not Decision.ACCEPTED or not event.intent:
-        return event
-    g = gate.submit(event.intent, event.t_end_ns)
-    if g.action is GateAction.EXECUTE:
-        return event
-    if g.action is GateAction.AWAIT:
-        return dataclasses.replace(event, decision=Decision.AWAITING_CONFIRMATION, reason="say confirm")
-    if g.action is GateAction.CONFIRMED:
-        return dataclasses.replace(event, intent=g.intent, decision=Decision.CONFIRMED, reason="")
-    if g.action is GateAction.CANCELLED:
-        return dataclasses.replace(event, intent=g.intent, decision=Decision.CANCELLED, reason="")
-    return dataclasses.replace(event, decision=Decision.REJECTED, reason="nothing to " + event.intent)
 
 
 class VoiceProcess:

@@ -9,10 +9,12 @@ pending one; any other intent executes at once and leaves the pending one waitin
 from __future__ import annotations
 
 import enum
+import dataclasses
 import threading
 from dataclasses import dataclass
 
 from voice.commandset import CommandSet
+from voice.events import Decision, VoiceEvent
 
 
 class GateAction(str, enum.Enum):
@@ -112,3 +114,24 @@ class ConfirmationGate:
         if self._pending is not None and t_ns > self._pending[1]:
             self._expired = self._pending[0]
             self._pending = None
+
+
+def apply_gate(gate: ConfirmationGate, event: VoiceEvent) -> VoiceEvent:
+    """Route an ``accepted`` voice decision through ``gate`` and return the gated decision.
+
+    Other decisions pass unchanged. A confirm-gated intent becomes ``awaiting_confirmation``;
+    "confirm" / "cancel" become ``confirmed`` / ``cancelled`` of the held intent, or ``rejected``
+    ("nothing to confirm") when nothing is held; any other intent stays ``accepted``. Used by the
+    listener's processor and, for a listener in a child process, by the parent that owns the gate.
+    """
+    if event.decision is not Decision.ACCEPTED or not event.intent:
+        return event
+    g = gate.submit(event.intent, event.t_end_ns)
+    if g.action is GateAction.EXECUTE:
+        return event
+    if g.action is GateAction.AWAIT:
+        return dataclasses.replace(event, decision=Decision.AWAITING_CONFIRMATION, reason="say confirm")
+    if g.action in (GateAction.CONFIRMED, GateAction.CANCELLED):
+        decision = Decision.CONFIRMED if g.action is GateAction.CONFIRMED else Decision.CANCELLED
+        return dataclasses.replace(event, intent=g.intent, decision=decision, reason="")
+    return dataclasses.replace(event, decision=Decision.REJECTED, reason="nothing to " + event.intent)

@@ -29,7 +29,7 @@ from voice.audio.vad import FLOOR_DBFS, FRAME, Endpointer, VadKind, frame_dbfs
 from voice.calibration import Calibration
 from voice.commandset import CommandSet
 from voice.config import ENGINE_RATE, VoiceConfig
-from voice.confirm import ConfirmationGate, GateAction
+from voice.confirm import ConfirmationGate, apply_gate
 from voice.defence import Defence, Verdict
 from voice.engines.base import Recognition
 from voice.events import Decision, VoiceEvent
@@ -303,15 +303,5 @@ class UtteranceProcessor:
             return [self._event(t_speech_end_ns, v.text, 0.0, None, Decision.REJECTED, "wake word heard")]
         if not v.passed:
             return [self._event(t_speech_end_ns, v.text, v.confidence, v.intent, Decision.REJECTED, v.reason)]
-        g = self.gate.submit(v.intent, t_speech_end_ns)
-        if g.action is GateAction.EXECUTE:
-            return [self._event(t_speech_end_ns, v.text, v.confidence, v.intent, Decision.ACCEPTED, "")]
-        if g.action is GateAction.AWAIT:
-            return [self._event(t_speech_end_ns, v.text, v.confidence, v.intent, Decision.AWAITING_CONFIRMATION,
-                                "say confirm")]
-        if g.action is GateAction.CONFIRMED:
-            return [self._event(t_speech_end_ns, v.text, v.confidence, g.intent, Decision.CONFIRMED, "")]
-        if g.action is GateAction.CANCELLED:
-            return [self._event(t_speech_end_ns, v.text, v.confidence, g.intent, Decision.CANCELLED, "")]
-        return [self._event(t_speech_end_ns, v.text, v.confidence, v.intent, Decision.REJECTED,
-                            "nothing to " + (v.intent or "confirm"))]
+        heard = self._event(t_speech_end_ns, v.text, v.confidence, v.intent, Decision.ACCEPTED, "")
+        return [apply_gate(self.gate, heard)]

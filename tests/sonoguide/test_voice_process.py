@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from sonoguide.voice_process import VoiceProcess, apply_gate
+from sonoguide.voice_process import VoiceProcess
+from voice.confirm import apply_gate
 from voice.commandset import bundled_command_set_path, load_command_set
 from voice.config import VoiceConfig
 from voice.confirm import ConfirmationGate

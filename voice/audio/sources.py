@@ -265,7 +265,9 @@ class ZmqAudioSource(_QueueSource):
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="voice-zmq", daemon=True)
         self._thread.start()
-        self._ready.wait(5.0)
+        if not self._ready.wait(30.0):
+            raise NetworkError(f"the headset audio socket at {self.endpoint} did not open within 30 s - "
+                               f"check that the machine is not overloaded and the endpoint is valid")
         if self._error is not None:
             raise self._error
 
