@@ -30,6 +30,7 @@ from typing import Any, Callable
 
 from voice.confirm import ConfirmationGate, GateAction, GateResult, apply_gate
 from voice.events import VoiceEvent
+from voice.listener import deliver
 
 log = logging.getLogger(__name__)
 
@@ -170,18 +171,9 @@ class VoiceProcess:
             log.error("voice commands are off: %s", reason)
 
     def _deliver(self, event: VoiceEvent) -> None:
-        event = apply_gate(self.gate, event)
         self.events += 1
-        if self.audit is not None:
-            try:
-                self.audit.write_event(event)
-            except (OSError, ValueError) as exc:
-                log.error("audit log write failed: %s", exc)
-        try:
-            self.on_event(event)
-        except Exception:  # noqa: BLE001 - a failing consumer must not stop listening
+        if not deliver(apply_gate(self.gate, event), self.audit, self.on_event):
             self.errors += 1
-            log.exception("voice event callback failed")
 
 
 # ...................................................................... child side

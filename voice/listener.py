@@ -26,6 +26,27 @@ from voice.processor import UtteranceProcessor
 log = logging.getLogger(__name__)
 
 
+def deliver(event: VoiceEvent, audit: AuditLog | None, on_event: Callable[[VoiceEvent], None]) -> bool:
+    """Write ``event`` to the audit log (if any), then hand it to ``on_event``.
+
+    Neither a failing audit write nor a failing consumer stops listening: both are logged.
+
+    Returns:
+        False when ``on_event`` raised.
+    """
+    if audit is not None:
+        try:
+            audit.write_event(event)
+        except (OSError, ValueError) as exc:
+            log.error("audit log write failed: %s", exc)
+    try:
+        on_event(event)
+    except Exception:  # noqa: BLE001 - a failing consumer must not stop listening
+        log.exception("voice event callback failed")
+        return False
+    return True
+
+
 class VoiceListener:
     """Runs recognition on a consumer thread.
 
@@ -98,16 +119,8 @@ class VoiceListener:
     def _emit(self, events: list[VoiceEvent]) -> None:
         for ev in events:
             self.events += 1
-            if self.audit is not None:
-                try:
-                    self.audit.write_event(ev)
-                except (OSError, ValueError) as exc:
-                    log.error("audit log write failed: %s", exc)
-            try:
-                self.on_event(ev)
-            except Exception:  # noqa: BLE001 - a failing consumer must not stop listening
+            if not deliver(ev, self.audit, self.on_event):
                 self.errors += 1
-                log.exception("voice event callback failed")
 
     def _run(self) -> None:
         assert self._proc is not None
