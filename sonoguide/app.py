@@ -155,6 +155,9 @@ class Runtime:
     # .................................................................. construction
     def _build(self) -> None:
         cfg = self.config
+        if cfg.pipeline.opencv_threads > 0:
+            import cv2
+            cv2.setNumThreads(cfg.pipeline.opencv_threads)
         self.us_source = _us_source(cfg)
         self.camera_source, self.intrinsics, self.board = _camera_parts(cfg)
         tracked = self.camera_source is not None

@@ -154,6 +154,9 @@ class PipelineConfig:
         needle: run the needle stage.
         status_hz: refresh rate of the live status line.
         snapshot_dir: where ``snapshot`` writes its PNG and JSON.
+        opencv_threads: OpenCV worker threads in the live runtime; 1 (default) keeps OpenCV's
+            thread pool from taking the segmentation's core away while the camera is tracked
+            (BENCHMARKS.md, guidance loop); 0 leaves OpenCV's default (one per core).
     """
 
     overlay_validity_ms: float = 200.0
@@ -162,6 +165,7 @@ class PipelineConfig:
     needle: bool = True
     status_hz: float = 2.0
     snapshot_dir: str = "snapshots"
+    opencv_threads: int = 1
 
     def __post_init__(self) -> None:
         require(is_number(self.overlay_validity_ms) and 20.0 <= self.overlay_validity_ms <= 5000.0,
@@ -170,6 +174,9 @@ class PipelineConfig:
                 "a number 0.1..20", self.status_hz)
         require(isinstance(self.snapshot_dir, str) and bool(self.snapshot_dir), "pipeline.snapshot_dir",
                 "a folder path", self.snapshot_dir)
+        require(isinstance(self.opencv_threads, int) and not isinstance(self.opencv_threads, bool)
+                and 0 <= self.opencv_threads <= 256, "pipeline.opencv_threads", "an integer 0..256",
+                self.opencv_threads)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,6 +35,25 @@ from vision.tracking.pose import PoseMeasurement
 from vision.types import Frame, SegmentationResult
 
 log = logging.getLogger(__name__)
+
+
+CAMERA_NICE = 5
+"""Nice increment of the camera threads: when the cores are contended, the ultrasound path (whose
+latency is shown to the clinician) runs first; tracking at 30 Hz needs a third of a core and
+still gets it (BENCHMARKS.md, guidance loop)."""
+
+
+def lower_thread_priority(increment: int) -> None:
+    """Lower the calling thread's scheduling priority by ``increment`` nice levels.
+
+    Linux gives every thread its own nice value (``setpriority(2)`` on the thread id); elsewhere,
+    or without permission, this does nothing.
+    """
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + increment))
+    except (AttributeError, OSError) as exc:  # not Linux, or not allowed
+        log.debug("thread priority unchanged: %s", exc)
 
 
 class Mailbox:
@@ -261,17 +281,19 @@ class Pipeline:
         self._spawn("us-capture", self._capture_loop, self.us_source, self._us_box)
         self._spawn("us-process", self._us_loop)
         if self.camera_source is not None and self.tracker is not None:
-            self._spawn("camera-capture", self._capture_loop, self.camera_source, self._cam_box)
-            self._spawn("camera-track", self._camera_loop)
+            self._spawn("camera-capture", self._capture_loop, self.camera_source, self._cam_box, nice=CAMERA_NICE)
+            self._spawn("camera-track", self._camera_loop, nice=CAMERA_NICE)
         elif self.camera_source is not None and self.pose_buffer is not None:
             self._spawn("pose-source", self._pose_source_loop)
 
-    def _spawn(self, name: str, fn: Callable[..., None], *args: Any) -> None:
-        t = threading.Thread(target=self._guard, args=(fn, *args), name=name, daemon=True)
+    def _spawn(self, name: str, fn: Callable[..., None], *args: Any, nice: int = 0) -> None:
+        t = threading.Thread(target=self._guard, args=(fn, nice, *args), name=name, daemon=True)
         self._threads.append(t)
         t.start()
 
-    def _guard(self, fn: Callable[..., None], *args: Any) -> None:
+    def _guard(self, fn: Callable[..., None], nice: int, *args: Any) -> None:
+        if nice:
+            lower_thread_priority(nice)
         try:
             fn(*args)
         except SonoguideError as exc:

@@ -35,6 +35,8 @@ from voice.listener import deliver
 log = logging.getLogger(__name__)
 
 _READY, _EVENT, _ERROR, _EXIT = "ready", "event", "error", "exit"
+VOICE_NICE = 5
+"""Nice increment of the voice process: under contention the video path runs first."""
 
 
 class PassThroughGate:
@@ -180,6 +182,10 @@ class VoiceProcess:
 def _child_main(config: Any, curve_dir: str | None, conn: Any, stop: Any, noise: Any, log_level: int) -> None:
     """Entry point of the child: listen until ``stop`` is set or the parent dies."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core's worth: the video loop needs the rest
+    try:
+        os.nice(VOICE_NICE)  # decoding needs about a tenth of a core
+    except OSError:
+        pass
     logging.basicConfig(level=log_level or logging.WARNING,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
     from sonoguide.errors import SonoguideError

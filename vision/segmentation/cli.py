@@ -45,6 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--split", choices=("all", "val"), default="all",
                    help="val: only the validation ids stored in the model's card (default: all images)")
     e.add_argument("--device", default=None, help="torch device (default: CUDA when present, else CPU)")
+    e.add_argument("--precision", choices=("fp32", "int8", "auto"), default="fp32",
+                   help="float weights (default) or the card's int8 CPU weights")
     e.set_defaults(func=_eval)
 
     c = ssub.add_parser("card", help="re-measure a model's card metrics on its validation ids with the current "
@@ -53,6 +55,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--model", default="", metavar="PATH", help="weights file (default: the bundled weights)")
     c.add_argument("--report", default="seg_card_worst.png", metavar="PNG", help="overlay grid of the worst cases")
     c.set_defaults(func=_card)
+
+    q = ssub.add_parser("quantize", help="make int8 CPU weights from float weights (calibrated on training "
+                                         "images), evaluate them on the validation ids, record them in the card")
+    q.add_argument("--data", required=True, metavar="DIR", help="the data set the model was trained on")
+    q.add_argument("--model", default="", metavar="PATH", help="weights file (default: the bundled weights)")
+    q.set_defaults(func=_quantize)
 
     r = ssub.add_parser("run", help="segment image files and write overlay PNGs")
     r.add_argument("images", nargs="+", metavar="IMAGE")
@@ -115,7 +123,7 @@ def _eval(args: argparse.Namespace) -> int:
         if not samples:
             raise InputError(f"{args.data}: none of the model card's validation ids is in this data set")
     res = evaluate_samples(samples, args.model or None, roi=args.roi,
-                           report_png=args.report, device=args.device)
+                           report_png=args.report, device=args.device, precision=args.precision)
     per_image = res.pop("per_image")
     if args.per_image:
         Path(args.per_image).write_text(json.dumps(per_image, indent=1))
@@ -147,6 +155,22 @@ def _card(args: argparse.Namespace) -> int:
     write_card(path, card)
     print(format_table(card["metrics"]))
     print(f"model card updated: {path.with_name('metadata.json')}\nworst cases: {args.report}")
+    return 0
+
+
+def _quantize(args: argparse.Namespace) -> int:
+    from vision.segmentation.evaluate import list_pairs
+    from vision.segmentation.modelcard import BUNDLED_WEIGHTS
+    from vision.segmentation.quantize import export_int8
+
+    path = Path(args.model) if args.model else BUNDLED_WEIGHTS
+    list_pairs(args.data)
+    entry = export_int8(path, Path(args.data))
+    m = entry.get("metrics")
+    if m:
+        print(f"int8 validation Dice: nerve {m['nerve']['dice']:.3f}, vessel {m['vessel']['dice']:.3f}; "
+              f"{m['fps']:.1f} fps (p50 {m['p50_ms']:.1f} ms)")
+    print(f"int8 weights: {path.with_name(entry['file'])} ({entry['calibration']})")
     return 0
 
 

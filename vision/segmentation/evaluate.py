@@ -122,7 +122,7 @@ def report_grid(tiles: list[np.ndarray], cols: int = 4) -> np.ndarray:
 
 def evaluate_samples(samples, model: str | Path | None = None, *, roi: str | None = None,
                      progress: bool = True, report_png: str | Path | None = None, n_worst: int = 8,
-                     device: str | None = None) -> dict[str, Any]:
+                     device: str | None = None, precision: str = "fp32") -> dict[str, Any]:
     """Evaluate the segmenter on labelled samples (an iterable of :class:`Sample`).
 
     Each image is segmented independently (temporal state reset), at batch size 1, and scored
@@ -138,7 +138,7 @@ def evaluate_samples(samples, model: str | Path | None = None, *, roi: str | Non
     from vision.segmentation.config import SegmentationConfig
     from vision.segmentation.segmenter import Segmenter
 
-    cfg = SegmentationConfig(model=str(model) if model else "")
+    cfg = SegmentationConfig(model=str(model) if model else "", precision=precision)
     if roi is not None:
         cfg = replace(cfg, roi=roi)
     seg = Segmenter(cfg, device=device)
@@ -193,7 +193,7 @@ def card_metrics(samples, weights: str | Path, split: str, report_png: str | Pat
     from vision.segmentation.config import SegmentationConfig
     from vision.segmentation.train import git_hash
 
-    report = evaluate_samples(samples, weights, progress=progress, report_png=report_png)
+    report = evaluate_samples(samples, weights, progress=progress, report_png=report_png, precision="fp32")
     report.pop("per_image")
     d = SegmentationConfig()
     settings = {k: getattr(d, k) for k in ("roi", "min_area_fraction", "min_confidence", "fill_holes", "flip_tta")}

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 
-from sonoguide.errors import ConfigError
+from sonoguide.errors import ConfigError, ModelError
 from vision.segmentation import postprocess, quality as quality_mod
 from vision.segmentation.config import SegmentationConfig, parse_roi
 from vision.segmentation.inference import Network, pick_device
-from vision.segmentation.modelcard import load_model
+from vision.segmentation.modelcard import BUNDLED_WEIGHTS, load_model
 from vision.segmentation.preprocess import MIN_SIDE, Letterbox, detect_roi, to_gray
+from vision.segmentation.quantize import load_int8
 from vision.segmentation.temporal import ProbabilitySmoother, Tracker
 from vision.types import SegmentationResult, Structure
 
@@ -76,13 +78,21 @@ class Segmenter:
             raise ConfigError("segmentation.device = 'cuda' but no CUDA device is available; use \"auto\" or \"cpu\"")
         torch.set_num_threads(config.threads if config.threads > 0 else default_threads())
         model, self.card = load_model(config.model or None, dev)
-        self.net = Network(model, self.card, dev, optimise=config.optimise)
+        int8 = config.precision == "int8" or (config.precision == "auto" and dev.type == "cpu"
+                                               and "int8" in self.card)
+        if int8 and "int8" not in self.card:
+            raise ModelError(f"{config.model or BUNDLED_WEIGHTS}: segmentation.precision = \"int8\" but the "
+                             "model card lists no int8 weights; create them with 'sonoguide seg quantize'")
+        self.net = Network(model, self.card, dev, optimise=config.optimise and not int8)
+        if int8:
+            self.net.module = load_int8(Path(config.model) if config.model else BUNDLED_WEIGHTS, self.card, dev)
+        self.precision = "int8" if int8 else "fp32"
         self.size = self.net.size
         self._fixed_roi = parse_roi(config.roi)
         self._smoother = ProbabilitySmoother(config.smoothing, config.motion_threshold)
         self._tracker = Tracker(config.gate_on, config.gate_off)
         self._roi: tuple[int, int, int, int] | None = None
-        log.info("segmenter: %s on %s, input %d px", self.card.get("name"), dev, self.size)
+        log.info("segmenter: %s on %s (%s), input %d px", self.card.get("name"), dev, self.precision, self.size)
 
     def reset(self) -> None:
         """Forget the temporal state (smoothing, tracks, ROI)."""
@@ -118,6 +128,14 @@ class Segmenter:
         self._tracker.reset()
         labels = np.zeros(shape, np.uint8) if want_labels and shape is not None else None
         return SegmentationResult((), labels, 0.0, flags, t_capture_ns)
+
+    def network_input(self, image: np.ndarray) -> np.ndarray | None:
+        """The letterboxed ``size x size`` uint8 network input of one frame (``None``: no image)."""
+        gray = to_gray(image)
+        if min(gray.shape) < MIN_SIDE:
+            return None
+        roi = self._choose_roi(gray)
+        return None if roi is None else Letterbox.fit(roi, self.size).apply(gray)
 
     def segment(self, image: np.ndarray, t_capture_ns: int = 0, *, want_labels: bool = False) -> SegmentationResult:
         """Segment one frame.

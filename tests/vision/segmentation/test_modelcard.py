@@ -43,6 +43,9 @@ def _copy_bundle(tmp_path):
     dst = tmp_path / "model.pt"
     shutil.copy(BUNDLED_WEIGHTS, dst)
     shutil.copy(card_path(BUNDLED_WEIGHTS), card_path(dst))
+    int8 = BUNDLED_WEIGHTS.with_name("model_int8.pt")
+    if int8.exists():
+        shutil.copy(int8, tmp_path / int8.name)
     return dst
 
 
