@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from sonoguide.voice_process import VoiceProcess
-from voice.confirm import apply_gate
 from voice.commandset import bundled_command_set_path, load_command_set
 from voice.config import VoiceConfig
-from voice.confirm import ConfirmationGate
+from voice.confirm import ConfirmationGate, apply_gate
 from voice.events import Decision, VoiceEvent
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _gate() -> ConfirmationGate:
@@ -84,3 +90,46 @@ def test_missing_wav_is_one_line_and_no_listener(tmp_path):
     cfg = VoiceConfig(input="wav", wav_path=str(tmp_path / "nope.wav"), audit_log="")
     got = _run(cfg, 60.0)
     assert got["ready"] is None and "nope.wav" in got["error"] and "\n" not in got["error"]
+
+
+_OWNER = """
+import sys, time
+from sonoguide.voice_process import VoiceProcess
+from voice.commandset import bundled_command_set_path, load_command_set
+from voice.config import VoiceConfig
+from voice.confirm import ConfirmationGate
+gate = ConfirmationGate(load_command_set(bundled_command_set_path("en")), 5.0)
+vp = VoiceProcess(VoiceConfig(input="wav", audit_log=""), None, lambda e: None, gate,
+                  on_ready=lambda name: print("ready", vp._proc.pid, flush=True))
+if __name__ == "__main__":
+    vp.start()
+    time.sleep(60)
+"""
+
+
+@pytest.mark.timeout(120)
+def test_child_ends_when_its_owner_is_killed(tmp_path):
+
+    script = tmp_path / "owner.py"
+    script.write_text(_OWNER)
+    owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                             cwd=str(tmp_path), env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        line = owner.stdout.readline()
+        assert line.startswith("ready"), line
+        child = int(line.split()[1])
+        os.kill(owner.pid, signal.SIGKILL)
+        owner.wait(10)
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline:
+            try:
+                os.kill(child, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(child, signal.SIGKILL)
+            pytest.fail("the voice process outlived its owner")
+    finally:
+        if owner.poll() is None:
+            owner.kill()
