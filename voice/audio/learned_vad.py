@@ -16,16 +16,14 @@ of the frame levels outside speech, rising at most ``rise_db_per_s``.
 
 from __future__ import annotations
 
-import collections
-
 import numpy as np
 
-from voice.audio.vad import VadEvent, VadKind, frame_dbfs
+from voice.audio.vad import EndpointState, VadEvent, VadKind, frame_dbfs
 from voice.verifier.features import StreamingLogMel
 from voice.verifier.vad_model import VadStream, VadWeights
 
 
-class LearnedEndpointer:
+class LearnedEndpointer(EndpointState):
     """Frame-by-frame endpointer driven by the learned VAD.
 
     Args:
@@ -45,33 +43,14 @@ class LearnedEndpointer:
                  endpoint_silence_s: float = 0.2, preroll_s: float = 0.15, max_utterance_s: float = 3.5,
                  onset_frames: int = 3, onset_window: int = 4, warmup_s: float = 0.1,
                  rise_db_per_s: float = 10.0) -> None:
+        super().__init__(endpoint_silence_s, preroll_s, max_utterance_s, onset_frames, onset_window,
+                         rise_db_per_s, warmup_s)
         self.w = weights
         self.start_prob, self.stop_prob = start_prob, stop_prob
-        self._end_frames = max(1, round(endpoint_silence_s * 100))
-        self._pre: collections.deque = collections.deque(maxlen=max(onset_window, round(preroll_s * 100)))
-        self._max_frames = round(max_utterance_s * 100)
-        self._onset_frames, self._onset_window = onset_frames, onset_window
-        self._above: collections.deque = collections.deque(maxlen=onset_window)
-        self._warmup = round(warmup_s * 100)
-        self._rise = rise_db_per_s / 100.0
-        self._quiet_levels: collections.deque = collections.deque(maxlen=100)
         self._stream = VadStream(weights)
         self._mel = StreamingLogMel()
-        self.noise_dbfs: float | None = None
-        self.in_speech = False
         self.last_prob = 0.0
         """Speech probability of the last pushed frame."""
-        self._n = 0
-        self._speech_len = 0
-        self._last_speech = 0
-        self._quiet = 0
-
-    def reset(self) -> None:
-        """Forget any utterance in progress (keeps the noise estimates)."""
-        self.in_speech = False
-        self._pre.clear()
-        self._above.clear()
-        self._quiet = 0
 
     def push(self, frame: np.ndarray, feat: np.ndarray | None = None) -> VadEvent:
         """Process one 10 ms int16 frame (``feat``: its log-mel frame, computed here when not given)."""
@@ -111,14 +90,3 @@ class LearnedEndpointer:
             return VadEvent(VadKind.END, (frame,), speech_frames=self._last_speech,
                             trailing_frames=self._speech_len - self._last_speech, forced=forced)
         return VadEvent(VadKind.SPEECH, (frame,), loud=self._quiet == 0)
-
-    @property
-    def quiet_frames(self) -> int:
-        """Frames since the last speech frame of the current utterance."""
-        return self._quiet
-
-    def _track(self, level: float) -> None:
-        self._quiet_levels.append(level)
-        est = float(np.percentile(np.asarray(self._quiet_levels), 30))
-        n = self.noise_dbfs
-        self.noise_dbfs = est if est < n else n + min(est - n, self._rise)

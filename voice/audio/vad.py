@@ -58,7 +58,51 @@ class VadEvent:
     """For ``SPEECH``: the frame is above the continuation threshold."""
 
 
-class Endpointer:
+class EndpointState:
+    """Onset/endpoint bookkeeping shared by the energy and the learned endpointer.
+
+    Holds the pre-roll, the onset window, the utterance counters and the running noise floor
+    (a low percentile of recent quiet frames, rising at most ``rise_db_per_s``).
+    """
+
+    def __init__(self, endpoint_silence_s: float, preroll_s: float, max_utterance_s: float,
+                 onset_frames: int, onset_window: int, rise_db_per_s: float, warmup_s: float) -> None:
+        self._end_frames = max(1, round(endpoint_silence_s * 100))
+        self._pre: collections.deque = collections.deque(maxlen=max(onset_window, round(preroll_s * 100)))
+        self._max_frames = round(max_utterance_s * 100)
+        self._onset_frames, self._onset_window = onset_frames, onset_window
+        self._rise = rise_db_per_s / 100.0
+        self._warmup = round(warmup_s * 100)
+        self._above: collections.deque = collections.deque(maxlen=onset_window)
+        self._quiet_levels: collections.deque = collections.deque(maxlen=100)
+        self.noise_dbfs: float | None = None
+        self.in_speech = False
+        self._n = 0
+        self._speech_len = 0      # frames since start
+        self._last_speech = 0     # frames since start of the last speech frame (+1)
+        self._quiet = 0
+
+    def reset(self) -> None:
+        """Forget any utterance in progress (keeps the noise floor)."""
+        self.in_speech = False
+        self._pre.clear()
+        self._above.clear()
+        self._quiet = 0
+
+    @property
+    def quiet_frames(self) -> int:
+        """Frames since the last speech frame of the current utterance."""
+        return self._quiet
+
+    def _track(self, level: float) -> None:
+        # the floor is a low percentile of the recent quiet frames, limited in how fast it rises
+        self._quiet_levels.append(level)
+        est = float(np.percentile(np.asarray(self._quiet_levels), 30))
+        n = self.noise_dbfs
+        self.noise_dbfs = est if est < n else n + min(est - n, self._rise)
+
+
+class Endpointer(EndpointState):
     """Frame-by-frame speech detector (feed exactly :data:`FRAME` samples per call).
 
     Args:
@@ -77,37 +121,13 @@ class Endpointer:
                  preroll_s: float = 0.2, max_utterance_s: float = 3.0, onset_frames: int = 4,
                  onset_window: int = 6, rise_db_per_s: float = 10.0, warmup_s: float = 0.15,
                  peak_drop_db: float = 14.0) -> None:
+        super().__init__(endpoint_silence_s, preroll_s, max_utterance_s, onset_frames, onset_window,
+                         rise_db_per_s, warmup_s)
         self.start_db, self.stop_db = start_db, stop_db
         self.peak_drop_db = peak_drop_db
         self._peak = FLOOR_DBFS
-        self._end_frames = max(1, round(endpoint_silence_s * 100))
-        self._pre = collections.deque(maxlen=max(onset_window, round(preroll_s * 100)))
-        self._max_frames = round(max_utterance_s * 100)
-        self._onset_frames, self._onset_window = onset_frames, onset_window
-        self._rise = rise_db_per_s / 100.0
-        self._warmup = round(warmup_s * 100)
-        self._recent = collections.deque(maxlen=150)  # last 1.5 s of levels
-        self._above = collections.deque(maxlen=onset_window)
-        self._quiet_levels = collections.deque(maxlen=100)
-        self.noise_dbfs: float | None = None
-        self.in_speech = False
-        self._n = 0
-        self._speech_len = 0      # frames since start
-        self._last_speech = 0     # frames since start of the last speech frame (+1)
-        self._quiet = 0
+        self._recent: collections.deque = collections.deque(maxlen=150)  # last 1.5 s of levels
         self._onset_back = 0
-
-    def reset(self) -> None:
-        """Forget any utterance in progress (keeps the noise floor)."""
-        self.in_speech = False
-        self._pre.clear()
-        self._above.clear()
-        self._quiet = 0
-
-    @property
-    def quiet_frames(self) -> int:
-        """Frames since the last speech frame of the current utterance."""
-        return self._quiet
 
     def push(self, frame: np.ndarray, feat: np.ndarray | None = None) -> VadEvent:
         """Process one 10 ms int16 frame (``feat``, its log-mel frame, is not used by the energy VAD)."""
@@ -158,10 +178,3 @@ class Endpointer:
             self._above.clear()
             return ev
         return VadEvent(VadKind.SPEECH, (frame,), loud=self._quiet == 0)
-
-    def _track(self, level: float) -> None:
-        # the floor is a low percentile of the recent quiet frames, limited in how fast it rises
-        self._quiet_levels.append(level)
-        est = float(np.percentile(np.asarray(self._quiet_levels), 30))
-        n = self.noise_dbfs
-        self.noise_dbfs = est if est < n else n + min(est - n, self._rise)
