@@ -161,11 +161,8 @@ class Defence:
                 return reject("no wake word")
         if math.isnan(score) or score < self.calibration.threshold(m.intent) + cfg.threshold_offset:
             return reject("low confidence", structural=True)
-        last = self._last_accept.get(m.intent)
-        if last is not None and t_ns - last < cfg.cooldown_s * 1e9:
+        if not self._accept(m.intent, t_ns):
             return reject("cooldown", structural=True)
-        self._last_accept[m.intent] = t_ns
-        self._wake_until_ns = -1
         return Verdict(m.intent, True, "", conf, text, score, structural_ok=True)
 
     def _judge_fused(self, rec: Recognition, m: CommandMatch, speech_s: float, t_ns: int, noise_dbfs: float,
@@ -196,9 +193,16 @@ class Defence:
                 return reject("no wake word")
         if d.log_odds < self.calibration.fusion_threshold(d.intent) + cfg.threshold_offset:
             return reject("low confidence", structural=True)
-        last = self._last_accept.get(d.intent)
-        if last is not None and t_ns - last < cfg.cooldown_s * 1e9:
+        if not self._accept(d.intent, t_ns):
             return reject("cooldown", structural=True)
-        self._last_accept[d.intent] = t_ns
-        self._wake_until_ns = -1
         return Verdict(d.intent, True, "", d.prob, text, d.log_odds, structural_ok=True, evidence=ev)
+
+    def _accept(self, intent: str, t_ns: int) -> bool:
+        """Accept ``intent`` heard at ``t_ns`` unless it is in its cooldown; an acceptance starts
+        the cooldown and closes the wake-word window."""
+        last = self._last_accept.get(intent)
+        if last is not None and t_ns - last < self.config.cooldown_s * 1e9:
+            return False
+        self._last_accept[intent] = t_ns
+        self._wake_until_ns = -1
+        return True
