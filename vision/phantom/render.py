@@ -278,7 +278,7 @@ class Phantom:
         tip_px = entry_px = angle = None
         visible = False
         if needle is not None:
-            tip_px, entry_px, visible = self._draw_needle(display, needle_mask, needle, dx_mm)
+            tip_px, entry_px, visible = self._draw_needle(display, needle_mask, needle, dx_mm, col0)
             angle = needle.angle_deg
         display += self._noise[int(round(t_s * 1000.0)) % _NOISE_BANK]  # electronic noise on top
         image = np.clip(display, 0.0, 255.0)
@@ -288,9 +288,10 @@ class Phantom:
                             needle_entry_px=entry_px if visible else None,
                             needle_angle_deg=angle, needle_mask=needle_mask, structures=tuple(structs))
 
-    def _draw_needle(self, display: np.ndarray, mask: np.ndarray, n: NeedleState, dx_mm: float
+    def _draw_needle(self, display: np.ndarray, mask: np.ndarray, n: NeedleState, dx_mm: float, col0: int
                      ) -> tuple[tuple[float, float], tuple[float, float] | None, bool]:
-        """Draw shaft and reverberations into ``display``; fill ``mask``; return tip, entry, visible."""
+        """Draw shaft and reverberations into ``display`` (the world columns from ``col0``); fill
+        ``mask``; return tip, entry, visible."""
         c = self.config
         h, w = display.shape
         sy, sx = self.mm_per_px
@@ -313,7 +314,6 @@ class Phantom:
         y1 = min(h, int(math.ceil(max(a[1], b[1]) + c.reverberations * spacing)) + m + 1)
         origin = np.array([x0, y0], float)
         box = display[y0:y1, x0:x1]
-        col0 = self._margin + int(round(dx_mm / sx))
         path = self._path_db[y0:y1, col0 + x0:col0 + x1]
         texture = self._needle_texture[y0:y1, x0:x1]
         # specular echo: strong when the shaft is near-parallel to the transducer face; it is a
