@@ -106,6 +106,7 @@ class UtteranceProcessor:
         amp = 10.0 ** (config.comfort_noise_dbfs / 20.0) * 32768.0
         self._comfort = (np.random.default_rng(12345).standard_normal(ENGINE_RATE) * amp).astype(np.float32)
         self._comfort_pos = 0
+        self._mel_comfort_pos = 0
         self._pending = np.zeros(0, dtype=np.int16)
         self._t_pending_ns = 0
         self._utt_start_ns = 0
@@ -136,12 +137,28 @@ class UtteranceProcessor:
         if self.engine is not None:
             self.engine.start_utterance()
 
-    def _with_comfort(self, block: np.ndarray) -> np.ndarray:
-        block = block.astype(np.float32)
+    def _add_comfort(self, block: np.ndarray, pos: int) -> tuple[np.ndarray, int]:
+        """``block`` plus the comfort noise from position ``pos``; returns it and the next position."""
         n = len(block)
-        idx = (self._comfort_pos + np.arange(n)) % len(self._comfort)
-        self._comfort_pos = (self._comfort_pos + n) % len(self._comfort)
-        return np.clip(block + self._comfort[idx], -32768, 32767).astype(np.int16)
+        idx = (pos + np.arange(n)) % len(self._comfort)
+        out = np.clip(block.astype(np.float32) + self._comfort[idx], -32768, 32767).astype(np.int16)
+        return out, (pos + n) % len(self._comfort)
+
+    def _with_comfort(self, block: np.ndarray) -> np.ndarray:
+        """What the engine decodes: the block with comfort noise."""
+        out, self._comfort_pos = self._add_comfort(block, self._comfort_pos)
+        return out
+
+    def _mel_frame(self, frame: np.ndarray) -> np.ndarray:
+        """Log-mel of one frame as the learned VAD and the verifier see it: with comfort noise too.
+
+        Digital silence (all-zero samples, as in a WAV file, a muted headset or a clean
+        recording's lead-in) puts the per-band noise floor at the front end's -100 dB floor and
+        every sound 60-80 dB above it, a range the learned VAD never met in training: on clean
+        clips it hovered between its stop and start probabilities and cut or missed commands.
+        """
+        noisy, self._mel_comfort_pos = self._add_comfort(frame, self._mel_comfort_pos)
+        return self.mel.push(noisy)
 
     def _verify(self, upto: int) -> tuple[np.ndarray | None, float]:
         if self.verifier is None:
@@ -180,7 +197,7 @@ class UtteranceProcessor:
             t_frame_end = int(self._t_pending_ns + (i + 1) * FRAME * NS_PER_SAMPLE)
             feat = None
             if self.mel is not None:
-                feat = self.mel.push(frame)
+                feat = self._mel_frame(frame)
                 self._recent_feats.append(feat)
             ev = self.vad.push(frame, feat)
             if ev.kind is VadKind.START:

@@ -71,9 +71,11 @@ def test_command_is_accepted_with_one_speculative_decode(parts, en_set, voice_da
 
 def test_command_followed_by_more_speech_is_not_accepted(parts, en_set, voice_data):
     """A pause shorter than the endpointing silence: the speculative result on "freeze" is dropped."""
-    gap = np.zeros(int(0.12 * 16000), np.int16)
-    pcm = np.concatenate([_clip(voice_data, "en_freeze")[:int(1.0 * 16000)], gap,
-                          _clip(voice_data, "en_chatter_nerve")[int(0.45 * 16000):]])
+    cfg = parts[0]
+    # speech of en_freeze ends at 0.984 s and en_chatter_nerve's starts at 0.5 s (manifest_en.jsonl)
+    gap = np.zeros(int(0.6 * cfg.endpoint_silence_s * 16000), np.int16)
+    pcm = np.concatenate([_clip(voice_data, "en_freeze")[:int(0.984 * 16000)], gap,
+                          _clip(voice_data, "en_chatter_nerve")[int(0.5 * 16000):]])
     events, results, eng, _ = _run(parts, en_set, pcm)
     assert not any(e.decision is Decision.ACCEPTED for e in events), [(e.decision, e.intent, e.reason) for e in events]
     assert len(results) == 1 and eng.decodes >= 2
@@ -83,3 +85,20 @@ def test_command_followed_by_more_speech_is_not_accepted(parts, en_set, voice_da
 def test_chatter_with_command_words_is_rejected(parts, en_set, voice_data, name):
     events, results, _, _ = _run(parts, en_set, _clip(voice_data, name))
     assert results and not any(e.decision is Decision.ACCEPTED for e in events)
+
+
+@pytest.mark.parametrize("text, intent, voice, rate, pitch", [("live", "unfreeze", "en-us+f3", 138, 64),
+                                                             ("freeze", "freeze", "en-gb-x-rp+f2", 188, 33)])
+def test_clean_command_after_digital_silence_is_heard_whole(parts, en_set, text, intent, voice, rate, pitch):
+    """Regression: with an all-zero lead-in the learned VAD hovered between its thresholds and cut these
+    commands to fragments ("too short", "low confidence"); the log-mel front end now hears the comfort noise."""
+    from voice.audio.wavio import float_to_int16
+    from voice.datagen import ClipSpec, render
+
+    x, t0, t1 = render(ClipSpec(text=text, expect=intent, voice=voice, rate_wpm=rate, pitch=pitch, noise="clean",
+                                snr_db=None, level_dbfs=-24.0, lead_s=0.5, tail_s=0.6, seed=7), None)
+    assert not x[:int(0.5 * 16000)].any()  # the lead-in is digital silence
+    events, results, _, _ = _run(parts, en_set, float_to_int16(x))
+    assert [(e.decision, e.intent) for e in events] == [(Decision.ACCEPTED, intent)], \
+        [(e.decision, e.intent, e.reason) for e in events]
+    assert len(results) == 1 and results[0].speech_s >= 0.85 * (t1 - t0)
