@@ -216,11 +216,18 @@ def _calibrate_fused(args: argparse.Namespace, cfg: VoiceConfig, cs, engine, cal
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             cache.write_text(json.dumps({"expects": expects, "records": [_record_to_json(r) for r in records]}))
+    front_end = {k: getattr(cfg, k) for k in ("vad", "vad_start_prob", "vad_stop_prob", "endpoint_silence_s",
+                                               "comfort_noise_dbfs")}
     new = calibrate_fusion(records, expects, verifier.labels, cal, verifier_id(verifier), fa_target=args.fa_target,
-                           safety_quantile=args.safety_quantile, meta={"data": str(args.manifest)})
+                           safety_quantile=args.safety_quantile,
+                           meta={"data": str(args.manifest), "front_end": front_end},
+                           policy=getattr(args, "policy", "shared"))
     out = Path(args.out) if args.out else bundled_calibration_path(engine.name, cfg.lang)
     save_calibration(new, out)
     f = new.fusion
-    print(f"wrote {out}: fusion weights {f['weights']}, fit {f['fit']}, {len(f['thresholds'])} intent thresholds "
-          f"(default {f['default_threshold']})")
+    op = f.get("operating_point")
+    where = (f"one threshold {f['default_threshold']:.4f} ({op['false_accepts']}/{op['n_null']} non-command clips "
+             f"accepted, 95% upper bound {op['fa_upper_bound']:.4f}; command accuracy {op['command_accuracy']})"
+             if op else f"{len(f['thresholds'])} intent thresholds (default {f['default_threshold']})")
+    print(f"wrote {out}: fusion weights {f['weights']}, fit {f['fit']}, {where}")
     return 0

@@ -9,7 +9,9 @@ A calibration file is JSON::
 :func:`calibrate` chooses each intent's threshold on labelled scores so that the false-accept
 rate on non-command utterances stays under ``fa_target`` while as few commands as possible are
 missed (a Neyman-Pearson operating point, shared between intents through one cost per false
-accept). Held-out data is used only to report.
+accept). :func:`shared_threshold` chooses one threshold for every intent such that the 95 %
+upper confidence bound of the false-accept rate stays under ``fa_target``; the fused decision is
+calibrated that way (see :func:`calibrate_fusion`). Held-out data is used only to report.
 """
 
 from __future__ import annotations
@@ -210,6 +212,77 @@ def calibrate(samples: Sequence[tuple[str | None, str | None, float]], engine: s
                        default_threshold=default, thresholds=chosen, spread=spread, meta=m)
 
 
+FA_CONFIDENCE = 0.95
+"""Confidence of the upper bound on the false-accept rate that :func:`shared_threshold` keeps under target."""
+
+
+def fa_upper_bound(k: int, n: int, confidence: float = FA_CONFIDENCE) -> float:
+    """One-sided Clopper-Pearson upper bound of a rate with ``k`` events in ``n`` trials.
+
+    C. J. Clopper and E. S. Pearson, "The use of confidence or fiducial limits illustrated in the
+    case of the binomial", Biometrika 26(4), 1934: the ``confidence`` quantile of
+    ``Beta(k + 1, n - k)``.
+    """
+    from scipy.stats import beta
+
+    if n <= 0:
+        return 1.0
+    if k >= n:
+        return 1.0
+    return float(beta.ppf(confidence, k + 1, n - k))
+
+
+def shared_threshold(samples: Sequence[tuple[str | None, str | None, float]], fa_target: float = 0.005,
+                     confidence: float = FA_CONFIDENCE) -> tuple[float, dict]:
+    """One threshold for every intent: the lowest whose false-accept rate is certified under ``fa_target``.
+
+    With ``k`` non-command clips scoring above it out of ``n``, the threshold is accepted while
+    the Clopper-Pearson upper bound (:func:`fa_upper_bound`) of ``k / n`` stays within
+    ``fa_target``. One threshold estimated from the pooled non-command scores transfers to unseen
+    speakers and sentences; per-intent thresholds rest on the few non-command clips that happen to
+    hit each intent and did not (BENCHMARKS.md, voice). When even ``k = 0`` cannot be certified
+    (too few non-command clips) the threshold sits just above the highest non-command score, with
+    a warning.
+
+    Args:
+        samples: ``(expected_intent_or_None, recognised_intent_or_None, score)`` per clip, as for
+            :func:`calibrate`.
+        fa_target: the false-accept rate the upper bound must not exceed.
+        confidence: confidence of that bound.
+
+    Returns:
+        ``(threshold, report)`` where the report holds ``n_null``, the calibration clips' false
+        accepts ``k``, their rate and upper bound, and the command clips accepted.
+    """
+    if not 0.0 <= fa_target < 1.0:
+        raise ValueError(f"false-accept target {fa_target!r}: expected a rate in [0, 1)")
+    n_null = sum(1 for e, _, _ in samples if e is None)
+    null = sorted((s for e, r, s in samples if e is None and r is not None and not math.isnan(s)), reverse=True)
+    if not null:
+        log.warning("no non-command clip reached the fused decision: the shared threshold is log-odds 0")
+        threshold = 0.0
+    else:
+        # accept the k highest non-command scores (never below the lowest one seen)
+        k = 0
+        while k + 1 < len(null) and fa_upper_bound(k + 1, n_null, confidence) <= fa_target:
+            k += 1
+        threshold = float(np.nextafter(null[k], math.inf))
+    if fa_upper_bound(0, n_null, confidence) > fa_target:
+        needed = (f"needs at least {math.ceil(math.log(1 - confidence) / math.log(1 - fa_target))}" if fa_target > 0
+                  else "a zero rate never can be")
+        log.warning("%d non-command clips cannot certify a false-accept rate of %.4f at %.0f %% confidence (%s): "
+                    "the threshold sits above every non-command score", n_null, fa_target, 100 * confidence, needed)
+    accepted_null = sum(1 for s in null if s >= threshold)
+    n_cmd = sum(1 for e, _, _ in samples if e is not None)
+    hits = sum(1 for e, r, s in samples if e is not None and r == e and not math.isnan(s) and s >= threshold)
+    report = {"n_null": n_null, "false_accepts": accepted_null,
+              "fa_rate": round(accepted_null / n_null, 5) if n_null else None,
+              "fa_upper_bound": round(fa_upper_bound(accepted_null, n_null, confidence), 5),
+              "confidence": confidence, "n_command": n_cmd,
+              "command_accuracy": round(hits / n_cmd, 4) if n_cmd else None}
+    return threshold, report
+
+
 def save_calibration(cal: Calibration, path: str | Path) -> None:
     """Write a calibration as JSON."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -262,22 +335,34 @@ def clip_samples(records: Sequence[UtteranceRecord], n_clips: int, expects: Sequ
 
 def calibrate_fusion(records: Sequence[UtteranceRecord], expects: Sequence[str | None], labels: Sequence[str],
                      base: Calibration, verifier: str, fa_target: float = 0.005, safety_quantile: float = 75.0,
-                     meta: Mapping[str, object] | None = None) -> Calibration:
-    """Fit the fusion weights on calibration utterances, then per-intent thresholds on the fused log-odds.
+                     meta: Mapping[str, object] | None = None, policy: str = "shared") -> Calibration:
+    """Fit the fusion weights on calibration utterances, then the threshold(s) on the fused log-odds.
 
-    The engine-only thresholds of ``base`` are kept (the fallback when the verifier is off).
+    ``policy``: ``shared`` (default) - one threshold for all intents whose false-accept rate is
+    certified under ``fa_target`` (:func:`shared_threshold`); ``per-intent`` - a threshold per
+    intent from :func:`calibrate` (``safety_quantile`` applies to it only). The engine-only
+    thresholds of ``base`` are kept (the fallback when the verifier is off).
     """
     from voice.fusion import fit
 
+    if policy not in ("shared", "per-intent"):
+        raise ValueError(f"threshold policy {policy!r}: expected 'shared' or 'per-intent'")
     usable = [r for r in records if r.reason not in HARD_REASONS]
     weights, report = fit([r.evidence for r in usable], [r.target for r in usable], labels)
     samples = clip_samples(records, len(expects), expects, labels, weights)
-    th = calibrate(samples, base.engine, base.lang, base.garbage_penalty_log10, fa_target=fa_target,
-                   safety_quantile=safety_quantile)
-    fusion = {"weights": weights.to_json(), "thresholds": {k: round(float(v), 5) for k, v in th.thresholds.items()},
-              "default_threshold": round(float(th.default_threshold), 5), "verifier": verifier,
-              "fit": report, "fa_target": fa_target, "safety_quantile": safety_quantile,
-              "lambda": th.meta.get("lambda"), "n_command_clips": sum(e is not None for e in expects),
+    if policy == "shared":
+        default, th_report = shared_threshold(samples, fa_target)
+        thresholds: dict[str, float] = {}
+        extra: dict[str, object] = {"operating_point": th_report}
+    else:
+        th = calibrate(samples, base.engine, base.lang, base.garbage_penalty_log10, fa_target=fa_target,
+                       safety_quantile=safety_quantile)
+        default, thresholds = th.default_threshold, dict(th.thresholds)
+        extra = {"safety_quantile": safety_quantile, "lambda": th.meta.get("lambda")}
+    fusion = {"weights": weights.to_json(), "policy": policy,
+              "thresholds": {k: round(float(v), 5) for k, v in thresholds.items()},
+              "default_threshold": float(default), "verifier": verifier,
+              "fit": report, "fa_target": fa_target, **extra, "n_command_clips": sum(e is not None for e in expects),
               "n_null_clips": sum(e is None for e in expects), "n_utterances": len(usable),
               "created": _dt.date.today().isoformat(), **dict(meta or {})}
     return Calibration(engine=base.engine, lang=base.lang, garbage_penalty_log10=base.garbage_penalty_log10,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 
@@ -47,10 +48,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(s)
     s.add_argument("--manifest", required=True, metavar="FILE.jsonl")
     s.add_argument("--out", metavar="FILE.json", help="calibration file to write (default: the bundled one)")
-    s.add_argument("--fa-target", type=float, default=0.005,
-                   help="largest false-accept rate allowed on the calibration clips (default 0.005)")
+    s.add_argument("--fa-target", type=_rate, default=0.005,
+                   help="largest false-accept rate allowed on the calibration clips (default 0.005; with "
+                        "--policy shared: its 95%% upper confidence bound)")
     s.add_argument("--safety-quantile", type=float, default=75.0,
-                   help="no threshold below this percentile of non-command scores (default 75)")
+                   help="per-intent thresholds: none below this percentile of non-command scores (default 75)")
+    s.add_argument("--policy", choices=("shared", "per-intent"), default="shared",
+                   help="with the verifier: one threshold for every intent whose false-accept rate's 95%% upper "
+                        "confidence bound is within --fa-target (default), or a threshold per intent; without "
+                        "the verifier the engine score always gets per-intent thresholds")
     s.add_argument("--samples", metavar="JSON", help="save the per-clip scores here, or reuse them if it exists")
     s.add_argument("--garbage-penalty", type=float, metavar="LOG10",
                    help="PocketSphinx garbage phone log10 probability to use and store")
@@ -100,15 +106,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=_fetch)
 
 
+def _rate(text: str) -> float:
+    """A false-accept rate in [0, 1) for argparse."""
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if not 0.0 <= v < 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a rate in [0, 1) (e.g. 0.005 = 0.5 per 100)")
+    return v
+
+
 def _common(s: argparse.ArgumentParser) -> None:
     s.add_argument("--config", metavar="FILE", help="TOML configuration (its [voice] section)")
     s.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"))
     s.add_argument("--lang", help="command-set language (en, ko)")
     s.add_argument("--command-set", metavar="TOML")
     s.add_argument("--calibration", metavar="JSON")
-    s.add_argument("--verifier", metavar="DIR", help="learned intent verifier: 'bundled', 'auto', 'off' or a "
-                                                     "directory (default: off; opt-in, use with --vad learned)")
-    s.add_argument("--vad", choices=("learned", "energy"), help="endpointer (default: energy)")
+    s.add_argument("--verifier", metavar="DIR", help="learned intent verifier: 'auto' (default), 'bundled', 'off' "
+                                                     "(the engine's score alone, round 1) or a directory")
+    s.add_argument("--vad", choices=("learned", "energy"), help="endpointer (default: learned)")
 
 
 def voice_config(args: argparse.Namespace, **over):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from voice.fusion import Evidence, FusionWeights, decide, fit, fused_posteriors
 
@@ -60,7 +61,8 @@ def test_weights_round_trip_through_json():
     assert FusionWeights.from_json(w.to_json()) == w
 
 
-def test_calibrate_fusion_keeps_false_accepts_under_target():
+@pytest.mark.parametrize("policy", ["shared", "per-intent"])
+def test_calibrate_fusion_keeps_false_accepts_under_target(policy):
     from voice.calibration import Calibration, UtteranceRecord, calibrate_fusion
 
     rng = np.random.default_rng(1)
@@ -77,7 +79,8 @@ def test_calibrate_fusion_keeps_false_accepts_under_target():
                                                                                  False, 0.0)))
     base = Calibration(engine="test", lang="en", garbage_penalty_log10=-20, default_threshold=0.1,
                        thresholds={"freeze": 0.3})
-    cal = calibrate_fusion(records, expects, LABELS, base, "v1", fa_target=0.01)
+    cal = calibrate_fusion(records, expects, LABELS, base, "v1", fa_target=0.01, policy=policy)
+    assert cal.fusion["policy"] == policy and bool(cal.fusion["thresholds"]) == (policy == "per-intent")
     assert cal.has_fusion and cal.thresholds == {"freeze": 0.3}  # engine-only thresholds kept
     w = FusionWeights.from_json(cal.fusion["weights"])
     fa = 0
