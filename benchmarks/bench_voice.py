@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 MODES = {
     "naive": {"naive": True},
     "defended": {},
-    "round1": {"vad": "energy", "verifier": "off"},
+    "round1": {"vad": "energy", "verifier": "off", "endpoint_silence_s": 0.2},
     "round2": {"vad": "learned", "verifier": "bundled"},
     "engine-only": {"vad": "learned", "verifier": "off"},
 }

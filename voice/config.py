@@ -68,23 +68,26 @@ class VoiceConfig:
         vad_start_db: a frame this far above the noise floor may start speech.
         vad_stop_db: speech continues while frames stay this far above the noise floor.
         vad_peak_drop_db: ... and no further than this below the utterance's loudest frame.
-        vad: ``energy`` (default) or ``learned`` (the trained GRU frame VAD; opt-in, see
-            ``voice/README.md`` and BENCHMARKS.md: with the verifier it raised accuracy but also
-            false accepts on the held-out test split).
+        vad: ``learned`` (default: the trained GRU frame VAD, robust to monitor beeps and
+            background talk) or ``energy`` (the round-1 energy endpointer, with the engine's own
+            score: set ``verifier = "off"`` with it). BENCHMARKS.md (voice) compares the two.
         vad_model: the learned VAD file; empty: the bundled ``voice/data/vad.npz``.
         vad_start_prob: learned VAD - speech probability that may start an utterance.
         vad_stop_prob: learned VAD - an utterance continues while the probability stays at or above this.
-        verifier: the learned intent verifier fused with the engine (opt-in; default ``off``, the
-            engine's own verification score decides; fitted together with ``vad = "learned"``,
-            so set both): empty or ``auto`` - the
+        verifier: the learned intent verifier fused with the engine (its fusion weights and
+            threshold were fitted with ``vad = "learned"`` and the endpointing settings recorded
+            in the calibration's ``fusion.front_end``): ``auto`` (default) or empty - the
             bundled ``voice/data/verifier_<lang>`` when it exists, fits the command set and the
             calibration has fusion weights (else the engine's own verification score, with a
-            warning); ``bundled`` - the bundled one, and an error when it cannot be used; ``off``;
+            warning); ``bundled`` - the bundled one, and an error when it cannot be used; ``off``
+            - the engine's own verification score decides (round 1);
             or a directory written by ``sonoguide voice train-verifier`` (an error when unusable).
         endpoint_silence_s: trailing non-speech that ends an utterance.
         preroll_s: audio kept before the detected start and given to the engine.
         comfort_noise_dbfs: level of a fixed, seeded white noise added before recognition so
-            that digital silence (all-zero samples) never reaches the acoustic model.
+            that digital silence (all-zero samples) never reaches the acoustic model, the
+            learned VAD or the verifier (the energy endpointer and the published noise level
+            see the input as it is).
         audit_log: append-only JSON-lines audit file; empty disables it.
         naive: baseline mode for comparisons - accept whatever the grammar-only recogniser
             returns (no garbage model, no thresholds, no duration or embedding checks).
@@ -115,12 +118,12 @@ class VoiceConfig:
     vad_start_db: float = 8.0
     vad_stop_db: float = 4.0
     vad_peak_drop_db: float = 16.0
-    vad: Literal["learned", "energy"] = "energy"
+    vad: Literal["learned", "energy"] = "learned"
     vad_model: str = ""
     vad_start_prob: float = 0.5
-    vad_stop_prob: float = 0.35
-    verifier: str = "off"
-    endpoint_silence_s: float = 0.2
+    vad_stop_prob: float = 0.5
+    verifier: str = "auto"
+    endpoint_silence_s: float = 0.15
     preroll_s: float = 0.15
     comfort_noise_dbfs: float = -50.0
     audit_log: str = "runs/voice_audit.jsonl"

@@ -130,3 +130,22 @@ def test_selection_off_auto_and_bundled(en_set):
         build_verifier(VoiceConfig(verifier="bundled"), en_set, plain)
     fused = dataclasses.replace(plain, fusion={"weights": {"a_log_p": 1.0}})
     assert build_verifier(VoiceConfig(verifier="bundled"), en_set, fused, device="cpu") is not None
+
+
+def test_defaults_use_the_bundled_verifier_and_warn_when_endpointing_differs_from_the_fit(en_set, caplog):
+    """The bundled calibration records the front end its threshold was fitted with; the defaults match it."""
+    import logging
+
+    from voice.calibration import load_calibration
+    from voice.config import VoiceConfig
+    from voice.verifier.select import build_verifier
+
+    cal = load_calibration("", "pocketsphinx", "en")
+    fitted = cal.fusion["front_end"]
+    default = VoiceConfig()
+    assert {k: getattr(default, k) for k in fitted} == fitted
+    with caplog.at_level(logging.WARNING, logger="voice.verifier.select"):
+        assert build_verifier(default, en_set, cal, device="cpu") is not None
+        assert "fitted with" not in caplog.text
+        assert build_verifier(VoiceConfig(endpoint_silence_s=0.3), en_set, cal, device="cpu") is not None
+    assert "endpoint_silence_s = 0.15" in caplog.text and "endpoint_silence_s = 0.3" in caplog.text

@@ -39,8 +39,8 @@ class LearnedEndpointer(EndpointState):
         rise_db_per_s: how fast the published noise floor may rise.
     """
 
-    def __init__(self, weights: VadWeights, start_prob: float = 0.5, stop_prob: float = 0.35,
-                 endpoint_silence_s: float = 0.2, preroll_s: float = 0.15, max_utterance_s: float = 3.5,
+    def __init__(self, weights: VadWeights, start_prob: float = 0.5, stop_prob: float = 0.5,
+                 endpoint_silence_s: float = 0.15, preroll_s: float = 0.15, max_utterance_s: float = 3.5,
                  onset_frames: int = 3, onset_window: int = 4, warmup_s: float = 0.1,
                  rise_db_per_s: float = 10.0) -> None:
         super().__init__(endpoint_silence_s, preroll_s, max_utterance_s, onset_frames, onset_window,

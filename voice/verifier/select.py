@@ -67,6 +67,15 @@ def build_verifier(config: VoiceConfig, command_set: CommandSet, calibration: Ca
     mine = verifier_id(v)
     if require_fusion and fitted and fitted != mine:
         log.warning("the fusion weights were fitted with verifier %r, this is %r - recalibrate", fitted, mine)
+    if require_fusion:
+        front_end = calibration.fusion.get("front_end") or {}
+        differ = {k: (fv, getattr(config, k)) for k, fv in front_end.items()
+                  if hasattr(config, k) and getattr(config, k) != fv}
+        if differ:
+            log.warning("the fusion threshold was fitted with %s; this configuration has %s - the false-accept "
+                        "rate is not calibrated for it: restore those settings or run 'sonoguide voice calibrate'",
+                        ", ".join(f"{k} = {a!r}" for k, (a, _) in differ.items()),
+                        ", ".join(f"{k} = {b!r}" for k, (_, b) in differ.items()))
     return v
 
 
