@@ -14,8 +14,6 @@ log = logging.getLogger(__name__)
 
 def train_verifier_cmd(args: argparse.Namespace, progress: bool) -> int:
     """Synthesise (or reuse) the training set and train the VAD and the verifier; or fine-tune on recordings."""
-    import shutil
-
     import torch
 
     from voice.commandset import load_command_set
@@ -47,9 +45,7 @@ def train_verifier_cmd(args: argparse.Namespace, progress: bool) -> int:
         c = dict(base)
         c["finetuned"] = {"from": str(init_dir), "manifest": str(args.finetune), "clips": len(feats),
                           "metrics_validation": best, "history": hist}
-        save_card(out / "metadata.json", c)
-        if (init_dir / "vad.npz").is_file():
-            shutil.copy(init_dir / "vad.npz", out / "vad.npz")
+        save_card(out / "metadata.json", c)  # the VAD is shared (voice.vad_model) and not fine-tuned here
         print(f"fine-tuned verifier in {out} (validation {best}); recalibrate with "
               f"'sonoguide voice calibrate --vad learned --verifier {out} --manifest CALIB.jsonl --out CAL.json'")
         return 0
@@ -58,7 +54,7 @@ def train_verifier_cmd(args: argparse.Namespace, progress: bool) -> int:
     paths = build_training_set(cs, tsc, data, workers=args.workers, progress=progress)
     feats, vads, metas = load_training_set(paths)
     log.info("training set: %d items from %d shards", len(feats), len(paths))
-    vad_best, vad_hist = {}, []
+    vad_best, vad_hist, vad_out = {}, [], None
     if not args.no_vad:
         vad_out = Path(args.vad_out) if args.vad_out else cfg_v.vad_model_path()
         vad_best, vad_hist = train_vad(feats, vads, metas, vad_out, tcfg, progress=progress)
@@ -70,7 +66,8 @@ def train_verifier_cmd(args: argparse.Namespace, progress: bool) -> int:
     data_card = {"generator": GENERATOR_VERSION, "items": len(feats), "per_label": n_by,
                  "set_config": json.loads((data / "config.json").read_text())}
     save_card(out / "metadata.json", card(cs, labels, count_parameters(IntentNet(len(labels))), data_card, best,
-                                          vad_best, tcfg, {"history": hist, "vad_history": vad_hist}))
+                                          vad_best, tcfg, {"history": hist, "vad_history": vad_hist},
+                                          vad_file=str(vad_out) if vad_out else None))
     write_curve_png(out / "training_curve.png", hist, vad_hist, f"voice verifier {args.lang}: losses per epoch")
     print(f"verifier: {out} (validation {best}); now calibrate the fusion: 'sonoguide voice calibrate --vad learned "
           f"--verifier {out} --manifest CALIB.jsonl'")

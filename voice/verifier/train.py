@@ -355,8 +355,12 @@ def write_curve_png(path: Path, history: list[dict], vad_history: list[dict], ti
 
 
 def card(command_set, labels: list[str], params: int, data: dict, metrics: dict, vad_metrics: dict,
-         cfg: TrainConfig, extra: dict | None = None) -> dict:
-    """The model card (``verifier_<lang>.json``)."""
+         cfg: TrainConfig, extra: dict | None = None, vad_file: str | None = None) -> dict:
+    """The model card (``metadata.json`` in the verifier directory).
+
+    ``vad_file``: the VAD trained in the same run (it lives apart from the verifier, shared by
+    every language: ``voice.vad_model``); ``None`` when the run did not train one.
+    """
     from voice.verifier.corpus import HELD_OUT_VARIANTS, TRAIN_VARIANTS
 
     return {
@@ -374,8 +378,8 @@ def card(command_set, labels: list[str], params: int, data: dict, metrics: dict,
                   "normalisation": "utterance_input: relative to the segment maximum, floored 70 dB below, /20 + 1.75",
                   "layout": "(batch, frames, bands) + (batch, frames) mask", "max_frames": MAX_FRAMES},
         "output": {"type": "logits", "activation": "softmax over labels"},
-        "vad": {"file": "vad.npz", "inputs": "per-band SNR vs minimum statistics, 8 context frames + 300 ms mean",
-                "metrics": vad_metrics},
+        "vad": ({"file": vad_file, "inputs": "per-band SNR of the log-mel frame vs a minimum-statistics noise floor",
+                 "metrics": vad_metrics} if vad_file else {"file": None, "note": "no VAD trained in this run"}),
         "training": {"config": asdict(cfg), "data": data,
                      "voices": "espeak-ng English accents x training variants " + ", ".join(TRAIN_VARIANTS),
                      "held_out_variants_never_trained": sorted(HELD_OUT_VARIANTS),
