@@ -149,3 +149,33 @@ def test_defaults_use_the_bundled_verifier_and_warn_when_endpointing_differs_fro
         assert "fitted with" not in caplog.text
         assert build_verifier(VoiceConfig(endpoint_silence_s=0.3), en_set, cal, device="cpu") is not None
     assert "endpoint_silence_s = 0.15" in caplog.text and "endpoint_silence_s = 0.3" in caplog.text
+
+
+def test_finetune_on_recorded_clips_writes_a_loadable_verifier(en_set, tmp_path):
+    """``voice train-verifier --finetune``: a tiny run on rendered clips (one epoch) as a user would start it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from voice.audio.wavio import float_to_int16, write_wav
+    from voice.datagen import ClipSpec, render
+
+    texts = [("freeze", "freeze"), ("show nerve", "show nerve"), ("hide all", "hide all"),
+             ("the nerve looks fine", None), ("pass me the gel", None), ("unfreeze", "unfreeze")]
+    lines = []
+    for k in range(24):
+        text, expect = texts[k % len(texts)]
+        x, t0, t1 = render(ClipSpec(text=text, expect=expect, voice="en-us", rate_wpm=130 + 5 * k, pitch=30 + 2 * k,
+                                    noise="pink", snr_db=20.0, level_dbfs=-24.0, lead_s=0.3, tail_s=0.4, seed=k), None)
+        write_wav(tmp_path / f"c{k}.wav", float_to_int16(x))
+        lines.append(json.dumps({"audio": f"c{k}.wav", "expect": expect, "speech_start_s": t0, "speech_end_s": t1}))
+    (tmp_path / "m.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "tuned"
+    r = subprocess.run([sys.executable, "-m", "sonoguide.cli", "voice", "train-verifier", "--lang", "en",
+                        "--finetune", str(tmp_path / "m.jsonl"), "--out", str(out), "--epochs", "1"],
+                       capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[2])
+    assert r.returncode == 0, r.stderr
+    card = read_card(out)
+    assert card["finetuned"]["clips"] == 24 and card["labels"] == read_card(bundled_verifier_dir("en"))["labels"]
+    v = IntentVerifier(out, en_set, device="cpu")
+    assert v.posteriors(logmel(np.zeros(8000, np.int16) + 1)).shape == (len(card["labels"]),)
