@@ -87,7 +87,7 @@ class VoiceConfig:
         comfort_noise_dbfs: level of a fixed, seeded white noise added before recognition so
             that digital silence (all-zero samples) never reaches the acoustic model, the
             learned VAD or the verifier (the energy endpointer and the published noise level
-            see the input as it is).
+            see the input as it is); :mod:`voice.audio.comfort`, also used when training.
         audit_log: append-only JSON-lines audit file; empty disables it.
         naive: baseline mode for comparisons - accept whatever the grammar-only recogniser
             returns (no garbage model, no thresholds, no duration or embedding checks).

@@ -25,6 +25,7 @@ from typing import Callable
 
 import numpy as np
 
+from voice.audio.comfort import ComfortNoise
 from voice.audio.vad import FLOOR_DBFS, FRAME, Endpointer, VadKind, frame_dbfs
 from voice.calibration import Calibration
 from voice.commandset import CommandSet
@@ -103,10 +104,8 @@ class UtteranceProcessor:
         self.mel = StreamingLogMel() if (verifier is not None or vad_weights is not None) else None
         """The log-mel front end; ``None`` when nothing uses it (energy endpointer, no verifier)."""
         self._batch = bool(getattr(engine, "batch", False))
-        amp = 10.0 ** (config.comfort_noise_dbfs / 20.0) * 32768.0
-        self._comfort = (np.random.default_rng(12345).standard_normal(ENGINE_RATE) * amp).astype(np.float32)
-        self._comfort_pos = 0
-        self._mel_comfort_pos = 0
+        self._engine_comfort = ComfortNoise(config.comfort_noise_dbfs)
+        self._mel_comfort = ComfortNoise(config.comfort_noise_dbfs)
         self._pending = np.zeros(0, dtype=np.int16)
         self._t_pending_ns = 0
         self._utt_start_ns = 0
@@ -137,17 +136,9 @@ class UtteranceProcessor:
         if self.engine is not None:
             self.engine.start_utterance()
 
-    def _add_comfort(self, block: np.ndarray, pos: int) -> tuple[np.ndarray, int]:
-        """``block`` plus the comfort noise from position ``pos``; returns it and the next position."""
-        n = len(block)
-        idx = (pos + np.arange(n)) % len(self._comfort)
-        out = np.clip(block.astype(np.float32) + self._comfort[idx], -32768, 32767).astype(np.int16)
-        return out, (pos + n) % len(self._comfort)
-
     def _with_comfort(self, block: np.ndarray) -> np.ndarray:
         """What the engine decodes: the block with comfort noise."""
-        out, self._comfort_pos = self._add_comfort(block, self._comfort_pos)
-        return out
+        return self._engine_comfort.add(block)
 
     def _mel_frame(self, frame: np.ndarray) -> np.ndarray:
         """Log-mel of one frame as the learned VAD and the verifier see it: with comfort noise too.
@@ -157,8 +148,7 @@ class UtteranceProcessor:
         every sound 60-80 dB above it, a range the learned VAD never met in training: on clean
         clips it hovered between its stop and start probabilities and cut or missed commands.
         """
-        noisy, self._mel_comfort_pos = self._add_comfort(frame, self._mel_comfort_pos)
-        return self.mel.push(noisy)
+        return self.mel.push(self._mel_comfort.add(frame))
 
     def _verify(self, upto: int) -> tuple[np.ndarray | None, float]:
         if self.verifier is None:

@@ -36,7 +36,7 @@ def train_verifier_cmd(args: argparse.Namespace, progress: bool) -> int:
     if args.finetune:
         init_dir = Path(args.init) if args.init else bundled_verifier_dir(args.lang)
         base = read_card(init_dir)
-        feats, metas = items_from_manifest(args.finetune, cs)
+        feats, metas = items_from_manifest(args.finetune, cs, cfg_v.comfort_noise_dbfs)
         if len(feats) < 20:
             raise InputError(f"{args.finetune}: only {len(feats)} usable clips - record at least a few per intent "
                              f"and some non-command speech")

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from voice.audio.comfort import ComfortNoise
 from voice.commandset import CommandSet
 from voice.datagen import RATE, BabbleBank, active_power, beeps, pink_noise, synthesize, trim
 from voice.verifier.corpus import train_babble, train_chatter, train_voices
@@ -37,7 +38,8 @@ from voice.verifier.features import HOP, logmel
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "voice-train/1"
+GENERATOR_VERSION = "voice-train/2"
+"""Bumped whenever items change; shards of another version are synthesised again. 2: comfort noise."""
 NOISE_KINDS_TRAIN = ("pink", "beeps", "babble", "theatre", "white", "brown", "hum", "alarm", "clatter")
 NONE = "none"
 
@@ -57,6 +59,8 @@ class TrainSetConfig:
         p_clean: fraction of clips without added noise.
         snr_db: SNR range of noisy clips.
         p_reverb: fraction of clips with reverberation.
+        comfort_noise_dbfs: level of the comfort noise (:mod:`voice.audio.comfort`) added to
+            every clip, as recognition adds it (``voice.comfort_noise_dbfs``).
     """
 
     lang: str = "en"
@@ -69,6 +73,7 @@ class TrainSetConfig:
     p_clean: float = 0.12
     snr_db: tuple[float, float] = (0.0, 30.0)
     p_reverb: float = 0.3
+    comfort_noise_dbfs: float = -50.0
 
 
 def label_names(command_set: CommandSet) -> list[str]:
@@ -227,7 +232,14 @@ def synthesize_shard(command_set: CommandSet, cfg: TrainSetConfig, shard: int, o
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"shard_{shard:03d}.npz"
     if path.is_file():
-        return path
+        try:
+            with np.load(path) as z:
+                made_by = str(z["generator"]) if "generator" in z.files else "voice-train/1"
+        except (OSError, ValueError) as exc:
+            made_by = f"unreadable ({exc})"
+        if made_by == GENERATOR_VERSION:
+            return path
+        log.warning("%s was made by %s, not %s: synthesising it again", path, made_by, GENERATOR_VERSION)
     names = label_names(command_set)
     p2i = command_set.phrase_to_intent()
     chatter = train_chatter(command_set.lang)
@@ -267,6 +279,7 @@ def synthesize_shard(command_set: CommandSet, cfg: TrainSetConfig, shard: int, o
             noise = train_noise(kind, len(x), rng, babble)
             ref = active_power(s) if it.kind != "noise" else 10 ** (level / 10)
             x = x + np.sqrt(ref / 10 ** (snr / 10)) * noise
+        x = ComfortNoise(cfg.comfort_noise_dbfs).add_float(x)
         peak = float(np.abs(x).max())
         if peak > 0.99:
             x *= 0.99 / peak
@@ -288,7 +301,7 @@ def synthesize_shard(command_set: CommandSet, cfg: TrainSetConfig, shard: int, o
                      "start": start, "end": end, "frames": len(f)})
     lengths = np.array([len(f) for f in feats], np.int32)
     np.savez(path.with_suffix(".tmp.npz"), feats=np.concatenate(feats), vad=np.concatenate(vads), lengths=lengths,
-             meta=np.array(json.dumps(meta)))
+             meta=np.array(json.dumps(meta)), generator=np.array(GENERATOR_VERSION))
     os.replace(path.with_suffix(".tmp.npz"), path)
     return path
 

@@ -300,8 +300,13 @@ def train_vad(feats: list[np.ndarray], vads: list[np.ndarray], metas: list[dict]
     return best, history
 
 
-def items_from_manifest(manifest: str | Path, command_set) -> tuple[list[np.ndarray], list[dict]]:
-    """Recorded clips of a manifest as training items (utterance bounds from the manifest or the energy envelope)."""
+def items_from_manifest(manifest: str | Path, command_set, comfort_noise_dbfs: float = -50.0
+                        ) -> tuple[list[np.ndarray], list[dict]]:
+    """Recorded clips of a manifest as training items (utterance bounds from the manifest or the energy envelope).
+
+    Each clip hears the comfort noise recognition adds (:mod:`voice.audio.comfort`).
+    """
+    from voice.audio.comfort import ComfortNoise
     from voice.audio.wavio import read_wav
     from voice.evaluate import read_manifest
     from voice.verifier.synth import NONE
@@ -309,7 +314,7 @@ def items_from_manifest(manifest: str | Path, command_set) -> tuple[list[np.ndar
     feats, metas = [], []
     for rec in read_manifest(manifest):
         pcm, _ = read_wav(rec["_path"], 16000)
-        f = logmel(pcm)
+        f = logmel(ComfortNoise(comfort_noise_dbfs).add(pcm))
         if len(f) < 10:
             continue
         if rec.get("speech_start_s") is not None and rec.get("speech_end_s") is not None:
