@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from voice.audio.vad import EndpointState, VadEvent, VadKind, frame_dbfs
+from voice.audio.vad import EndpointState, VadEvent, frame_dbfs
 from voice.verifier.features import StreamingLogMel
 from voice.verifier.vad_model import VadStream, VadWeights
 
@@ -64,29 +64,5 @@ class LearnedEndpointer(EndpointState):
             self.noise_dbfs = level
         if not self.in_speech:
             self._track(level)
-            self._pre.append(frame)
-            self._above.append(p >= self.start_prob)
-            if self._n > self._warmup and sum(self._above) >= self._onset_frames:
-                self.in_speech = True
-                first = list(self._above).index(True)
-                self._speech_len = len(self._above) - first
-                self._last_speech = self._speech_len
-                self._quiet = 0
-                frames = tuple(self._pre)
-                self._pre.clear()
-                self._above.clear()
-                return VadEvent(VadKind.START, frames)
-            return VadEvent(VadKind.NONE)
-        self._speech_len += 1
-        if p >= self.stop_prob:
-            self._last_speech = self._speech_len
-            self._quiet = 0
-        else:
-            self._quiet += 1
-        if self._quiet >= self._end_frames or self._speech_len >= self._max_frames:
-            forced = self._quiet < self._end_frames
-            self.in_speech = False
-            self._above.clear()
-            return VadEvent(VadKind.END, (frame,), speech_frames=self._last_speech,
-                            trailing_frames=self._speech_len - self._last_speech, forced=forced)
-        return VadEvent(VadKind.SPEECH, (frame,), loud=self._quiet == 0)
+            return self._onset(frame, p >= self.start_prob)
+        return self._continue(frame, p >= self.stop_prob)

@@ -101,6 +101,48 @@ class EndpointState:
         n = self.noise_dbfs
         self.noise_dbfs = est if est < n else n + min(est - n, self._rise)
 
+    def _onset(self, frame: np.ndarray, above: bool) -> VadEvent:
+        """Before speech: keep ``frame`` in the pre-roll; ``START`` once the onset window has
+        ``onset_frames`` frames ``above`` the start threshold (speech began at the first of them)."""
+        self._pre.append(frame)
+        self._above.append(above)
+        if self._n <= self._warmup or sum(self._above) < self._onset_frames:
+            return VadEvent(VadKind.NONE)
+        self.in_speech = True
+        first = list(self._above).index(True)
+        self._speech_len = len(self._above) - first
+        self._last_speech = self._speech_len
+        self._quiet = 0
+        self._started()
+        frames = tuple(self._pre)
+        self._pre.clear()
+        self._above.clear()
+        return VadEvent(VadKind.START, frames)
+
+    def _started(self) -> None:
+        """Hook: an utterance has just started (the onset window is still filled)."""
+
+    def _continue(self, frame: np.ndarray, speaking: bool) -> VadEvent:
+        """In speech: count ``frame`` as speech or quiet; ``END`` after the endpointing silence or at
+        the maximum length (``forced``), else ``SPEECH``."""
+        self._speech_len += 1
+        if speaking:
+            self._last_speech = self._speech_len
+            self._quiet = 0
+        else:
+            self._quiet += 1
+        if self._quiet < self._end_frames and self._speech_len < self._max_frames:
+            return VadEvent(VadKind.SPEECH, (frame,), loud=self._quiet == 0)
+        forced = self._quiet < self._end_frames
+        self.in_speech = False
+        self._ended(forced)
+        self._above.clear()
+        return VadEvent(VadKind.END, (frame,), speech_frames=self._last_speech,
+                        trailing_frames=self._speech_len - self._last_speech, forced=forced)
+
+    def _ended(self, forced: bool) -> None:
+        """Hook: the utterance has just ended (``forced``: cut at the maximum length)."""
+
 
 class Endpointer(EndpointState):
     """Frame-by-frame speech detector (feed exactly :data:`FRAME` samples per call).
@@ -127,7 +169,6 @@ class Endpointer(EndpointState):
         self.peak_drop_db = peak_drop_db
         self._peak = FLOOR_DBFS
         self._recent: collections.deque = collections.deque(maxlen=150)  # last 1.5 s of levels
-        self._onset_back = 0
 
     def push(self, frame: np.ndarray, feat: np.ndarray | None = None) -> VadEvent:
         """Process one 10 ms int16 frame (``feat``, its log-mel frame, is not used by the energy VAD)."""
@@ -138,43 +179,21 @@ class Endpointer(EndpointState):
             self.noise_dbfs = level
         if not self.in_speech:
             self._track(level)
-            self._pre.append(frame)
-            self._above.append(level > self.noise_dbfs + self.start_db)
-            if self._n > self._warmup and sum(self._above) >= self._onset_frames:
-                self.in_speech = True
-                # speech began at the first loud frame of the onset window
-                first = list(self._above).index(True)
-                self._onset_back = len(self._above) - first
-                self._speech_len = self._onset_back
-                self._last_speech = self._speech_len
-                self._quiet = 0
-                frames = tuple(self._pre)
-                self._peak = max(lv for lv, a in zip(list(self._recent)[-len(self._above):], self._above) if a) \
-                    if any(self._above) else level
-                self._pre.clear()
-                self._above.clear()
-                return VadEvent(VadKind.START, frames)
-            return VadEvent(VadKind.NONE)
-        self._speech_len += 1
+            return self._onset(frame, level > self.noise_dbfs + self.start_db)
         self._peak = max(self._peak, level)
         # speech continues while clearly above the noise floor *and* within peak_drop_db of the
         # utterance's loudest frame, so steady noise after the speech ends it promptly
         # (the allowed drop shrinks when the utterance is only a little above the noise)
         drop = min(self.peak_drop_db, max(8.0, self._peak - self.noise_dbfs - 5.0))
-        if level > max(self.noise_dbfs + self.stop_db, self._peak - drop):
-            self._last_speech = self._speech_len
-            self._quiet = 0
-        else:
-            self._quiet += 1
-        if self._quiet >= self._end_frames or self._speech_len >= self._max_frames:
-            forced = self._quiet < self._end_frames
-            self.in_speech = False
-            if forced:  # the floor may have jumped (a new noise source): re-estimate it
-                self.noise_dbfs = float(np.percentile(np.asarray(self._recent), 20))
-                self._quiet_levels.clear()
-                self._quiet_levels.extend(x for x in self._recent if x <= self.noise_dbfs + self.stop_db)
-            ev = VadEvent(VadKind.END, (frame,), speech_frames=self._last_speech,
-                          trailing_frames=self._speech_len - self._last_speech, forced=forced)
-            self._above.clear()
-            return ev
-        return VadEvent(VadKind.SPEECH, (frame,), loud=self._quiet == 0)
+        return self._continue(frame, level > max(self.noise_dbfs + self.stop_db, self._peak - drop))
+
+    def _started(self) -> None:
+        # the utterance's loudest frame so far: among the onset window's loud frames
+        loud = [lv for lv, a in zip(list(self._recent)[-len(self._above):], self._above) if a]
+        self._peak = max(loud) if loud else self._recent[-1]
+
+    def _ended(self, forced: bool) -> None:
+        if forced:  # the floor may have jumped (a new noise source): re-estimate it
+            self.noise_dbfs = float(np.percentile(np.asarray(self._recent), 20))
+            self._quiet_levels.clear()
+            self._quiet_levels.extend(x for x in self._recent if x <= self.noise_dbfs + self.stop_db)
