@@ -32,6 +32,7 @@ def main() -> int:
     ap.add_argument("--silence", default="0.2,0.15", help="comma list of endpointing silences (s)")
     args = ap.parse_args()
 
+    from voice.audio.comfort import ComfortNoise
     from voice.audio.learned_vad import LearnedEndpointer
     from voice.audio.vad import VadKind
     from voice.audio.wavio import read_wav
@@ -44,8 +45,6 @@ def main() -> int:
     man = Path(args.manifest)
     clips = [json.loads(x) for x in man.read_text(encoding="utf-8").splitlines() if x.strip()][::args.every]
     clips = [c for c in clips if c.get("expect") is not None]
-    amp = 10.0 ** (cfg.comfort_noise_dbfs / 20.0) * 32768.0
-    comfort = (np.random.default_rng(12345).standard_normal(ENGINE_RATE) * amp).astype(np.float32)
     audio = [read_wav(man.parent / c["audio"])[0] for c in clips]
     print(f"{len(clips)} command clips of {man}")
     print("| stop prob | silence | delay p50 / p95 (ms) | cut inside speech | never ended |")
@@ -55,12 +54,11 @@ def main() -> int:
             delays, cut, never = [], 0, 0
             for c, x in zip(clips, audio):
                 ep = LearnedEndpointer(weights, cfg.vad_start_prob, stop, sil, cfg.preroll_s, cfg.max_utterance_s + 0.5)
-                mel = StreamingLogMel()
+                mel, comfort = StreamingLogMel(), ComfortNoise(cfg.comfort_noise_dbfs)
                 ends = []
                 for i in range(0, len(x) - 159, 160):
                     f = x[i:i + 160]
-                    noisy = np.clip(f + comfort[(i + np.arange(160)) % ENGINE_RATE], -32768, 32767).astype(np.int16)
-                    if ep.push(f, mel.push(noisy)).kind is VadKind.END:
+                    if ep.push(f, mel.push(comfort.add(f))).kind is VadKind.END:
                         ends.append((i + 160) / ENGINE_RATE)
                 t0, t1 = c["speech_start_s"], c["speech_end_s"]
                 if not ends:

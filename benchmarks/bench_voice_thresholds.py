@@ -15,20 +15,12 @@ confirmation), so the figures are close to, not identical with, ``voice eval``.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-
-
-def _load(path: str):
-    from voice.app import _record_from_json
-
-    d = json.loads(Path(path).read_text(encoding="utf-8"))
-    return [_record_from_json(r) for r in d["records"]], d["expects"]
 
 
 def _score(samples, thresholds: dict, default: float) -> tuple[float, int, int, int]:
@@ -55,13 +47,14 @@ def main() -> int:
     ap.add_argument("--fa-targets", default="0.005,0.01", help="comma list of false-accept targets")
     args = ap.parse_args()
 
+    from voice.app import read_fusion_records
     from voice.calibration import HARD_REASONS, calibrate, clip_samples, shared_threshold
     from voice.fusion import fit
     from voice.verifier.model import bundled_verifier_dir, read_card
 
     labels = read_card(bundled_verifier_dir(args.lang))["labels"]
-    recs, expects = _load(args.calib)
-    held, held_expects = _load(args.heldout)
+    recs, expects = read_fusion_records(args.calib)
+    held, held_expects = read_fusion_records(args.heldout)
     usable = [r for r in recs if r.reason not in HARD_REASONS]
     weights, _ = fit([r.evidence for r in usable], [r.target for r in usable], labels)
     cal = clip_samples(recs, len(expects), expects, labels, weights)

@@ -164,6 +164,12 @@ def _record_from_json(d: dict):
     return UtteranceRecord(clip=int(d["clip"]), expect=d["expect"], target=d["target"], reason=d["reason"], evidence=ev)
 
 
+def read_fusion_records(path: str | Path):
+    """A ``voice calibrate --samples`` cache of fused evidence: ``(records, expects)``."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return [_record_from_json(d) for d in data["records"]], data["expects"]
+
+
 def collect_fusion_records(cfg: VoiceConfig, manifest, cs, engine, cal, verifier, progress: bool = False,
                            limit: int | None = None):
     """Run the calibration clips with fusion open (verifier alone, no thresholds); every utterance's evidence.
@@ -207,9 +213,7 @@ def _calibrate_fused(args: argparse.Namespace, cfg: VoiceConfig, cs, engine, cal
 
     cache = Path(args.samples) if args.samples else None
     if cache is not None and cache.is_file():
-        data = json.loads(cache.read_text(encoding="utf-8"))
-        records = [_record_from_json(d) for d in data["records"]]
-        expects = data["expects"]
+        records, expects = read_fusion_records(cache)
     else:
         records, expects = collect_fusion_records(cfg, args.manifest, cs, engine, cal, verifier,
                                                   progress=sys.stderr.isatty())
@@ -221,7 +225,7 @@ def _calibrate_fused(args: argparse.Namespace, cfg: VoiceConfig, cs, engine, cal
     new = calibrate_fusion(records, expects, verifier.labels, cal, verifier_id(verifier), fa_target=args.fa_target,
                            safety_quantile=args.safety_quantile,
                            meta={"data": str(args.manifest), "front_end": front_end},
-                           policy=getattr(args, "policy", "shared"))
+                           policy=args.policy)
     out = Path(args.out) if args.out else bundled_calibration_path(engine.name, cfg.lang)
     save_calibration(new, out)
     f = new.fusion
