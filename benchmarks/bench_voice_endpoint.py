@@ -30,6 +30,7 @@ def main() -> int:
     ap.add_argument("--every", type=int, default=1, help="use every N-th clip")
     ap.add_argument("--stop", default="0.35,0.45,0.5", help="comma list of stop probabilities (<= start 0.5)")
     ap.add_argument("--silence", default="0.2,0.15", help="comma list of endpointing silences (s)")
+    ap.add_argument("--vad-model", metavar="NPZ", help="VAD weights (default: the configured voice.vad_model)")
     args = ap.parse_args()
 
     from voice.audio.comfort import ComfortNoise
@@ -41,7 +42,7 @@ def main() -> int:
     from voice.verifier.vad_model import load_vad
 
     cfg = VoiceConfig()
-    weights = load_vad(cfg.vad_model_path())
+    weights = load_vad(args.vad_model or cfg.vad_model_path())
     man = Path(args.manifest)
     clips = [json.loads(x) for x in man.read_text(encoding="utf-8").splitlines() if x.strip()][::args.every]
     clips = [c for c in clips if c.get("expect") is not None]

@@ -30,3 +30,15 @@ def test_a_shard_of_another_generator_version_is_synthesised_again(en_set, tmp_p
         assert str(z["generator"]) == GENERATOR_VERSION and len(z["lengths"]) == 2
     mtime = p.stat().st_mtime_ns
     assert synthesize_shard(en_set, cfg, 0, tmp_path).stat().st_mtime_ns == mtime  # current shards are reused
+
+
+def test_a_shard_made_with_another_mixture_is_synthesised_again(en_set, tmp_path):
+    p = synthesize_shard(en_set, TrainSetConfig(items=2, shard_size=2, snr_db=(0.0, 30.0)), 0, tmp_path)
+    mtime = p.stat().st_mtime_ns
+    assert synthesize_shard(en_set, TrainSetConfig(items=4, shard_size=2, snr_db=(0.0, 30.0)), 0,
+                            tmp_path).stat().st_mtime_ns == mtime  # the total does not change shard 0
+    p = synthesize_shard(en_set, TrainSetConfig(items=2, shard_size=2, snr_db=(0.0, 10.0)), 0, tmp_path)
+    with np.load(p) as z:
+        snrs = [m["snr_db"] for m in json.loads(str(z["meta"]))]
+    assert p.stat().st_mtime_ns != mtime
+    assert all(s is None or s <= 10.0 for s in snrs)
