@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from voice.verifier.synth import GENERATOR_VERSION, TrainSetConfig, synthesize_shard
+from voice.verifier.synth import GENERATOR_VERSION, TrainSetConfig, chatter_fragment, synthesize_shard
 
 
 def test_clean_items_carry_the_comfort_noise_and_the_shard_names_its_generator(en_set, tmp_path):
@@ -42,3 +42,16 @@ def test_a_shard_made_with_another_mixture_is_synthesised_again(en_set, tmp_path
         snrs = [m["snr_db"] for m in json.loads(str(z["meta"]))]
     assert p.stat().st_mtime_ns != mtime
     assert all(s is None or s <= 10.0 for s in snrs)
+
+
+def test_chatter_fragments_are_short_pieces_without_command_words():
+    rng = np.random.default_rng(3)
+    words = frozenset({"freeze", "show", "nerve"})
+    sentence = "please show the nerve to the new trainee"
+    pieces = [chatter_fragment(sentence, words, rng) for _ in range(200)]
+    made = [p for p in pieces if p is not None]
+    assert len(made) > 100
+    for p in made:
+        assert 1 <= len(p.split()) <= 3 and p in sentence and not words.intersection(p.split())
+    assert chatter_fragment("freeze", words, rng) is None  # one word: nothing to cut
+    assert chatter_fragment("show nerve", words, rng) is None  # every word is a command word

@@ -39,8 +39,9 @@ from voice.verifier.features import HOP, logmel
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "voice-train/2"
-"""Bumped whenever items change; shards of another version are synthesised again. 2: comfort noise."""
+GENERATOR_VERSION = "voice-train/3"
+"""Bumped whenever items change; shards of another version are synthesised again. 2: comfort noise;
+3: chatter fragments."""
 NOISE_KINDS_TRAIN = ("pink", "beeps", "babble", "theatre", "white", "brown", "hum", "alarm", "clatter")
 NONE = "none"
 
@@ -58,6 +59,8 @@ class TrainSetConfig:
         p_wake: fraction of clips that are a command after the wake word.
         p_noise_only: fraction of clips without speech.
         p_clean: fraction of clips without added noise.
+        p_fragment: fraction of chatter clips that are a fragment of a chatter sentence (1-3 words
+            with no command-phrase word, see :func:`chatter_fragment`).
         snr_db: SNR range of noisy clips.
         p_reverb: fraction of clips with reverberation.
         comfort_noise_dbfs: level of the comfort noise (:mod:`voice.audio.comfort`) added to
@@ -72,6 +75,7 @@ class TrainSetConfig:
     p_wake: float = 0.03
     p_noise_only: float = 0.05
     p_clean: float = 0.12
+    p_fragment: float = 0.2
     snr_db: tuple[float, float] = (0.0, 24.0)
     p_reverb: float = 0.3
     comfort_noise_dbfs: float = -50.0
@@ -213,6 +217,26 @@ class _Item:
     kind: str  # command, wake, chatter, noise
 
 
+def chatter_fragment(sentence: str, command_words: frozenset[str], rng: np.random.Generator) -> str | None:
+    """1-3 consecutive words of ``sentence`` with none of ``command_words``, or ``None``.
+
+    The endpointer cuts chatter at its pauses ("resume the music | please"), and a trailing
+    "please" alone sounds much like "freeze": the verifier must have heard such pieces as
+    ``none``. Pieces with a command word are never made (they would teach the opposite of the
+    command classes).
+    """
+    words = sentence.split()
+    if len(words) < 2:
+        return None
+    for _ in range(4):
+        n = int(rng.integers(1, min(3, len(words) - 1) + 1))
+        a = int(rng.integers(0, len(words) - n + 1))
+        piece = words[a:a + n]
+        if not command_words.intersection(piece):
+            return " ".join(piece)
+    return None
+
+
 def _plan_item(i: int, cfg: TrainSetConfig, rng: np.random.Generator, p2i: dict[str, str], wake: str,
                chatter: list[str], voices: list[str]) -> _Item:
     by_intent: dict[str, list[str]] = {}
@@ -230,6 +254,9 @@ def _plan_item(i: int, cfg: TrainSetConfig, rng: np.random.Generator, p2i: dict[
             return _Item(f"{wake} {phrase}", intent, voice, "wake")
         return _Item(phrase, intent, voice, "command")
     text = str(rng.choice(chatter))
+    if rng.random() < cfg.p_fragment:
+        words = frozenset(w for p in p2i for w in p.split())
+        text = chatter_fragment(text, words, rng) or text
     if wake and rng.random() < 0.03:
         text = f"{wake} {text}"
     return _Item(text, NONE, voice, "chatter")

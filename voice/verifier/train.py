@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 VAL_VARIANTS = frozenset({"caleb", "Hugo", "linda", "miguel", "steph2", "klatt5", "norbert"})
 """Training variants whose items are held out for model selection."""
 MAX_FRAMES = 300
+VERIFIER_VERSION = "2.0.0"
+"""Version written into new model cards. 1.0.0: ``voice-train/1`` (0-30 dB, no comfort noise);
+2.0.0: ``voice-train/3`` (comfort noise, 0-24 dB, chatter fragments)."""
 PAD_VALUE = float(utterance_input(np.array([[0.0], [-200.0]], np.float32))[1, 0])
 """The normalised floor value (padding looks like silence)."""
 
@@ -371,7 +374,7 @@ def card(command_set, labels: list[str], params: int, data: dict, metrics: dict,
     return {
         "format": "sonoguide.voice-verifier/1",
         "name": f"sonoguide-voice-verifier-{command_set.lang}",
-        "version": "1.0.0",
+        "version": VERIFIER_VERSION,
         "date": _dt.date.today().isoformat(),
         "lang": command_set.lang,
         "arch": "IntentNet (TC-ResNet-style 1-D convolutions, BiGRU, attention + mean pooling)",
