@@ -28,7 +28,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--manifest", required=True)
     ap.add_argument("--every", type=int, default=1, help="use every N-th clip")
-    ap.add_argument("--stop", default="0.35,0.45,0.5", help="comma list of stop probabilities (<= start 0.5)")
+    ap.add_argument("--start", type=float, help="onset probability (default: the configured voice.vad_start_prob)")
+    ap.add_argument("--stop", default="0.35,0.45,0.5", help="comma list of stop probabilities (<= the start one)")
     ap.add_argument("--silence", default="0.2,0.15", help="comma list of endpointing silences (s)")
     ap.add_argument("--vad-model", metavar="NPZ", help="VAD weights (default: the configured voice.vad_model)")
     args = ap.parse_args()
@@ -43,18 +44,20 @@ def main() -> int:
 
     cfg = VoiceConfig()
     weights = load_vad(args.vad_model or cfg.vad_model_path())
+    start = cfg.vad_start_prob if args.start is None else args.start
     man = Path(args.manifest)
     clips = [json.loads(x) for x in man.read_text(encoding="utf-8").splitlines() if x.strip()][::args.every]
     clips = [c for c in clips if c.get("expect") is not None]
     audio = [read_wav(man.parent / c["audio"])[0] for c in clips]
     print(f"{len(clips)} command clips of {man}")
+    print(f"onset probability {start}")
     print("| stop prob | silence | delay p50 / p95 (ms) | cut inside speech | never ended |")
     print("|---|---|---|---|---|")
     for stop in (float(x) for x in args.stop.split(",")):
         for sil in (float(x) for x in args.silence.split(",")):
             delays, cut, never = [], 0, 0
             for c, x in zip(clips, audio):
-                ep = LearnedEndpointer(weights, cfg.vad_start_prob, stop, sil, cfg.preroll_s, cfg.max_utterance_s + 0.5)
+                ep = LearnedEndpointer(weights, start, stop, sil, cfg.preroll_s, cfg.max_utterance_s + 0.5)
                 mel, comfort = StreamingLogMel(), ComfortNoise(cfg.comfort_noise_dbfs)
                 ends = []
                 for i in range(0, len(x) - 159, 160):

@@ -120,8 +120,8 @@ class VoiceConfig:
     vad_peak_drop_db: float = 16.0
     vad: Literal["learned", "energy"] = "learned"
     vad_model: str = ""
-    vad_start_prob: float = 0.5
-    vad_stop_prob: float = 0.5
+    vad_start_prob: float = 0.6
+    vad_stop_prob: float = 0.6
     verifier: str = "auto"
     endpoint_silence_s: float = 0.15
     preroll_s: float = 0.15

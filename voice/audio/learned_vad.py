@@ -39,7 +39,7 @@ class LearnedEndpointer(EndpointState):
         rise_db_per_s: how fast the published noise floor may rise.
     """
 
-    def __init__(self, weights: VadWeights, start_prob: float = 0.5, stop_prob: float = 0.5,
+    def __init__(self, weights: VadWeights, start_prob: float = 0.6, stop_prob: float = 0.6,
                  endpoint_silence_s: float = 0.15, preroll_s: float = 0.15, max_utterance_s: float = 3.5,
                  onset_frames: int = 3, onset_window: int = 4, warmup_s: float = 0.1,
                  rise_db_per_s: float = 10.0) -> None:
