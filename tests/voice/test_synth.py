@@ -42,6 +42,11 @@ def test_a_shard_made_with_another_mixture_is_synthesised_again(en_set, tmp_path
         snrs = [m["snr_db"] for m in json.loads(str(z["meta"]))]
     assert p.stat().st_mtime_ns != mtime
     assert all(s is None or s <= 10.0 for s in snrs)
+    # a last shard cut short by the total is made again, whole, when the total grows
+    p = synthesize_shard(en_set, TrainSetConfig(items=3, shard_size=2), 1, tmp_path)
+    p = synthesize_shard(en_set, TrainSetConfig(items=4, shard_size=2), 1, tmp_path)
+    with np.load(p) as z:
+        assert [m["i"] for m in json.loads(str(z["meta"]))] == [2, 3]
 
 
 def test_chatter_fragments_are_short_pieces_without_command_words():

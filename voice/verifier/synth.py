@@ -81,11 +81,11 @@ class TrainSetConfig:
     comfort_noise_dbfs: float = -50.0
 
 
-def _config_key(cfg: TrainSetConfig) -> str:
-    """What a shard's items depend on besides the generator version (not ``items``: shard ``k`` is the same
-    whatever the total)."""
+def _config_key(cfg: TrainSetConfig, shard: int) -> str:
+    """What shard ``shard``'s items depend on besides the generator version: the mixture and how
+    many items it plans (not the total ``items``: shard ``k`` is the same whatever comes after it)."""
     d = asdict(cfg)
-    d.pop("items")
+    d["items"] = min(cfg.items, (shard + 1) * cfg.shard_size) - shard * cfg.shard_size
     return json.dumps(d, sort_keys=True)
 
 
@@ -274,7 +274,7 @@ def synthesize_shard(command_set: CommandSet, cfg: TrainSetConfig, shard: int, o
                 made_with = str(z["config"]) if "config" in z.files else None
         except (OSError, ValueError) as exc:
             made_by, made_with = f"unreadable ({exc})", None
-        if made_by == GENERATOR_VERSION and made_with == _config_key(cfg):
+        if made_by == GENERATOR_VERSION and made_with == _config_key(cfg, shard):
             return path
         if made_by != GENERATOR_VERSION:
             log.warning("%s was made by %s, not %s: synthesising it again", path, made_by, GENERATOR_VERSION)
@@ -341,7 +341,8 @@ def synthesize_shard(command_set: CommandSet, cfg: TrainSetConfig, shard: int, o
                      "start": start, "end": end, "frames": len(f)})
     lengths = np.array([len(f) for f in feats], np.int32)
     np.savez(path.with_suffix(".tmp.npz"), feats=np.concatenate(feats), vad=np.concatenate(vads), lengths=lengths,
-             meta=np.array(json.dumps(meta)), generator=np.array(GENERATOR_VERSION), config=np.array(_config_key(cfg)))
+             meta=np.array(json.dumps(meta)), generator=np.array(GENERATOR_VERSION),
+             config=np.array(_config_key(cfg, shard)))
     os.replace(path.with_suffix(".tmp.npz"), path)
     return path
 
