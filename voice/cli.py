@@ -82,7 +82,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--command-set", metavar="TOML", help="command set (default: bundled for --lang)")
     s.add_argument("--data", metavar="DIR", help="training-set shards (synthesised when missing; default "
                                                  "runs/voice_train/<lang>)")
-    s.add_argument("--items", type=int, default=32000, help="clips to synthesise (default 32000)")
+    s.add_argument("--items", type=int, default=36000, help="clips to synthesise (default 36000)")
     s.add_argument("--workers", type=int, default=1, help="synthesis processes (default 1)")
     s.add_argument("--out", metavar="DIR", help="verifier directory (default: the bundled voice/data/verifier_<lang>)")
     s.add_argument("--vad-out", metavar="NPZ", help="VAD file (default: the bundled voice/data/vad.npz)")
