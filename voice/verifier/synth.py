@@ -238,7 +238,7 @@ def chatter_fragment(sentence: str, command_words: frozenset[str], rng: np.rando
 
 
 def _plan_item(i: int, cfg: TrainSetConfig, rng: np.random.Generator, p2i: dict[str, str], wake: str,
-               chatter: list[str], voices: list[str]) -> _Item:
+               chatter: list[str], voices: list[str], command_words: frozenset[str]) -> _Item:
     by_intent: dict[str, list[str]] = {}
     for p, it in sorted(p2i.items()):
         by_intent.setdefault(it, []).append(p)
@@ -255,8 +255,7 @@ def _plan_item(i: int, cfg: TrainSetConfig, rng: np.random.Generator, p2i: dict[
         return _Item(phrase, intent, voice, "command")
     text = str(rng.choice(chatter))
     if rng.random() < cfg.p_fragment:
-        words = frozenset(w for p in p2i for w in p.split())
-        text = chatter_fragment(text, words, rng) or text
+        text = chatter_fragment(text, command_words, rng) or text
     if wake and rng.random() < 0.03:
         text = f"{wake} {text}"
     return _Item(text, NONE, voice, "chatter")
@@ -282,6 +281,7 @@ def synthesize_shard(command_set: CommandSet, cfg: TrainSetConfig, shard: int, o
             log.warning("%s was made with another training-set configuration: synthesising it again", path)
     names = label_names(command_set)
     p2i = command_set.phrase_to_intent()
+    command_words = frozenset(w for p in p2i for w in p.split())
     chatter = train_chatter(command_set.lang)
     voices = train_voices(command_set.lang)
     bab_sent, bab_voices = train_babble(command_set.lang)
@@ -292,7 +292,7 @@ def synthesize_shard(command_set: CommandSet, cfg: TrainSetConfig, shard: int, o
     lo = shard * cfg.shard_size
     for i in range(lo, min(cfg.items, lo + cfg.shard_size)):
         rng = np.random.default_rng((cfg.seed, i))
-        it = _plan_item(i, cfg, rng, p2i, command_set.wake_word, chatter, voices)
+        it = _plan_item(i, cfg, rng, p2i, command_set.wake_word, chatter, voices, command_words)
         level = rng.uniform(-40, -12)
         lead, tail = int(rng.uniform(0.25, 1.0) * RATE), int(rng.uniform(0.35, 0.8) * RATE)
         if it.kind == "noise":
