@@ -60,3 +60,21 @@ def test_chatter_fragments_are_short_pieces_without_command_words():
         assert 1 <= len(p.split()) <= 3 and p in sentence and not words.intersection(p.split())
     assert chatter_fragment("freeze", words, rng) is None  # one word: nothing to cut
     assert chatter_fragment("show nerve", words, rng) is None  # every word is a command word
+
+
+def test_noise_kinds_follow_their_weights_and_bad_mixtures_are_refused(en_set, tmp_path):
+    import pytest
+
+    from voice.verifier.synth import NOISE_KINDS_TRAIN
+
+    only_babble = tuple(1.0 if k == "babble" else 0.0 for k in NOISE_KINDS_TRAIN)
+    cfg = TrainSetConfig(items=6, shard_size=6, p_clean=0.0, noise_weights=only_babble, babble_talkers=(2, 2))
+    with np.load(synthesize_shard(en_set, cfg, 0, tmp_path)) as z:
+        meta = json.loads(str(z["meta"]))
+    assert {m["noise"] for m in meta} == {"babble"}
+    with pytest.raises(ValueError, match="noise_weights"):
+        TrainSetConfig(noise_weights=(1.0, 1.0))
+    with pytest.raises(ValueError, match="noise_weights"):
+        TrainSetConfig(noise_weights=(0.0,) * len(NOISE_KINDS_TRAIN))
+    with pytest.raises(ValueError, match="babble_talkers"):
+        TrainSetConfig(babble_talkers=(4, 2))
