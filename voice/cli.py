@@ -3,9 +3,10 @@
 - ``voice listen [--wav FILE] [--engine vosk|pocketsphinx] [--lang en|ko]``: one JSON line per
   accepted command ``{"intent", "text", "confidence", "t_end_ns"}``.
 - ``voice eval --manifest FILE.jsonl [--json]``: accuracy, false accepts, latency, RTF.
-- ``voice calibrate --manifest FILE.jsonl``: per-intent thresholds from labelled clips.
+- ``voice calibrate --manifest FILE.jsonl``: fusion weights and thresholds from labelled clips.
 - ``voice gen-data``: synthesise commands and chatter with espeak-ng and mix theatre noise.
 - ``voice train-verifier``: train the learned intent verifier and frame VAD (or fine-tune on recordings).
+- ``voice combine-verifiers``: combine trained verifiers into one ensemble verifier.
 - ``models fetch vosk-en``: download and verify the English Vosk model.
 """
 
@@ -19,6 +20,8 @@ import sys
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``voice`` and ``models`` command groups."""
+    from voice.calibration import FA_TARGET
+
     p = sub.add_parser("voice", help="sterile-field voice commands: listen, evaluate, calibrate, generate data")
     vsub = p.add_subparsers(dest="voice_command", metavar="ACTION", required=True)
 
@@ -44,13 +47,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--limit", type=int, metavar="N", help="only the first N clips")
     s.set_defaults(func=_eval)
 
-    s = vsub.add_parser("calibrate", help="choose per-intent score thresholds on labelled clips")
+    s = vsub.add_parser("calibrate", help="fit the fusion and its threshold(s) on labelled clips")
     _common(s)
     s.add_argument("--manifest", required=True, metavar="FILE.jsonl")
     s.add_argument("--out", metavar="FILE.json", help="calibration file to write (default: the bundled one)")
-    s.add_argument("--fa-target", type=_rate, default=0.005,
-                   help="largest false-accept rate allowed on the calibration clips (default 0.005; with "
-                        "--policy shared: its 95%% upper confidence bound)")
+    s.add_argument("--fa-target", type=_rate, default=FA_TARGET,
+                   help=f"largest false-accept rate allowed on the calibration clips (default {FA_TARGET}: "
+                        f"1 per 100; with --policy shared: its 95%% upper confidence bound)")
     s.add_argument("--safety-quantile", type=float, default=75.0,
                    help="per-intent thresholds: none below this percentile of non-command scores (default 75)")
     s.add_argument("--policy", choices=("shared", "per-intent"), default="shared",
@@ -94,6 +97,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                           "expect labels) instead of training from scratch")
     s.add_argument("--init", metavar="DIR", help="verifier to fine-tune (default: the bundled one)")
     s.set_defaults(func=_train_verifier)
+
+    s = vsub.add_parser("combine-verifiers", help="combine trained verifiers into one ensemble verifier")
+    s.add_argument("--members", metavar="DIR", nargs="+", required=True, help="two or more verifier directories")
+    s.add_argument("--out", metavar="DIR", required=True, help="the ensemble's directory")
+    s.add_argument("--validate", metavar="DIR", help="training-set shards whose validation items (held-out "
+                                                     "training variants) measure the ensemble and each member")
+    s.add_argument("--note", default="", help="why these members (kept in the model card)")
+    s.add_argument("--version", help="the ensemble's version (default: the training recipe's version + '-ensemble')")
+    s.set_defaults(func=_combine_verifiers)
 
     p = sub.add_parser("models", help="speech models")
     msub = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
@@ -214,6 +226,12 @@ def _gen_data(args: argparse.Namespace) -> int:
                         progress=sys.stderr.isatty())
     print(manifest)
     return 0
+
+
+def _combine_verifiers(args: argparse.Namespace) -> int:
+    from voice.verifier.app import combine_verifiers_cmd
+
+    return combine_verifiers_cmd(args, progress=sys.stderr.isatty())
 
 
 def _train_verifier(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ def train_verifier_cmd(args: argparse.Namespace, progress: bool) -> int:
 
     from voice.commandset import load_command_set
     from voice.config import VoiceConfig
-    from voice.verifier.model import bundled_verifier_dir, read_card
+    from voice.verifier.model import bundled_verifier_dir, read_card, weight_files
     from voice.verifier.nets import IntentNet, count_parameters
     from voice.verifier.synth import GENERATOR_VERSION, TrainSetConfig, build_training_set, label_names, \
         load_training_set
@@ -40,11 +40,15 @@ def train_verifier_cmd(args: argparse.Namespace, progress: bool) -> int:
         if len(feats) < 20:
             raise InputError(f"{args.finetune}: only {len(feats)} usable clips - record at least a few per intent "
                              f"and some non-command speech")
-        best, hist = train_intent(feats, metas, labels, out / "model.pt", tcfg, init=init_dir / "model.pt",
-                                  progress=progress, lr_scale=0.3)
+        runs = {}
+        for f in weight_files(base):  # an ensemble: every member, each from its own weights
+            runs[f] = train_intent(feats, metas, labels, out / f, tcfg, init=init_dir / f, progress=progress,
+                                   lr_scale=0.3)
+        best, hist = runs[weight_files(base)[0]]
         c = dict(base)
         c["finetuned"] = {"from": str(init_dir), "manifest": str(args.finetune), "clips": len(feats),
-                          "metrics_validation": best, "history": hist}
+                          "metrics_validation": best, "history": hist,
+                          **({"members": {f: r[0] for f, r in runs.items()}} if len(runs) > 1 else {})}
         save_card(out / "metadata.json", c)  # the VAD is shared (voice.vad_model) and not fine-tuned here
         print(f"fine-tuned verifier in {out} (validation {best}); recalibrate with "
               f"'sonoguide voice calibrate --vad learned --verifier {out} --manifest CALIB.jsonl --out CAL.json'")
@@ -71,4 +75,42 @@ def train_verifier_cmd(args: argparse.Namespace, progress: bool) -> int:
     write_curve_png(out / "training_curve.png", hist, vad_hist, f"voice verifier {args.lang}: losses per epoch")
     print(f"verifier: {out} (validation {best}); now calibrate the fusion: 'sonoguide voice calibrate --vad learned "
           f"--verifier {out} --manifest CALIB.jsonl'")
+    return 0
+
+
+def combine_verifiers_cmd(args: argparse.Namespace, progress: bool) -> int:
+    """``voice combine-verifiers``: write the ensemble; with ``--validate``, measure it and each member on the
+    validation items of a training set (:data:`voice.verifier.train.VAL_VARIANTS`, never trained on)."""
+    import torch
+
+    from voice.verifier.ensemble import combine_verifiers
+    from voice.verifier.model import read_card, weight_files
+    from voice.verifier.nets import EnsembleNet, IntentNet
+    from voice.verifier.synth import load_training_set
+    from voice.verifier.train import VERIFIER_VERSION, evaluate_intent, validation_items
+
+    validation = None
+    if args.validate:
+        paths = sorted(Path(args.validate).glob("shard_*.npz"))
+        if not paths:
+            raise InputError(f"--validate {args.validate}: no training-set shards (shard_*.npz) there")
+        feats, _, metas = load_training_set(paths)
+        labels = read_card(Path(args.members[0]))["labels"]
+        xs, ys = validation_items(feats, metas, labels)
+        nets = []
+        for d in map(Path, args.members):
+            for f in weight_files(read_card(d)):
+                net = IntentNet(len(labels))
+                net.load_state_dict(torch.load(d / f, map_location="cpu", weights_only=True))
+                nets.append((str(d / f), net))
+        validation = {**evaluate_intent(EnsembleNet([n for _, n in nets]), xs, ys),
+                      "items": f"validation items of {args.validate} ({len(paths)} shards)",
+                      "members_on_the_same_items": {name: evaluate_intent(n, xs, ys) for name, n in nets}}
+        log.info("ensemble validation: %s", validation)
+    command = " ".join(["sonoguide voice combine-verifiers --members", *map(str, args.members), "--out", str(args.out),
+                        *(["--validate", str(args.validate)] if args.validate else [])])
+    card = combine_verifiers(args.members, args.out, args.version or f"{VERIFIER_VERSION}-ensemble", validation,
+                             args.note, command)
+    print(f"ensemble verifier {card['name']} {card['version']} ({len(card['members'])} members) in {args.out}; "
+          f"calibrate it: 'sonoguide voice calibrate --verifier {args.out} --manifest CALIB.jsonl'")
     return 0

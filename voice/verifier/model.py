@@ -2,7 +2,12 @@
 
 Files (bundled in ``voice/data/verifier_<lang>/``): ``model.pt`` (the
 :class:`~voice.verifier.nets.IntentNet` state dict) and ``metadata.json`` (the model card: labels,
-the phrases it was trained for, input specification, training data and metrics). The frame VAD
+the phrases it was trained for, input specification, training data and metrics). An *ensemble*
+(:mod:`voice.verifier.ensemble`) lists its members' weight files in the card's ``members``
+instead; its posterior is the normalised geometric mean of the members' posteriors (the average
+of their log-probabilities: T. G. Dietterich, "Ensemble methods in machine learning", MCS 2000;
+G. E. Hinton, "Training products of experts by minimizing contrastive divergence", Neural
+Computation 14, 2002). The frame VAD
 is a separate file (``voice.vad_model``, default ``voice/data/vad.npz``,
 :mod:`voice.verifier.vad_model`). Loading is offline; the weights are read with
 ``torch.load(weights_only=True)``.
@@ -48,7 +53,20 @@ def read_card(model_dir: Path) -> dict:
         raise ModelError(f"verifier model card {p} is unreadable ({exc}) - retrain the verifier") from None
     if card.get("format") != CARD_FORMAT or not isinstance(card.get("labels"), list):
         raise ModelError(f"{p} is not a verifier model card ({CARD_FORMAT}) - retrain the verifier")
+    members = card.get("members")
+    if members is not None and (not isinstance(members, list) or not members
+                                or not all(isinstance(m, dict) and isinstance(m.get("file"), str) for m in members)):
+        raise ModelError(f"{p}: 'members' must list the ensemble's weight files ({{\"file\": ...}}) - combine the "
+                         f"verifiers again with 'sonoguide voice combine-verifiers'")
     return card
+
+
+def weight_files(card: dict) -> list[str]:
+    """The weight files of a verifier: its ensemble members' (card ``members``), else ``model.pt``."""
+    members = card.get("members")
+    if not members:
+        return ["model.pt"]
+    return [str(m["file"]) for m in members]
 
 
 def fits_command_set(card: dict, command_set: CommandSet) -> str:
@@ -69,7 +87,7 @@ class IntentVerifier:
     """Posterior probabilities of the intents (and ``none``) for one utterance.
 
     Args:
-        model_dir: directory with ``model.pt`` and ``metadata.json``.
+        model_dir: directory with ``metadata.json`` and ``model.pt`` (or an ensemble's member files).
         command_set: the command set in use; a verifier trained for other phrases is refused.
         device: torch device (default: CUDA when available, else CPU).
         threads: CPU threads for one utterance's forward pass (default 1: the listener shares two
@@ -86,7 +104,7 @@ class IntentVerifier:
                  threads: int = 1) -> None:
         import torch
 
-        from voice.verifier.nets import IntentNet
+        from voice.verifier.nets import EnsembleNet, IntentNet
 
         self.dir = Path(model_dir)
         self.card = read_card(self.dir)
@@ -97,19 +115,26 @@ class IntentVerifier:
                              f"voice.verifier = 'off'")
         self.labels: list[str] = list(self.card["labels"])
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        weights = self.dir / "model.pt"
-        try:
-            state = torch.load(weights, map_location="cpu", weights_only=True)
-            self.net = IntentNet(len(self.labels))
-            self.net.load_state_dict(state)
-        except (OSError, RuntimeError, KeyError, ValueError, EOFError, pickle.UnpicklingError) as exc:
-            raise ModelError(f"cannot load the verifier weights {weights} ({exc}) - restore the file or retrain "
-                             f"with 'sonoguide voice train-verifier'") from None
+        nets = []
+        for name in weight_files(self.card):
+            weights = self.dir / name
+            try:
+                state = torch.load(weights, map_location="cpu", weights_only=True)
+                net = IntentNet(len(self.labels))
+                net.load_state_dict(state)
+            except (OSError, RuntimeError, KeyError, ValueError, TypeError, EOFError,
+                    pickle.UnpicklingError) as exc:
+                raise ModelError(f"cannot load the verifier weights {weights} ({exc}) - restore the file or retrain "
+                                 f"with 'sonoguide voice train-verifier'") from None
+            nets.append(net)
+        self.net = nets[0] if len(nets) == 1 else EnsembleNet(nets)
         self.net.eval().to(self.device)
+        self.members = len(nets)
         self._torch = torch
         self.max_frames = int(self.card.get("input", {}).get("max_frames", 300))
         self.threads = max(1, int(threads))
-        log.info("intent verifier %s v%s loaded (%s)", self.card.get("name"), self.card.get("version"), self.device)
+        log.info("intent verifier %s v%s loaded (%d member%s, %s)", self.card.get("name"), self.card.get("version"),
+                 self.members, "" if self.members == 1 else "s", self.device)
 
     @property
     def none_index(self) -> int:
@@ -120,7 +145,8 @@ class IntentVerifier:
         """Softmax over :attr:`labels` for an utterance's log-mel frames ``(T, N_MELS)`` (dB).
 
         Segments longer than the model's ``max_frames`` are cut to their first ``max_frames``;
-        a segment shorter than 4 frames is ``none`` with certainty.
+        a segment shorter than 4 frames is ``none`` with certainty. An ensemble gives the
+        normalised geometric mean of its members' posteriors.
         """
         f = np.asarray(feats, dtype=np.float32)
         if f.ndim != 2 or f.shape[1] != N_MELS:

@@ -77,6 +77,25 @@ class IntentNet(nn.Module):
         return self.head(torch.cat([att, mean], dim=1))
 
 
+class EnsembleNet(nn.Module):
+    """Several :class:`IntentNet` members as one classifier: the mean of their log-softmax outputs.
+
+    Its softmax is the normalised geometric mean of the members' posteriors (a product of experts
+    with equal weights: G. E. Hinton, "Training products of experts by minimizing contrastive
+    divergence", Neural Computation 14, 2002), which, unlike the arithmetic mean, lets one
+    member's confident "not this intent" veto the class.
+    """
+
+    def __init__(self, members: list[nn.Module]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return torch.stack([torch.log_softmax(m(x, mask), dim=1) for m in self.members]).mean(0)
+
+
 class VadNet(nn.Module):
     """Causal frame classifier: ``(B, T, N_MELS)`` SNR features -> ``(B, T)`` speech logits.
 

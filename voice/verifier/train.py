@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 VAL_VARIANTS = frozenset({"caleb", "Hugo", "linda", "miguel", "steph2", "klatt5", "norbert"})
 """Training variants whose items are held out for model selection."""
 MAX_FRAMES = 300
-VERIFIER_VERSION = "2.0.0"
+VERIFIER_VERSION = "2.1.0"
 """Version written into new model cards. 1.0.0: ``voice-train/1`` (0-30 dB, no comfort noise);
 2.0.0: ``voice-train/3`` (comfort noise, 0-24 dB, chatter fragments)."""
 PAD_VALUE = float(utterance_input(np.array([[0.0], [-200.0]], np.float32))[1, 0])
@@ -64,6 +64,14 @@ class TrainConfig:
 def is_validation(meta: dict) -> bool:
     """True when the item's voice variant is one of :data:`VAL_VARIANTS`."""
     return meta.get("voice", "").partition("+")[2] in VAL_VARIANTS
+
+
+def validation_items(feats: list[np.ndarray], metas: list[dict], labels: list[str]
+                     ) -> tuple[list[np.ndarray], np.ndarray]:
+    """The validation items of a training set (voices of :data:`VAL_VARIANTS`) as model inputs and labels."""
+    idx = [i for i, m in enumerate(metas) if is_validation(m)]
+    return [_crop(feats[i], metas[i], None) for i in idx], np.array([labels.index(metas[i]["label"]) for i in idx],
+                                                                     np.int64)
 
 
 def _crop(f: np.ndarray, m: dict, rng: np.random.Generator | None) -> np.ndarray:
