@@ -204,7 +204,7 @@ def test_an_ensemble_gives_the_normalised_geometric_mean_of_its_members(tmp_path
     assert card["members"][1]["source"] == str(b / "model.pt") and card["version"] == "9.9.9-ensemble"
     va, vb = IntentVerifier(a, en_set, device="cpu"), IntentVerifier(b, en_set, device="cpu")
     ens = IntentVerifier(tmp_path / "ens", en_set, device="cpu")
-    assert ens.members == 2 and sum(p.numel() for p in ens.net.parameters()) == card["parameters"]
+    assert ens.n_members == 2 and sum(p.numel() for p in ens.net.parameters()) == card["parameters"]
     f = _utterance_feats(voice_data, "en_freeze")
     g = np.sqrt(va.posteriors(f).astype(np.float64) * vb.posteriors(f))
     np.testing.assert_allclose(ens.posteriors(f), g / g.sum(), rtol=1e-4, atol=1e-6)
@@ -248,7 +248,7 @@ def test_combine_verifiers_cli_writes_a_loadable_ensemble_and_reports_bad_input(
     assert r.returncode == 0, r.stderr
     card = read_card(tmp_path / "ens")
     assert card["training"]["command"].startswith("sonoguide voice combine-verifiers --members")
-    assert IntentVerifier(tmp_path / "ens", en_set, device="cpu").members == 2
+    assert IntentVerifier(tmp_path / "ens", en_set, device="cpu").n_members == 2
     r = subprocess.run([*cmd, "--out", str(tmp_path / "x"), "--validate", str(tmp_path / "nothing")],
                        capture_output=True, text=True, timeout=120, cwd=root)
     assert r.returncode != 0 and r.stderr.startswith("error:") and "shard_" in r.stderr

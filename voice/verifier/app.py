@@ -81,28 +81,24 @@ def train_verifier_cmd(args: argparse.Namespace, progress: bool) -> int:
 def combine_verifiers_cmd(args: argparse.Namespace, progress: bool) -> int:
     """``voice combine-verifiers``: write the ensemble; with ``--validate``, measure it and each member on the
     validation items of a training set (:data:`voice.verifier.train.VAL_VARIANTS`, never trained on)."""
-    import torch
-
-    from voice.verifier.ensemble import combine_verifiers
-    from voice.verifier.model import read_card, weight_files
-    from voice.verifier.nets import EnsembleNet, IntentNet
+    from voice.verifier.ensemble import check_members, combine_verifiers
+    from voice.verifier.model import load_networks, read_card, weight_files
+    from voice.verifier.nets import EnsembleNet
     from voice.verifier.synth import load_training_set
     from voice.verifier.train import VERIFIER_VERSION, evaluate_intent, validation_items
 
+    members = check_members(args.members)
     validation = None
     if args.validate:
         paths = sorted(Path(args.validate).glob("shard_*.npz"))
         if not paths:
             raise InputError(f"--validate {args.validate}: no training-set shards (shard_*.npz) there")
         feats, _, metas = load_training_set(paths)
-        labels = read_card(Path(args.members[0]))["labels"]
-        xs, ys = validation_items(feats, metas, labels)
+        xs, ys = validation_items(feats, metas, members[0][2]["labels"])
         nets = []
-        for d in map(Path, args.members):
-            for f in weight_files(read_card(d)):
-                net = IntentNet(len(labels))
-                net.load_state_dict(torch.load(d / f, map_location="cpu", weights_only=True))
-                nets.append((str(d / f), net))
+        for d in dict.fromkeys(d for d, _, _ in members):
+            card = read_card(d)
+            nets += zip((str(d / f) for f in weight_files(card)), load_networks(d, card))
         validation = {**evaluate_intent(EnsembleNet([n for _, n in nets]), xs, ys),
                       "items": f"validation items of {args.validate} ({len(paths)} shards)",
                       "members_on_the_same_items": {name: evaluate_intent(n, xs, ys) for name, n in nets}}

@@ -27,6 +27,32 @@ _MEMBER_KEYS = ("name", "version", "date", "arch", "parameters", "training", "me
 """Card fields kept per member."""
 
 
+def check_members(member_dirs: Sequence[str | Path]) -> list[tuple[Path, str, dict]]:
+    """The weight files of would-be ensemble members as ``(directory, file, card)``, checked.
+
+    Raises:
+        InputError: fewer than two directories, a missing weight file, or members that differ in
+            command set or input (:data:`_SHARED_KEYS`).
+        ModelError: a member's card is missing or malformed.
+    """
+    if len(member_dirs) < 2:
+        raise InputError("an ensemble needs at least two verifier directories")
+    members: list[tuple[Path, str, dict]] = []
+    for d in map(Path, member_dirs):
+        card = read_card(d)
+        for f in weight_files(card):
+            if not (d / f).is_file():
+                raise InputError(f"verifier weights {d / f} are missing - retrain or restore that member")
+            members.append((d, f, card))
+    first = members[0][2]
+    for d, _, card in members[1:]:
+        bad = [k for k in _SHARED_KEYS if card.get(k) != first.get(k)]
+        if bad:
+            raise InputError(f"the verifier in {d} differs from {members[0][0]} in {', '.join(bad)}: only verifiers "
+                             f"of the same command set and input can be combined")
+    return members
+
+
 def combine_verifiers(member_dirs: Sequence[str | Path], out_dir: str | Path, version: str,
                       validation: dict | None = None, note: str = "", command: str = "") -> dict:
     """Write an ensemble verifier made of ``member_dirs`` to ``out_dir``; returns its card.
@@ -47,22 +73,9 @@ def combine_verifiers(member_dirs: Sequence[str | Path], out_dir: str | Path, ve
     """
     from voice.verifier.train import save_card
 
-    if len(member_dirs) < 2:
-        raise InputError("an ensemble needs at least two verifier directories")
     out = Path(out_dir)
-    members: list[tuple[Path, str, dict]] = []
-    for d in map(Path, member_dirs):
-        card = read_card(d)
-        for f in weight_files(card):
-            if not (d / f).is_file():
-                raise InputError(f"verifier weights {d / f} are missing - retrain or restore that member")
-            members.append((d, f, card))
+    members = check_members(member_dirs)
     first = members[0][2]
-    for d, _, card in members[1:]:
-        bad = [k for k in _SHARED_KEYS if card.get(k) != first.get(k)]
-        if bad:
-            raise InputError(f"the verifier in {d} differs from {members[0][0]} in {', '.join(bad)}: only verifiers "
-                             f"of the same command set and input can be combined")
     if out.resolve() in {d.resolve() for d, _, _ in members}:
         raise InputError(f"--out {out} is one of the members: write the ensemble to a new directory")
     out.mkdir(parents=True, exist_ok=True)

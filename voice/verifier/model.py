@@ -69,6 +69,30 @@ def weight_files(card: dict) -> list[str]:
     return [str(m["file"]) for m in members]
 
 
+def load_networks(model_dir: str | Path, card: dict) -> list:
+    """The :class:`~voice.verifier.nets.IntentNet` of each weight file of a verifier (CPU, eval mode).
+
+    Raises:
+        ModelError: a weight file is missing, corrupt or of another shape (the message names it).
+    """
+    import torch
+
+    from voice.verifier.nets import IntentNet
+
+    nets = []
+    for name in weight_files(card):
+        weights = Path(model_dir) / name
+        try:
+            state = torch.load(weights, map_location="cpu", weights_only=True)
+            net = IntentNet(len(card["labels"]))
+            net.load_state_dict(state)
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError, EOFError, pickle.UnpicklingError) as exc:
+            raise ModelError(f"cannot load the verifier weights {weights} ({exc}) - restore the file or retrain "
+                             f"with 'sonoguide voice train-verifier'") from None
+        nets.append(net.eval())
+    return nets
+
+
 def fits_command_set(card: dict, command_set: CommandSet) -> str:
     """``""`` when the verifier was trained for exactly these phrases and intents, else why not."""
     want = dict(sorted(command_set.phrase_to_intent().items()))
@@ -104,7 +128,7 @@ class IntentVerifier:
                  threads: int = 1) -> None:
         import torch
 
-        from voice.verifier.nets import EnsembleNet, IntentNet
+        from voice.verifier.nets import EnsembleNet
 
         self.dir = Path(model_dir)
         self.card = read_card(self.dir)
@@ -115,26 +139,15 @@ class IntentVerifier:
                              f"voice.verifier = 'off'")
         self.labels: list[str] = list(self.card["labels"])
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        nets = []
-        for name in weight_files(self.card):
-            weights = self.dir / name
-            try:
-                state = torch.load(weights, map_location="cpu", weights_only=True)
-                net = IntentNet(len(self.labels))
-                net.load_state_dict(state)
-            except (OSError, RuntimeError, KeyError, ValueError, TypeError, EOFError,
-                    pickle.UnpicklingError) as exc:
-                raise ModelError(f"cannot load the verifier weights {weights} ({exc}) - restore the file or retrain "
-                                 f"with 'sonoguide voice train-verifier'") from None
-            nets.append(net)
+        nets = load_networks(self.dir, self.card)
         self.net = nets[0] if len(nets) == 1 else EnsembleNet(nets)
         self.net.eval().to(self.device)
-        self.members = len(nets)
+        self.n_members = len(nets)
         self._torch = torch
         self.max_frames = int(self.card.get("input", {}).get("max_frames", 300))
         self.threads = max(1, int(threads))
         log.info("intent verifier %s v%s loaded (%d member%s, %s)", self.card.get("name"), self.card.get("version"),
-                 self.members, "" if self.members == 1 else "s", self.device)
+                 self.n_members, "" if self.n_members == 1 else "s", self.device)
 
     @property
     def none_index(self) -> int:
