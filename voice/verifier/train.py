@@ -40,7 +40,9 @@ VAL_VARIANTS = frozenset({"caleb", "Hugo", "linda", "miguel", "steph2", "klatt5"
 MAX_FRAMES = 300
 VERIFIER_VERSION = "2.1.0"
 """Version written into new model cards. 1.0.0: ``voice-train/1`` (0-30 dB, no comfort noise);
-2.0.0: ``voice-train/3`` (comfort noise, 0-24 dB, chatter fragments)."""
+2.0.0: ``voice-train/3`` (comfort noise, 0-24 dB, chatter fragments); 2.1.0: ``voice-train/4``
+(babble-weighted). The bundled English verifier, ``2.1.0-ensemble``, combines a 2.0.0 and a 2.1.0
+network (``voice combine-verifiers``)."""
 PAD_VALUE = float(utterance_input(np.array([[0.0], [-200.0]], np.float32))[1, 0])
 """The normalised floor value (padding looks like silence)."""
 
