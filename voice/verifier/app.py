@@ -40,11 +40,10 @@ def train_verifier_cmd(args: argparse.Namespace, progress: bool) -> int:
         if len(feats) < 20:
             raise InputError(f"{args.finetune}: only {len(feats)} usable clips - record at least a few per intent "
                              f"and some non-command speech")
-        runs = {}
-        for f in weight_files(base):  # an ensemble: every member, each from its own weights
-            runs[f] = train_intent(feats, metas, labels, out / f, tcfg, init=init_dir / f, progress=progress,
-                                   lr_scale=0.3)
-        best, hist = runs[weight_files(base)[0]]
+        files = weight_files(base)  # an ensemble: every member, each from its own weights
+        runs = {f: train_intent(feats, metas, labels, out / f, tcfg, init=init_dir / f, progress=progress,
+                                lr_scale=0.3) for f in files}
+        best, hist = runs[files[0]]
         c = dict(base)
         c["finetuned"] = {"from": str(init_dir), "manifest": str(args.finetune), "clips": len(feats),
                           "metrics_validation": best, "history": hist,
@@ -82,7 +81,7 @@ def combine_verifiers_cmd(args: argparse.Namespace, progress: bool) -> int:
     """``voice combine-verifiers``: write the ensemble; with ``--validate``, measure it and each member on the
     validation items of a training set (:data:`voice.verifier.train.VAL_VARIANTS`, never trained on)."""
     from voice.verifier.ensemble import check_members, combine_verifiers
-    from voice.verifier.model import load_networks, read_card, weight_files
+    from voice.verifier.model import load_networks
     from voice.verifier.nets import EnsembleNet
     from voice.verifier.synth import load_training_set
     from voice.verifier.train import VERIFIER_VERSION, evaluate_intent, validation_items
@@ -95,10 +94,7 @@ def combine_verifiers_cmd(args: argparse.Namespace, progress: bool) -> int:
             raise InputError(f"--validate {args.validate}: no training-set shards (shard_*.npz) there")
         feats, _, metas = load_training_set(paths)
         xs, ys = validation_items(feats, metas, members[0][2]["labels"])
-        nets = []
-        for d in dict.fromkeys(d for d, _, _ in members):
-            card = read_card(d)
-            nets += zip((str(d / f) for f in weight_files(card)), load_networks(d, card))
+        nets = [(str(d / f), load_networks(d, card, [f])[0]) for d, f, card in members]
         validation = {**evaluate_intent(EnsembleNet([n for _, n in nets]), xs, ys),
                       "items": f"validation items of {args.validate} ({len(paths)} shards)",
                       "members_on_the_same_items": {name: evaluate_intent(n, xs, ys) for name, n in nets}}

@@ -83,8 +83,9 @@ def combine_verifiers(member_dirs: Sequence[str | Path], out_dir: str | Path, ve
     for k, (d, f, card) in enumerate(members):
         name = f"member_{k}.pt"
         shutil.copyfile(d / f, out / name)
-        inner = next((m for m in card.get("members", []) if m.get("file") == f), None)
-        rec = {key: (inner or card).get(key) for key in _MEMBER_KEYS if (inner or card).get(key) is not None}
+        # a member of an ensemble keeps its own record, a single model its card's
+        src = next((m for m in card.get("members", []) if m.get("file") == f), card)
+        rec = {key: src[key] for key in _MEMBER_KEYS if src.get(key) is not None}
         listed.append({"file": name, "source": str(d / f), **rec})
     c = {k: v for k, v in first.items() if k not in ("members", "history", "vad_history", "finetuned")}
     c.update({

@@ -69,8 +69,10 @@ def weight_files(card: dict) -> list[str]:
     return [str(m["file"]) for m in members]
 
 
-def load_networks(model_dir: str | Path, card: dict) -> list:
+def load_networks(model_dir: str | Path, card: dict, files: list[str] | None = None) -> list:
     """The :class:`~voice.verifier.nets.IntentNet` of each weight file of a verifier (CPU, eval mode).
+
+    ``files``: only these weight files (default: all of :func:`weight_files`).
 
     Raises:
         ModelError: a weight file is missing, corrupt or of another shape (the message names it).
@@ -80,7 +82,7 @@ def load_networks(model_dir: str | Path, card: dict) -> list:
     from voice.verifier.nets import IntentNet
 
     nets = []
-    for name in weight_files(card):
+    for name in files if files is not None else weight_files(card):
         weights = Path(model_dir) / name
         try:
             state = torch.load(weights, map_location="cpu", weights_only=True)
