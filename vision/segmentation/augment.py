@@ -2,7 +2,10 @@
 
 Geometric: region-of-interest choice (full frame or detected sector), depth crop (a shallower
 imaging depth), rotation (±15°) and scale (±25 %), lateral shift and horizontal flip, applied as one
-affine warp so image and labels stay aligned. Photometric: overall gain, gamma, a depth-gain
+affine warp so image and labels stay aligned; optionally a smooth elastic deformation (Simard et
+al., "Best Practices for Convolutional Neural Networks Applied to Visual Document Analysis", ICDAR
+2003; the augmentation Ronneberger et al. name as key for U-Net with few training images), which
+mimics tissue compressed by the probe. Photometric: overall gain, gamma, a depth-gain
 (TGC) ramp, multiplicative speckle, additive electronic noise, acoustic shadows below a random
 point, and slight blur. The choices follow common practice for B-mode images (e.g. Tirindelli
 et al., "Rethinking Ultrasound Augmentation: A Physics-Inspired Approach", MICCAI 2021).
@@ -16,8 +19,28 @@ import numpy as np
 from vision.segmentation.preprocess import Letterbox, detect_roi
 
 
+def elastic(img: np.ndarray, labels: np.ndarray, rng: np.random.Generator, grid: int = 4,
+            sigma: float = 0.025) -> tuple[np.ndarray, np.ndarray]:
+    """Smooth random deformation of an image and its labels.
+
+    Displacements drawn on a ``grid x grid`` lattice (normal, ``sigma`` of the image side) are
+    interpolated bicubically to every pixel, as the U-Net paper's 3x3 lattice with 10 px steps.
+
+    Returns:
+        ``(image, labels)`` deformed alike (labels by nearest neighbour).
+    """
+    h, w = img.shape
+    disp = rng.normal(0.0, sigma * max(h, w), (2, grid, grid)).astype(np.float32)
+    dx = cv2.resize(disp[0], (w, h), interpolation=cv2.INTER_CUBIC)
+    dy = cv2.resize(disp[1], (w, h), interpolation=cv2.INTER_CUBIC)
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    mx, my = gx + dx, gy + dy
+    return (cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderValue=0),
+            cv2.remap(labels, mx, my, cv2.INTER_NEAREST, borderValue=0))
+
+
 def geometric(gray: np.ndarray, labels: np.ndarray, size: int, rng: np.random.Generator,
-              strength: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+              strength: float = 1.0, elastic_p: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Warp an image and its labels into a ``size x size`` letterboxed network input.
 
     Args:
@@ -26,6 +49,7 @@ def geometric(gray: np.ndarray, labels: np.ndarray, size: int, rng: np.random.Ge
         size: network input side.
         rng: random generator.
         strength: 0 = no augmentation (plain letterbox of the full frame), 1 = full.
+        elastic_p: probability of an :func:`elastic` deformation after the warp (with strength > 0).
 
     Returns:
         ``(image, labels)``, both ``size x size`` uint8.
@@ -55,6 +79,8 @@ def geometric(gray: np.ndarray, labels: np.ndarray, size: int, rng: np.random.Ge
     if strength > 0 and rh < roi[3]:
         ch = lb.content_wh[1]
         img[ch:] = 0          # below the new depth there is no image (approximate after warp)
+    if strength > 0 and elastic_p > 0 and rng.random() < elastic_p:
+        img, lab = elastic(img, lab, rng, sigma=0.025 * strength)
     return img, lab
 
 

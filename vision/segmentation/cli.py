@@ -26,6 +26,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--dev-fold", type=int, default=None, metavar="K",
                    help="cross-validation on the training part: train on the other folds, evaluate on fold K "
                         "(0..3); the validation split is not used")
+    t.add_argument("--val-fraction", type=float, default=None, metavar="F",
+                   help="share of the images held out for validation (default 0.2); 0 = final refit on every "
+                        "image, after the protocol was measured with a split (the card then lists no "
+                        "validation ids)")
+    t.add_argument("--protocol-card", default=None, metavar="JSON",
+                   help="with --val-fraction 0: metadata.json of the run that measured the same settings on a "
+                        "held-out split; its validation metrics and ids go into this card as the protocol's "
+                        "estimate")
+    t.add_argument("--weight-decay", type=float, default=None, metavar="W",
+                   help="AdamW weight decay (default 1e-4)")
     t.add_argument("--arch-kwargs", default=None, metavar="JSON",
                    help='architecture settings over the defaults, e.g. \'{"widths": [16, 32, 64, 128, 256]}\'')
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
@@ -76,7 +86,7 @@ def _train(args: argparse.Namespace) -> int:
     from vision.segmentation.train import TrainConfig, train
 
     cfg = TrainConfig(arch=args.arch)
-    for key in ("epochs", "size", "batch", "seed", "threads", "dev_fold"):
+    for key in ("epochs", "size", "batch", "seed", "threads", "dev_fold", "val_fraction", "weight_decay"):
         v = getattr(args, key)
         if v is not None:
             cfg = replace(cfg, **{key: v})
@@ -99,9 +109,18 @@ def _train(args: argparse.Namespace) -> int:
         raise InputError(f"--size {cfg.size} must be a multiple of 32, at least 64")
     if cfg.epochs < 1 or cfg.batch < 2:
         raise InputError("--epochs must be >= 1 and --batch >= 2")
+    if not 0.0 <= cfg.val_fraction < 1.0:
+        raise InputError(f"--val-fraction {cfg.val_fraction} must be in [0, 1)")
+    if cfg.val_fraction == 0.0 and cfg.dev_fold >= 0:
+        raise InputError("--dev-fold needs a training part to fold; it cannot be combined with --val-fraction 0")
+    if args.protocol_card and cfg.val_fraction > 0:
+        raise InputError("--protocol-card is for a final refit; add --val-fraction 0")
+    if not 0.0 <= cfg.weight_decay < 1.0:
+        raise InputError(f"--weight-decay {cfg.weight_decay} must be in [0, 1)")
     if args.stop_after is not None and args.stop_after < 1:
         raise InputError(f"--stop-after {args.stop_after} must be >= 1")
-    weights = train(args.data, args.out, cfg, resume=args.resume, stop_after=args.stop_after)
+    weights = train(args.data, args.out, cfg, resume=args.resume, stop_after=args.stop_after,
+                    protocol_card=args.protocol_card)
     print(f"weights: {weights}\nmodel card: {weights.with_name('metadata.json')}\n"
           f"training curve: {Path(args.out) / 'curve.png'}")
     return 0
@@ -118,7 +137,11 @@ def _eval(args: argparse.Namespace) -> int:
     if args.split == "val":
         from sonoguide.errors import InputError
         from vision.segmentation.modelcard import BUNDLED_WEIGHTS, read_card
-        ids = set(read_card(Path(args.model) if args.model else BUNDLED_WEIGHTS)["training"]["val_ids"])
+        path = Path(args.model) if args.model else BUNDLED_WEIGHTS
+        ids = set(read_card(path)["training"]["val_ids"])
+        if not ids:
+            raise InputError(f"{path}: these weights were refitted on every image and hold out none; "
+                             "evaluate them on images they were not trained on (--split all)")
         samples = [s for s in samples if s.id in ids]
         if not samples:
             raise InputError(f"{args.data}: none of the model card's validation ids is in this data set")
@@ -146,6 +169,9 @@ def _card(args: argparse.Namespace) -> int:
     card = read_card(path)
     list_pairs(args.data)
     ids = set(card["training"]["val_ids"])
+    if not ids:
+        raise InputError(f"{path}: these weights were refitted on every image; their card carries the "
+                         "protocol's held-out estimate, which only the held-out run can re-measure")
     samples = [s for s in iter_dataset(args.data) if s.id in ids]
     if len(samples) != len(ids):
         raise InputError(f"{args.data}: holds {len(samples)} of the card's {len(ids)} validation ids; "

@@ -59,7 +59,8 @@ class TrainConfig:
 
     ``dice_mode``: ``"image"`` (soft Dice per image and class present in it, then averaged, as the
     evaluation averages) or ``"batch"`` (one Dice per class over the batch). ``ema_decay``: weight
-    averaging (0 = off). ``dev_fold``: -1 trains on the whole training part; ``k`` in
+    averaging (0 = off). ``elastic``: probability of an elastic deformation of a training image
+    (:func:`augment.elastic`). ``dev_fold``: -1 trains on the whole training part; ``k`` in
     ``0..n_dev_folds-1`` trains on the other folds of the training part and evaluates on fold ``k``
     (the validation split is then not used at all). ``threads``: torch CPU threads; 1 is the
     fastest on a shared 2-core machine (two OpenMP threads spin against other jobs).
@@ -79,6 +80,7 @@ class TrainConfig:
     dice_mode: str = "image"
     class_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
     ema_decay: float = 0.998
+    elastic: float = 0.0
     seed: int = 0
     threads: int = 1
     val_every: int = 10
@@ -165,11 +167,11 @@ def per_image_dice(pred: np.ndarray, truth: np.ndarray, cls: int) -> float | Non
     return 2.0 * float(np.logical_and(p, t).sum()) / s
 
 
-def _batch(samples: list[Sample], size: int, rng: np.random.Generator, train: bool
+def _batch(samples: list[Sample], size: int, rng: np.random.Generator, train: bool, elastic: float = 0.0
            ) -> tuple[np.ndarray, np.ndarray]:
     xs, ys = [], []
     for s in samples:
-        img, lab = augment.geometric(s.gray, s.labels, size, rng, 1.0 if train else 0.0)
+        img, lab = augment.geometric(s.gray, s.labels, size, rng, 1.0 if train else 0.0, elastic if train else 0.0)
         xs.append(augment.photometric(img, rng, 1.0 if train else 0.0))
         ys.append(lab)
     return np.stack(xs), np.stack(ys)
@@ -239,13 +241,72 @@ def draw_curve(history: list[dict], path: Path) -> None:
     cv2.imwrite(str(path), img)
 
 
+PROTOCOL_FREE_KEYS = ("val_fraction", "threads", "val_every")
+"""Settings a final refit may change from the held-out run that measured its protocol: what is
+held out, and knobs that do not change what is learnt."""
+
+
+def protocol_check(card_file: str | Path, cfg: TrainConfig) -> dict:
+    """The held-out evidence for a final refit (``cfg.val_fraction == 0``): the model card of a run
+    with the same protocol that kept a validation split.
+
+    A refit has no held-out images of its own; what can be measured is its protocol, trained once
+    with a split (the practice of refitting on all data after model assessment, Hastie, Tibshirani
+    & Friedman, "The Elements of Statistical Learning", 2nd ed., 2009, sec. 7.10). The card's
+    training settings must equal ``cfg`` except :data:`PROTOCOL_FREE_KEYS`.
+
+    Returns:
+        The ``training.protocol_check`` entry: the card's file, version, git commit, split, ids and
+        validation metrics.
+
+    Raises:
+        InputError: the card cannot be read, holds no validation metrics, or was trained with
+            other settings (the differing keys are named).
+    """
+    path = Path(card_file)
+    if path.suffix == ".pt":
+        path = path.with_name("metadata.json")
+    try:
+        ref = json.loads(path.read_text())
+        ref_cfg, tr = ref["training"]["config"], ref["training"]
+        metrics = ref["metrics"]
+        metrics["nerve"]["dice"], metrics["vessel"]["dice"]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not a model card with validation metrics ({exc}); give the metadata.json of "
+                         "the run that measured this protocol on a held-out split") from None
+    if not tr.get("val_ids"):
+        raise InputError(f"{path}: that run held out no validation split; give a run with --val-fraction > 0")
+    mine, ref_cfg = _jsonish(asdict(cfg)), _with_defaults(ref_cfg)
+    differ = sorted(k for k in set(mine) | set(ref_cfg) if k not in PROTOCOL_FREE_KEYS and mine.get(k) != ref_cfg.get(k))
+    if differ:
+        raise InputError(f"{path}: trained with other settings ({', '.join(f'{k}={ref_cfg.get(k)!r}' for k in differ)}); "
+                         "a refit must repeat the measured protocol")
+    return {"card": str(path), "version": ref.get("version"), "git": ref.get("git"), "date": ref.get("date"),
+            "n_train": tr.get("n_train"), "n_val": tr.get("n_val"), "split": tr.get("split"),
+            "val_ids": tr["val_ids"], "val_fraction": ref_cfg.get("val_fraction"), "metrics": metrics}
+
+
+def _jsonish(v):
+    """A setting as it reads back from JSON (tuples become lists)."""
+    return json.loads(json.dumps(v))
+
+
+def _with_defaults(stored: dict) -> dict:
+    """Stored training settings completed with today's defaults for settings added since (each new
+    setting's default reproduces the training before it existed)."""
+    return _jsonish({**asdict(TrainConfig(arch=stored.get("arch", "ours"))), **stored})
+
+
 def train(data_dir: str | Path, out_dir: str | Path, cfg: TrainConfig, resume: bool = False,
-          progress: bool = True, stop_after: int | None = None) -> Path:
+          progress: bool = True, stop_after: int | None = None, protocol_card: str | Path | None = None) -> Path:
     """Train one network and export ``model.pt`` + ``metadata.json`` + ``curve.png`` to ``out_dir``.
 
     ``stop_after``: end after this epoch of the ``cfg.epochs`` schedule and export what is there
     (for a network too slow to finish the schedule on the machine; the card records both numbers).
     With ``resume`` and a checkpoint at or beyond it, nothing is trained, the checkpoint is exported.
+    ``protocol_card``: for a final refit (``cfg.val_fraction == 0``), the card of the run that
+    measured the same protocol on a held-out split (:func:`protocol_check`); its validation
+    metrics become this card's, labelled as the protocol's estimate.
 
     Returns:
         Path of the exported weights.
@@ -256,10 +317,16 @@ def train(data_dir: str | Path, out_dir: str | Path, cfg: TrainConfig, resume: b
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(max(1, cfg.threads))
     ckpt_path = out / "checkpoint.pt"
+    if protocol_card is not None and cfg.val_fraction > 0:
+        raise InputError("a protocol card is for a final refit; it needs val_fraction 0")
+    check = protocol_check(protocol_card, cfg) if protocol_card is not None else None
     samples = load_dataset(data_dir)
     train_ids, val_ids = split_ids(samples, cfg.val_fraction, cfg.seed)
     by_id = {s.id: s for s in samples}
     split_note = "by image, seeded, stratified by image size, near-duplicates on the validation side"
+    if cfg.val_fraction == 0.0:
+        split_note = ("none: final refit on every image with a protocol measured beforehand on a held-out split; "
+                      "these weights have no held-out images of their own")
     if cfg.dev_fold >= 0:
         if cfg.dev_fold >= cfg.n_dev_folds:
             raise InputError(f"dev_fold {cfg.dev_fold} must be below n_dev_folds {cfg.n_dev_folds}")
@@ -292,7 +359,7 @@ def train(data_dir: str | Path, out_dir: str | Path, cfg: TrainConfig, resume: b
     elapsed = 0.0
     if resume and ckpt_path.is_file():
         ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        if ck["config"] != asdict(cfg):
+        if _with_defaults(ck["config"]) != _jsonish(asdict(cfg)):
             raise InputError(f"{ckpt_path}: checkpoint was made with other settings; use the same options or a new --out")
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
@@ -319,7 +386,7 @@ def train(data_dir: str | Path, out_dir: str | Path, cfg: TrainConfig, resume: b
             idx = order[step * cfg.batch:(step + 1) * cfg.batch]
             if len(idx) < 2:
                 continue
-            x, y = _batch([pool[i] for i in idx], cfg.size, rng, train=True)
+            x, y = _batch([pool[i] for i in idx], cfg.size, rng, train=True, elastic=cfg.elastic)
             logits = model(_to_input(x))
             loss = dice_ce_loss(logits, torch.from_numpy(y).long(), cw, cfg.dice_weight, cfg.dice_mode)
             opt.zero_grad(set_to_none=True)
@@ -375,6 +442,12 @@ def train(data_dir: str | Path, out_dir: str | Path, cfg: TrainConfig, resume: b
         "git": git_hash(repo),
         "torch": torch.__version__,
     }
+    if check is not None:
+        card["training"]["protocol_check"] = check
+        card["metrics"] = {**check["metrics"],
+                           "split": (f"protocol estimate, not of these weights: the same settings trained with "
+                                     f"{check['n_val']} real images held out ({check['card']}, ids in "
+                                     "training.protocol_check.val_ids), native resolution")}
     weights = out / "model.pt"
     save_weights(model, cfg.arch, arch_kwargs, weights, card)
     if val_s:

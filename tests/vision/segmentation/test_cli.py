@@ -6,7 +6,7 @@ import json
 import shutil
 
 from sonoguide.cli import main
-from vision.segmentation.modelcard import load_model, sha256
+from vision.segmentation.modelcard import BUNDLED_WEIGHTS, card_path, load_model, sha256
 from vision.segmentation.train import TrainConfig, train
 
 
@@ -19,6 +19,25 @@ def test_bad_arch_kwargs_and_dev_fold_are_one_line_errors(tmp_path, capsys):
     assert main(base + ["--dev-fold", "7"]) != 0
     err = capsys.readouterr().err
     assert "--dev-fold 7" in err and "Traceback" not in err
+    assert main(base + ["--val-fraction", "1.5"]) != 0
+    assert "--val-fraction 1.5 must be in [0, 1)" in capsys.readouterr().err
+    assert main(base + ["--protocol-card", str(tmp_path / "m.json")]) != 0
+    assert "add --val-fraction 0" in capsys.readouterr().err
+    assert main(base + ["--val-fraction", "0", "--dev-fold", "1"]) != 0
+    assert "cannot be combined with --val-fraction 0" in capsys.readouterr().err
+
+
+def test_refitted_weights_have_no_validation_split_to_evaluate(usgra_dir, tmp_path, capsys):
+    weights = tmp_path / "model.pt"
+    shutil.copy(BUNDLED_WEIGHTS, weights)
+    card = json.loads(card_path(BUNDLED_WEIGHTS).read_text())
+    card["training"].update(val_ids=[], n_val=0)
+    card_path(weights).write_text(json.dumps(card))
+    assert main(["seg", "eval", "--data", str(usgra_dir), "--model", str(weights), "--split", "val"]) == 2
+    err = capsys.readouterr().err
+    assert "refitted on every image" in err and "--split all" in err and "Traceback" not in err
+    assert main(["seg", "card", "--data", str(usgra_dir), "--model", str(weights)]) == 2
+    assert "refitted on every image" in capsys.readouterr().err
 
 
 def test_card_command_remeasures_metrics_and_keeps_the_checksum_valid(usgra_dir, tmp_path, capsys):

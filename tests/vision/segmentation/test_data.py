@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sonoguide.errors import InputError
-from vision.segmentation.augment import geometric, photometric
+from vision.segmentation.augment import elastic, geometric, photometric
 from vision.segmentation.data import (Sample, decode_mask, dev_folds, list_pairs, near_duplicate_groups, read_pair,
                                      split_ids)
 
@@ -63,6 +63,22 @@ def test_augmentation_keeps_image_and_labels_aligned():
         assert x.dtype == np.float32 and 0.0 <= x.min() and x.max() <= 1.0
         inside = g[la == 1]
         assert inside.size and np.median(inside) > 200      # the bright disc is where its label is
+
+
+def test_elastic_deformation_bends_image_and_labels_alike():
+    rng = np.random.default_rng(2)
+    img = np.full((96, 96), 60, np.uint8)
+    lab = np.zeros((96, 96), np.uint8)
+    for x in range(8, 96, 16):                               # bright vertical bars labelled nerve
+        img[:, x:x + 6] = 240
+        lab[:, x:x + 6] = 1
+    for _ in range(5):
+        g, la = elastic(img, lab, rng, sigma=0.04)
+        assert g.shape == la.shape == (96, 96) and set(np.unique(la)) <= {0, 1}
+        assert not np.array_equal(la, lab)                   # the bars are bent
+        assert np.median(g[la == 1]) > 200 and np.median(g[(la == 0) & (g > 0)]) < 100
+        g2, la2 = geometric(img, lab, 96, np.random.default_rng(3), elastic_p=1.0)
+        assert np.median(g2[la2 == 1]) > 200
 
 
 def _scene(seed: int, shape=(120, 140)) -> Sample:

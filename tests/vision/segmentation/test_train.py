@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+from sonoguide.errors import InputError
 from vision.segmentation.modelcard import load_model
-from vision.segmentation.train import TrainConfig, WeightAverage, dice_ce_loss, train
+from vision.segmentation.train import TrainConfig, WeightAverage, dice_ce_loss, protocol_check, train
 
 
 @pytest.fixture()
@@ -81,3 +83,41 @@ def test_dev_fold_training_holds_out_part_of_the_training_images(tiny_data, tmp_
     assert "development fold 1" in card["training"]["split"] and card["training"]["n_val"] >= 1
     assert card["training"]["n_train"] + card["training"]["n_val"] == 4    # the 5th image is the validation split
     assert card["training"]["arch_kwargs"]["decoder"] == "add"
+
+
+def test_final_refit_trains_on_every_image_and_carries_the_protocol_estimate(tiny_data, tmp_path):
+    small = {"widths": [8, 8, 16, 16, 16]}
+    held = TrainConfig(epochs=1, size=64, batch=2, phantom_fraction=0.0, arch_kwargs=small, threads=1)
+    train(tiny_data, tmp_path / "held", held, progress=False)
+    held_card = json.loads((tmp_path / "held" / "metadata.json").read_text())
+    refit = replace(held, val_fraction=0.0, val_every=5)   # how often it validates is not the protocol
+    weights = train(tiny_data, tmp_path / "refit", refit, progress=False,
+                    protocol_card=tmp_path / "held" / "metadata.json")
+    card = json.loads(weights.with_name("metadata.json").read_text())
+    assert card["training"]["n_train"] == 5 and card["training"]["n_val"] == 0 and card["training"]["val_ids"] == []
+    assert "final refit" in card["training"]["split"]
+    check = card["training"]["protocol_check"]
+    assert check["val_ids"] == held_card["training"]["val_ids"] and check["n_val"] == 1
+    assert card["metrics"]["nerve"]["dice"] == held_card["metrics"]["nerve"]["dice"]
+    assert card["metrics"]["split"].startswith("protocol estimate, not of these weights")
+    load_model(weights)
+
+
+def test_protocol_card_must_repeat_the_measured_settings(tiny_data, tmp_path):
+    small = {"widths": [8, 8, 16, 16, 16]}
+    held = TrainConfig(epochs=1, size=64, batch=2, phantom_fraction=0.0, arch_kwargs=small, threads=1)
+    train(tiny_data, tmp_path / "held", held, progress=False)
+    card = tmp_path / "held" / "metadata.json"
+    with pytest.raises(InputError, match=r"other settings \(epochs=1, weight_decay"):
+        protocol_check(card, replace(held, val_fraction=0.0, epochs=2, weight_decay=0.05))
+    with pytest.raises(InputError, match="needs val_fraction 0"):
+        train(tiny_data, tmp_path / "x", held, progress=False, protocol_card=card)
+    broken = tmp_path / "broken.json"
+    broken.write_text("{}")
+    with pytest.raises(InputError, match=r"broken\.json: not a model card"):
+        protocol_check(broken, held)
+    refit_card = json.loads(card.read_text())
+    refit_card["training"]["val_ids"] = []
+    card.write_text(json.dumps(refit_card))
+    with pytest.raises(InputError, match="held out no validation split"):
+        protocol_check(card, replace(held, val_fraction=0.0))
