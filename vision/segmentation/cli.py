@@ -36,6 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "estimate")
     t.add_argument("--weight-decay", type=float, default=None, metavar="W",
                    help="AdamW weight decay (default 1e-4)")
+    t.add_argument("--elastic", type=float, default=None, metavar="P",
+                   help="probability of an elastic deformation of each training image (default 0)")
     t.add_argument("--arch-kwargs", default=None, metavar="JSON",
                    help='architecture settings over the defaults, e.g. \'{"widths": [16, 32, 64, 128, 256]}\'')
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
@@ -86,7 +88,8 @@ def _train(args: argparse.Namespace) -> int:
     from vision.segmentation.train import TrainConfig, train
 
     cfg = TrainConfig(arch=args.arch)
-    for key in ("epochs", "size", "batch", "seed", "threads", "dev_fold", "val_fraction", "weight_decay"):
+    for key in ("epochs", "size", "batch", "seed", "threads", "dev_fold", "val_fraction", "weight_decay",
+                "elastic"):
         v = getattr(args, key)
         if v is not None:
             cfg = replace(cfg, **{key: v})
@@ -115,6 +118,8 @@ def _train(args: argparse.Namespace) -> int:
         raise InputError("--dev-fold needs a training part to fold; it cannot be combined with --val-fraction 0")
     if args.protocol_card and cfg.val_fraction > 0:
         raise InputError("--protocol-card is for a final refit; add --val-fraction 0")
+    if not 0.0 <= cfg.elastic <= 1.0:
+        raise InputError(f"--elastic {cfg.elastic} must be a probability in [0, 1]")
     if not 0.0 <= cfg.weight_decay < 1.0:
         raise InputError(f"--weight-decay {cfg.weight_decay} must be in [0, 1)")
     if args.stop_after is not None and args.stop_after < 1:
