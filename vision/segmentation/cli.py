@@ -21,6 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--size", type=int, default=None, metavar="PX", help="network input side, multiple of 32 (default 256)")
     t.add_argument("--batch", type=int, default=None, metavar="N", help="batch size (default 8)")
     t.add_argument("--seed", type=int, default=None, help="random seed of split, augmentation and init (default 0)")
+    t.add_argument("--split-seed", type=int, default=None,
+                   help="seed of the validation split only (default: --seed); repeat a run on the same split "
+                        "with another --seed to see the run-to-run spread")
     t.add_argument("--threads", type=int, default=None,
                    help="torch CPU threads (default 1: fastest on a shared 2-core machine)")
     t.add_argument("--dev-fold", type=int, default=None, metavar="K",
@@ -89,7 +92,7 @@ def _train(args: argparse.Namespace) -> int:
 
     cfg = TrainConfig(arch=args.arch)
     for key in ("epochs", "size", "batch", "seed", "threads", "dev_fold", "val_fraction", "weight_decay",
-                "elastic"):
+                "elastic", "split_seed"):
         v = getattr(args, key)
         if v is not None:
             cfg = replace(cfg, **{key: v})

@@ -60,7 +60,9 @@ class TrainConfig:
     ``dice_mode``: ``"image"`` (soft Dice per image and class present in it, then averaged, as the
     evaluation averages) or ``"batch"`` (one Dice per class over the batch). ``ema_decay``: weight
     averaging (0 = off). ``elastic``: probability of an elastic deformation of a training image
-    (:func:`augment.elastic`). ``dev_fold``: -1 trains on the whole training part; ``k`` in
+    (:func:`augment.elastic`). ``split_seed``: seed of the validation split and development folds;
+    -1 = ``seed`` (another ``seed`` with a fixed ``split_seed`` repeats a run on the same split, to
+    see how much its metrics vary from run to run). ``dev_fold``: -1 trains on the whole training part; ``k`` in
     ``0..n_dev_folds-1`` trains on the other folds of the training part and evaluates on fold ``k``
     (the validation split is then not used at all). ``threads``: torch CPU threads; 1 is the
     fastest on a shared 2-core machine (two OpenMP threads spin against other jobs).
@@ -82,6 +84,7 @@ class TrainConfig:
     ema_decay: float = 0.998
     elastic: float = 0.0
     seed: int = 0
+    split_seed: int = -1
     threads: int = 1
     val_every: int = 10
     dev_fold: int = -1
@@ -321,7 +324,8 @@ def train(data_dir: str | Path, out_dir: str | Path, cfg: TrainConfig, resume: b
         raise InputError("a protocol card is for a final refit; it needs val_fraction 0")
     check = protocol_check(protocol_card, cfg) if protocol_card is not None else None
     samples = load_dataset(data_dir)
-    train_ids, val_ids = split_ids(samples, cfg.val_fraction, cfg.seed)
+    split_seed = cfg.seed if cfg.split_seed < 0 else cfg.split_seed
+    train_ids, val_ids = split_ids(samples, cfg.val_fraction, split_seed)
     by_id = {s.id: s for s in samples}
     split_note = "by image, seeded, stratified by image size, near-duplicates on the validation side"
     if cfg.val_fraction == 0.0:
@@ -330,7 +334,7 @@ def train(data_dir: str | Path, out_dir: str | Path, cfg: TrainConfig, resume: b
     if cfg.dev_fold >= 0:
         if cfg.dev_fold >= cfg.n_dev_folds:
             raise InputError(f"dev_fold {cfg.dev_fold} must be below n_dev_folds {cfg.n_dev_folds}")
-        folds = dev_folds([by_id[i] for i in train_ids], cfg.n_dev_folds, cfg.seed)
+        folds = dev_folds([by_id[i] for i in train_ids], cfg.n_dev_folds, split_seed)
         val_ids = folds[cfg.dev_fold]
         train_ids = sorted(set(train_ids) - set(val_ids))
         split_note = (f"development fold {cfg.dev_fold} of {cfg.n_dev_folds} of the training part (near-duplicate "

@@ -121,3 +121,14 @@ def test_protocol_card_must_repeat_the_measured_settings(tiny_data, tmp_path):
     card.write_text(json.dumps(refit_card))
     with pytest.raises(InputError, match="held out no validation split"):
         protocol_check(card, replace(held, val_fraction=0.0))
+
+
+def test_split_seed_keeps_the_split_while_the_run_seed_changes(tiny_data, tmp_path):
+    small = {"widths": [8, 8, 16, 16, 16]}
+    cards = []
+    for name, seed in (("a", 0), ("b", 5)):
+        cfg = TrainConfig(epochs=1, size=64, batch=2, phantom_fraction=0.0, arch_kwargs=small, seed=seed, split_seed=0)
+        train(tiny_data, tmp_path / name, cfg, progress=False)
+        cards.append(json.loads((tmp_path / name / "metadata.json").read_text()))
+    assert cards[0]["training"]["val_ids"] == cards[1]["training"]["val_ids"]
+    assert cards[0]["weights"]["sha256"] != cards[1]["weights"]["sha256"]
