@@ -39,7 +39,8 @@ from vision.segmentation.modelcard import CARD_FORMAT, CLASS_SPEC, DATA_ATTRIBUT
 log = logging.getLogger(__name__)
 
 MODEL_VERSION = "2.0.0"
-"""Version written into the card: 2 = the round-2 protocol (256 px, LinkNet-style decoder, EMA)."""
+"""Version written into the card: 2 = the round-2 protocol (256 px, LinkNet-style decoder, EMA).
+A final refit on every image (``val_fraction == 0``) is ``MODEL_VERSION + "-refit"``."""
 
 MEAN = 0.2
 STD = 0.2
@@ -424,7 +425,7 @@ def train(data_dir: str | Path, out_dir: str | Path, cfg: TrainConfig, resume: b
     card = {
         "format": CARD_FORMAT,
         "name": f"sonoguide-seg-{cfg.arch}",
-        "version": MODEL_VERSION,
+        "version": MODEL_VERSION if cfg.val_fraction > 0 else MODEL_VERSION + "-refit",
         "arch": cfg.arch,
         "parameters": count_parameters(model),
         "classes": CLASS_SPEC,

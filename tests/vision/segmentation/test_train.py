@@ -95,7 +95,7 @@ def test_final_refit_trains_on_every_image_and_carries_the_protocol_estimate(tin
                     protocol_card=tmp_path / "held" / "metadata.json")
     card = json.loads(weights.with_name("metadata.json").read_text())
     assert card["training"]["n_train"] == 5 and card["training"]["n_val"] == 0 and card["training"]["val_ids"] == []
-    assert "final refit" in card["training"]["split"]
+    assert "final refit" in card["training"]["split"] and card["version"].endswith("-refit")
     check = card["training"]["protocol_check"]
     assert check["val_ids"] == held_card["training"]["val_ids"] and check["n_val"] == 1
     assert card["metrics"]["nerve"]["dice"] == held_card["metrics"]["nerve"]["dice"]
