@@ -63,9 +63,9 @@ class TrainConfig:
     averaging (0 = off). ``elastic``: probability of an elastic deformation of a training image
     (:func:`augment.elastic`). ``split_seed``: seed of the validation split and development folds;
     -1 = ``seed`` (another ``seed`` with a fixed ``split_seed`` repeats a run on the same split, to
-    see how much its metrics vary from run to run). ``dev_fold``: -1 trains on the whole training part; ``k`` in
-    ``0..n_dev_folds-1`` trains on the other folds of the training part and evaluates on fold ``k``
-    (the validation split is then not used at all). ``threads``: torch CPU threads; 1 is the
+    see how much its metrics vary from run to run). ``dev_fold``: -1 trains on the whole training
+    part; ``k`` in ``0..n_dev_folds-1`` trains on the other folds of the training part and
+    evaluates on fold ``k`` (the validation split is then not used at all). ``threads``: torch CPU threads; 1 is the
     fastest on a shared 2-core machine (two OpenMP threads spin against other jobs).
     """
 
@@ -245,7 +245,7 @@ def draw_curve(history: list[dict], path: Path) -> None:
     cv2.imwrite(str(path), img)
 
 
-PROTOCOL_FREE_KEYS = ("val_fraction", "threads", "val_every")
+PROTOCOL_FREE_KEYS = ("val_fraction", "split_seed", "threads", "val_every")
 """Settings a final refit may change from the held-out run that measured its protocol: what is
 held out, and knobs that do not change what is learnt."""
 
@@ -274,17 +274,19 @@ def protocol_check(card_file: str | Path, cfg: TrainConfig) -> dict:
         ref = json.loads(path.read_text())
         ref_cfg, tr = ref["training"]["config"], ref["training"]
         metrics = ref["metrics"]
-        metrics["nerve"]["dice"], metrics["vessel"]["dice"]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        for cls in ("nerve", "vessel"):
+            float(metrics[cls]["dice"])
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{path}: not a model card with validation metrics ({exc}); give the metadata.json of "
                          "the run that measured this protocol on a held-out split") from None
     if not tr.get("val_ids"):
         raise InputError(f"{path}: that run held out no validation split; give a run with --val-fraction > 0")
     mine, ref_cfg = _jsonish(asdict(cfg)), _with_defaults(ref_cfg)
-    differ = sorted(k for k in set(mine) | set(ref_cfg) if k not in PROTOCOL_FREE_KEYS and mine.get(k) != ref_cfg.get(k))
+    differ = sorted(k for k in set(mine) | set(ref_cfg)
+                    if k not in PROTOCOL_FREE_KEYS and mine.get(k) != ref_cfg.get(k))
     if differ:
-        raise InputError(f"{path}: trained with other settings ({', '.join(f'{k}={ref_cfg.get(k)!r}' for k in differ)}); "
-                         "a refit must repeat the measured protocol")
+        theirs = ", ".join(f"{k}={ref_cfg.get(k)!r}" for k in differ)
+        raise InputError(f"{path}: trained with other settings ({theirs}); a refit must repeat the measured protocol")
     return {"card": str(path), "version": ref.get("version"), "git": ref.get("git"), "date": ref.get("date"),
             "n_train": tr.get("n_train"), "n_val": tr.get("n_val"), "split": tr.get("split"),
             "val_ids": tr["val_ids"], "val_fraction": ref_cfg.get("val_fraction"), "metrics": metrics}
