@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "estimate")
     t.add_argument("--weight-decay", type=float, default=None, metavar="W",
                    help="AdamW weight decay (default 1e-4)")
+    t.add_argument("--phantom-fraction", type=float, default=None, metavar="F",
+                   help="synthetic phantom frames mixed into each epoch, as a share of the real training "
+                        "images (default 0.2; 0 = real images only)")
     t.add_argument("--elastic", type=float, default=None, metavar="P",
                    help="probability of an elastic deformation of each training image (default 0)")
     t.add_argument("--arch-kwargs", default=None, metavar="JSON",
@@ -92,7 +95,7 @@ def _train(args: argparse.Namespace) -> int:
 
     cfg = TrainConfig(arch=args.arch)
     for key in ("epochs", "size", "batch", "seed", "threads", "dev_fold", "val_fraction", "weight_decay",
-                "elastic", "split_seed"):
+                "elastic", "split_seed", "phantom_fraction"):
         v = getattr(args, key)
         if v is not None:
             cfg = replace(cfg, **{key: v})
@@ -121,6 +124,8 @@ def _train(args: argparse.Namespace) -> int:
         raise InputError("--dev-fold needs a training part to fold; it cannot be combined with --val-fraction 0")
     if args.protocol_card and cfg.val_fraction > 0:
         raise InputError("--protocol-card is for a final refit; add --val-fraction 0")
+    if not 0.0 <= cfg.phantom_fraction <= 1.0:
+        raise InputError(f"--phantom-fraction {cfg.phantom_fraction} must be in [0, 1]")
     if not 0.0 <= cfg.elastic <= 1.0:
         raise InputError(f"--elastic {cfg.elastic} must be a probability in [0, 1]")
     if not 0.0 <= cfg.weight_decay < 1.0:

@@ -133,7 +133,8 @@ def export_int8(weights: Path, data_dir: Path, progress: bool = True) -> dict[st
     entry: dict[str, Any] = {
         "file": out.name, "sha256": sha256(out), "bytes": out.stat().st_size, "backend": BACKEND,
         "method": "post-training static quantization, FX graph mode, per-channel int8 weights",
-        "calibration": f"{len(inputs)} letterboxed training images (every 3rd, validation ids excluded)"}
+        "calibration": f"{len(inputs)} letterboxed training images (every 3rd"
+                       + (", validation ids excluded)" if val else ")")}
     card["int8"] = entry
     card_path(weights).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     if val:

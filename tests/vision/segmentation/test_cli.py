@@ -23,6 +23,8 @@ def test_bad_arch_kwargs_and_dev_fold_are_one_line_errors(tmp_path, capsys):
     assert "--val-fraction 1.5 must be in [0, 1)" in capsys.readouterr().err
     assert main(base + ["--protocol-card", str(tmp_path / "m.json")]) != 0
     assert "add --val-fraction 0" in capsys.readouterr().err
+    assert main(base + ["--phantom-fraction", "-1"]) != 0
+    assert "--phantom-fraction -1.0 must be in [0, 1]" in capsys.readouterr().err
     assert main(base + ["--elastic", "2"]) != 0
     assert "--elastic 2.0 must be a probability" in capsys.readouterr().err
     assert main(base + ["--val-fraction", "0", "--dev-fold", "1"]) != 0

@@ -28,8 +28,11 @@ def test_bundled_card_lists_int8_weights_that_auto_uses_on_the_cpu():
     card = json.loads(card_path(BUNDLED_WEIGHTS).read_text())
     entry = card["int8"]
     assert (BUNDLED_WEIGHTS.parent / entry["file"]).is_file()
-    assert "validation ids excluded" in entry["calibration"]
-    assert abs(entry["metrics"]["nerve"]["dice"] - card["metrics"]["nerve"]["dice"]) < 0.02
+    if card["training"]["val_ids"]:
+        assert "validation ids excluded" in entry["calibration"]
+        assert abs(entry["metrics"]["nerve"]["dice"] - card["metrics"]["nerve"]["dice"]) < 0.02
+    else:               # a final refit: no held-out image to measure int8 on (agreement: next test)
+        assert "metrics" not in entry
     assert Segmenter(SegmentationConfig(device="cpu", precision="auto")).precision == "int8"
     assert Segmenter(SegmentationConfig()).precision == "fp32"  # the default
 
