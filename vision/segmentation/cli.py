@@ -145,13 +145,19 @@ def _eval(args: argparse.Namespace) -> int:
 
     if args.roi is not None:
         SegmentationConfig(roi=args.roi)  # validates, ConfigError naming the key
+    from vision.segmentation.modelcard import BUNDLED_WEIGHTS, read_card
+
     list_pairs(args.data)  # InputError before the model loads
     samples = iter_dataset(args.data)
+    path = Path(args.model) if args.model else BUNDLED_WEIGHTS
+    card = read_card(path)
+    if args.split == "all" and _same_dir(card["training"].get("data_dir"), args.data):
+        held = len(card["training"].get("val_ids", []))
+        print(f"note: {args.data} is the data set these weights were trained on; only the {held} validation "
+              "images in it are held out (--split val), the figures below are not held-out figures")
     if args.split == "val":
         from sonoguide.errors import InputError
-        from vision.segmentation.modelcard import BUNDLED_WEIGHTS, read_card
-        path = Path(args.model) if args.model else BUNDLED_WEIGHTS
-        ids = set(read_card(path)["training"]["val_ids"])
+        ids = set(card["training"]["val_ids"])
         if not ids:
             raise InputError(f"{path}: these weights were refitted on every image and hold out none; "
                              "evaluate them on images they were not trained on (--split all)")
@@ -171,6 +177,19 @@ def _eval(args: argparse.Namespace) -> int:
         out.update({"fps": res["fps"], "p50_ms": res["p50_ms"], "n_images": res["n_images"]})
         print(json.dumps(out))
     return 0
+
+
+def _same_dir(trained_on: str | None, data: str) -> bool:
+    """Whether ``data`` is the folder a card names as its training data (given relative to the
+    repository root or absolute)."""
+    if not trained_on:
+        return False
+    root = Path(__file__).resolve().parents[2]
+    there = Path(trained_on) if Path(trained_on).is_absolute() else root / trained_on
+    try:
+        return there.resolve() == Path(data).resolve()
+    except OSError:
+        return False
 
 
 def _card(args: argparse.Namespace) -> int:

@@ -44,6 +44,29 @@ def test_refitted_weights_have_no_validation_split_to_evaluate(usgra_dir, tmp_pa
     assert "refitted on every image" in capsys.readouterr().err
 
 
+def test_eval_on_the_training_data_says_the_figures_are_not_held_out(usgra_dir, tmp_path, capsys):
+    data = tmp_path / "data"
+    (data / "images").mkdir(parents=True)
+    (data / "masks").mkdir()
+    for name in sorted(p.name for p in (usgra_dir / "images").iterdir())[:2]:
+        shutil.copy(usgra_dir / "images" / name, data / "images" / name)
+        shutil.copy(usgra_dir / "masks" / name, data / "masks" / name)
+    weights = tmp_path / "model.pt"
+    shutil.copy(BUNDLED_WEIGHTS, weights)
+    card = json.loads(card_path(BUNDLED_WEIGHTS).read_text())
+    card["training"]["data_dir"] = str(data)
+    card_path(weights).write_text(json.dumps(card))
+    args = ["seg", "eval", "--data", str(data), "--model", str(weights), "--report", str(tmp_path / "w.png"), "--json"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "trained on" in out and "not held-out figures" in out
+    assert json.loads(out.strip().splitlines()[-1])["n_images"] == 2
+    card["training"]["data_dir"] = str(tmp_path / "elsewhere")
+    card_path(weights).write_text(json.dumps(card))
+    assert main(args) == 0
+    assert "not held-out" not in capsys.readouterr().out
+
+
 def test_card_command_remeasures_metrics_and_keeps_the_checksum_valid(usgra_dir, tmp_path, capsys):
     data = tmp_path / "data"
     (data / "images").mkdir(parents=True)
