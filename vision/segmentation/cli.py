@@ -153,8 +153,9 @@ def _eval(args: argparse.Namespace) -> int:
     card = read_card(path)
     if args.split == "all" and _same_dir(card["training"].get("data_dir"), args.data):
         held = len(card["training"].get("val_ids", []))
-        print(f"note: {args.data} is the data set these weights were trained on; only the {held} validation "
-              "images in it are held out (--split val), the figures below are not held-out figures")
+        kept = f"only its {held} validation images are held out (--split val)" if held else "every image of it was used"
+        print(f"note: {args.data} is the data set these weights were trained on and {kept}; "
+              "the figures below are not held-out figures")
     if args.split == "val":
         from sonoguide.errors import InputError
         ids = set(card["training"]["val_ids"])
