@@ -44,13 +44,8 @@ def test_refitted_weights_have_no_validation_split_to_evaluate(usgra_dir, tmp_pa
     assert "refitted on every image" in capsys.readouterr().err
 
 
-def test_eval_on_the_training_data_says_the_figures_are_not_held_out(usgra_dir, tmp_path, capsys):
-    data = tmp_path / "data"
-    (data / "images").mkdir(parents=True)
-    (data / "masks").mkdir()
-    for name in sorted(p.name for p in (usgra_dir / "images").iterdir())[:2]:
-        shutil.copy(usgra_dir / "images" / name, data / "images" / name)
-        shutil.copy(usgra_dir / "masks" / name, data / "masks" / name)
+def test_eval_on_the_training_data_says_the_figures_are_not_held_out(usgra_subset, tmp_path, capsys):
+    data = usgra_subset(2)
     weights = tmp_path / "model.pt"
     shutil.copy(BUNDLED_WEIGHTS, weights)
     card = json.loads(card_path(BUNDLED_WEIGHTS).read_text())
@@ -67,13 +62,8 @@ def test_eval_on_the_training_data_says_the_figures_are_not_held_out(usgra_dir, 
     assert "not held-out" not in capsys.readouterr().out
 
 
-def test_card_command_remeasures_metrics_and_keeps_the_checksum_valid(usgra_dir, tmp_path, capsys):
-    data = tmp_path / "data"
-    (data / "images").mkdir(parents=True)
-    (data / "masks").mkdir()
-    for name in sorted(p.name for p in (usgra_dir / "images").iterdir())[:5]:
-        shutil.copy(usgra_dir / "images" / name, data / "images" / name)
-        shutil.copy(usgra_dir / "masks" / name, data / "masks" / name)
+def test_card_command_remeasures_metrics_and_keeps_the_checksum_valid(usgra_subset, tmp_path, capsys):
+    data = usgra_subset(5)
     cfg = TrainConfig(epochs=1, size=64, batch=2, phantom_fraction=0.0, arch_kwargs={"widths": [8, 8, 16, 16, 16]})
     weights = train(data, tmp_path / "run", cfg, progress=False)
     card_file = weights.with_name("metadata.json")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import replace
 
 import pytest
@@ -16,14 +15,8 @@ from vision.segmentation.train import TrainConfig, WeightAverage, dice_ce_loss, 
 
 
 @pytest.fixture()
-def tiny_data(tmp_path, usgra_dir):
-    d = tmp_path / "data"
-    (d / "images").mkdir(parents=True)
-    (d / "masks").mkdir()
-    for name in sorted(p.name for p in (usgra_dir / "images").iterdir())[:5]:
-        shutil.copy(usgra_dir / "images" / name, d / "images" / name)
-        shutil.copy(usgra_dir / "masks" / name, d / "masks" / name)
-    return d
+def tiny_data(usgra_subset):
+    return usgra_subset(5)
 
 
 def test_tiny_training_exports_weights_card_and_curve_and_resumes(tiny_data, tmp_path):
