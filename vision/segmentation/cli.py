@@ -142,11 +142,10 @@ def _train(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from vision.segmentation.config import SegmentationConfig
     from vision.segmentation.evaluate import evaluate_samples, format_table, iter_dataset, list_pairs
+    from vision.segmentation.modelcard import BUNDLED_WEIGHTS, read_card
 
     if args.roi is not None:
         SegmentationConfig(roi=args.roi)  # validates, ConfigError naming the key
-    from vision.segmentation.modelcard import BUNDLED_WEIGHTS, read_card
-
     list_pairs(args.data)  # InputError before the model loads
     samples = iter_dataset(args.data)
     path = Path(args.model) if args.model else BUNDLED_WEIGHTS
