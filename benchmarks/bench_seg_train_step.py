@@ -11,7 +11,6 @@ with the median step after one warm-up step, and the hours of the full protocol 
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import platform
 import statistics
@@ -25,7 +24,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from vision.segmentation.model import build_model, count_parameters  # noqa: E402
-from vision.segmentation.train import ARCH_DEFAULTS, TrainConfig  # noqa: E402
+from vision.segmentation.train import ARCH_DEFAULTS, TrainConfig, epoch_plan  # noqa: E402
 
 
 def step_seconds(arch: str, size: int, batch: int, steps: int) -> tuple[float, int]:
@@ -56,8 +55,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     cfg = TrainConfig()
     n_train = 158                                            # real training images of the round-2 split
-    steps_per_epoch = math.ceil((n_train + round(cfg.phantom_fraction * n_train)) / cfg.batch)
-    total = steps_per_epoch * cfg.epochs
+    total = epoch_plan(n_train, cfg)[1] * cfg.epochs
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {args.threads} "
           f"threads, {time.strftime('%Y-%m-%d %H:%M')}, load average at start {os.getloadavg()[0]:.2f}\n")
     print(f"| arch | parameters | step, batch {cfg.batch} at {cfg.size} px | protocol ({cfg.epochs} epochs, "

@@ -34,7 +34,7 @@ from sonoguide.errors import InputError
 from vision.segmentation import augment
 from vision.segmentation.data import Sample, dev_folds, load_dataset, phantom_bank, split_ids
 from vision.segmentation.model import build_model, count_parameters
-from vision.segmentation.modelcard import CARD_FORMAT, CLASS_SPEC, DATA_ATTRIBUTION, save_weights
+from vision.segmentation.modelcard import CARD_FORMAT, CLASS_SPEC, DATA_ATTRIBUTION, card_path, save_weights
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +245,12 @@ def draw_curve(history: list[dict], path: Path) -> None:
     cv2.imwrite(str(path), img)
 
 
+def epoch_plan(n_real: int, cfg: TrainConfig) -> tuple[int, int]:
+    """``(phantom frames, optimiser steps)`` of one epoch over ``n_real`` real training images."""
+    n_ph = min(cfg.phantom_bank, int(round(cfg.phantom_fraction * n_real))) if cfg.phantom_fraction > 0 else 0
+    return n_ph, math.ceil((n_real + n_ph) / cfg.batch)
+
+
 PROTOCOL_FREE_KEYS = ("val_fraction", "split_seed", "threads", "val_every")
 """Settings a final refit may change from the held-out run that measured its protocol: what is
 held out, and knobs that do not change what is learnt."""
@@ -269,7 +275,7 @@ def protocol_check(card_file: str | Path, cfg: TrainConfig) -> dict:
     """
     path = Path(card_file)
     if path.suffix == ".pt":
-        path = path.with_name("metadata.json")
+        path = card_path(path)
     try:
         ref = json.loads(path.read_text())
         ref_cfg, tr = ref["training"]["config"], ref["training"]
@@ -354,8 +360,7 @@ def train(data_dir: str | Path, out_dir: str | Path, cfg: TrainConfig, resume: b
     model = build_model(cfg.arch, **{k: tuple(v) if isinstance(v, list) else v for k, v in arch_kwargs.items()}
                         ).to(memory_format=torch.channels_last)
     ema = WeightAverage(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
-    n_ph = min(len(bank), int(round(cfg.phantom_fraction * len(train_s))))
-    steps_per_epoch = math.ceil((len(train_s) + n_ph) / cfg.batch)
+    n_ph, steps_per_epoch = epoch_plan(len(train_s), cfg)
     total = steps_per_epoch * cfg.epochs
     warm = steps_per_epoch * cfg.warmup_epochs
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
