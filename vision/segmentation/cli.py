@@ -29,6 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--dev-fold", type=int, default=None, metavar="K",
                    help="cross-validation on the training part: train on the other folds, evaluate on fold K "
                         "(0..3); the validation split is not used")
+    t.add_argument("--cv-fold", type=int, default=None, metavar="K",
+                   help="k-fold cross-validation on all images: hold out fold K (0..N-1) of --cv-folds N "
+                        "disjoint folds (near-duplicates kept together, dealt by --split-seed) in place of the "
+                        "validation split; one run per fold, pooled by 'sonoguide seg crossval'")
+    t.add_argument("--cv-folds", dest="n_cv_folds", type=int, default=None, metavar="N",
+                   help="number of cross-validation folds (default 4)")
     t.add_argument("--val-fraction", type=float, default=None, metavar="F",
                    help="share of the images held out for validation (default 0.2); 0 = final refit on every "
                         "image, after the protocol was measured with a split (the card then lists no "
@@ -67,6 +73,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="float weights (default) or the card's int8 CPU weights")
     e.set_defaults(func=_eval)
 
+    x = ssub.add_parser("crossval", help="pool the runs of a k-fold cross-validation (seg train --cv-fold K): "
+                                          "each fold's weights scored on its held-out images, all images summarised "
+                                          "together")
+    x.add_argument("runs", nargs="+", metavar="RUN", help="one run folder (or model.pt) per fold")
+    x.add_argument("--data", required=True, metavar="DIR", help="the data set the folds were cut from")
+    x.add_argument("--report-dir", default=".", metavar="DIR", help="folder for each fold's worst-case grid "
+                                                                   "(worst_fold<K>.png; default .)")
+    x.add_argument("--json", action="store_true", help="last line: one JSON object with the pooled figures")
+    x.add_argument("--card", default=None, metavar="WEIGHTS",
+                   help="also record the pooled figures in this weights file's model card (the final refit of "
+                        "the same settings) as its protocol estimate")
+    x.set_defaults(func=_crossval)
+
     c = ssub.add_parser("card", help="re-measure a model's card metrics on its validation ids with the current "
                                      "segmentation defaults (post-processing) and rewrite the card")
     c.add_argument("--data", required=True, metavar="DIR", help="the data set the model was trained on")
@@ -95,7 +114,7 @@ def _train(args: argparse.Namespace) -> int:
 
     cfg = TrainConfig(arch=args.arch)
     for key in ("epochs", "size", "batch", "seed", "threads", "dev_fold", "val_fraction", "weight_decay",
-                "elastic", "split_seed", "phantom_fraction"):
+                "elastic", "split_seed", "phantom_fraction", "cv_fold", "n_cv_folds"):
         v = getattr(args, key)
         if v is not None:
             cfg = replace(cfg, **{key: v})
@@ -122,8 +141,6 @@ def _train(args: argparse.Namespace) -> int:
         raise InputError(f"--val-fraction {cfg.val_fraction} must be in [0, 1)")
     if cfg.val_fraction == 0.0 and cfg.dev_fold >= 0:
         raise InputError("--dev-fold needs a training part to fold; it cannot be combined with --val-fraction 0")
-    if args.protocol_card and cfg.val_fraction > 0:
-        raise InputError("--protocol-card is for a final refit; add --val-fraction 0")
     if not 0.0 <= cfg.phantom_fraction <= 1.0:
         raise InputError(f"--phantom-fraction {cfg.phantom_fraction} must be in [0, 1]")
     if not 0.0 <= cfg.elastic <= 1.0:
@@ -175,6 +192,35 @@ def _eval(args: argparse.Namespace) -> int:
         out = {n: {k: res[n][k] for k in ("dice", "iou", "sensitivity", "precision", "hd95_px",
                                          "detection_rate", "false_alarm_rate")} for n in ("nerve", "vessel")}
         out.update({"fps": res["fps"], "p50_ms": res["p50_ms"], "n_images": res["n_images"]})
+        print(json.dumps(out))
+    return 0
+
+
+def _crossval(args: argparse.Namespace) -> int:
+    from vision.segmentation.crossval import pool
+    from vision.segmentation.evaluate import format_table
+
+    res = pool(args.data, args.runs, report_dir=args.report_dir)
+    res.pop("per_image")
+    if args.card:
+        from vision.segmentation.crossval import record_in_card
+        record_in_card(args.card, res, args.runs)
+        print(f"model card updated: {Path(args.card).with_name('metadata.json')}")
+    if res["folds_done"] < res["n_folds"]:
+        print(f"note: {res['folds_done']} of {res['n_folds']} folds given; the pooled figures cover only their images")
+    for f in res["folds"]:
+        dice = ", ".join(f"{n} Dice " + ("n/a" if f[n]["dice"] is None else f"{f[n]['dice']:.3f}")
+                         for n in ("nerve", "vessel"))
+        print(f"fold {f['fold']}: {f['n_images']} images, {dice}  ({f['weights']})")
+    print(format_table(res))
+    sd = {n: res[n]["dice_fold_sd"] for n in ("nerve", "vessel")}
+    if None not in sd.values():
+        print(f"fold-to-fold standard deviation of Dice: nerve {sd['nerve']:.3f}, vessel {sd['vessel']:.3f}")
+    print(f"worst cases: {Path(args.report_dir) / 'worst_fold<K>.png'}")
+    if args.json:
+        out = {n: {k: res[n][k] for k in ("dice", "iou", "sensitivity", "precision", "hd95_px", "detection_rate",
+                                         "false_alarm_rate", "dice_fold_sd")} for n in ("nerve", "vessel")}
+        out.update({k: res[k] for k in ("fps", "n_images", "n_folds", "folds_done", "folds")})
         print(json.dumps(out))
     return 0
 

@@ -215,8 +215,9 @@ def format_table(result: dict[str, Any]) -> str:
         row = result[name]
         cells = ["{:>16s}".format("n/a" if row[k] is None else f"{row[k]:.3f}") for k in keys]
         lines.append(f"{name:8s} " + " ".join(cells))
+    p50 = f"p50 {result['p50_ms']:.1f} ms per frame, " if "p50_ms" in result else ""
     lines.append(f"images: {result['n_images']}   throughput: {result['fps']:.1f} fps at batch size 1 "
-                 f"(p50 {result['p50_ms']:.1f} ms per frame, frame to contours, whole segmenter call)")
+                 f"({p50}frame to contours, whole segmenter call)")
     return "\n".join(lines)
 
 

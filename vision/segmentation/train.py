@@ -10,7 +10,10 @@ exponential moving average of the weights (Polyak & Juditsky, SIAM J. Control Op
 which is what gets exported. The final epoch's averaged weights are exported (no checkpoint is
 picked on the validation split, so its metrics stay an honest estimate). ``dev_fold`` trains on
 three quarters of the training part and holds out the rest (cross-validation for choosing the
-protocol and post-processing without touching the validation split). Checkpoints are written
+protocol and post-processing without touching the validation split). ``cv_fold`` instead holds
+out one of ``n_cv_folds`` disjoint folds of *all* images, so that the runs of every fold together
+estimate the protocol on every image once (k-fold cross-validation, Hastie, Tibshirani & Friedman,
+"The Elements of Statistical Learning", 2nd ed., 2009, sec. 7.10). Checkpoints are written
 every epoch and ``resume`` continues bit-for-bit from the last one.
 """
 
@@ -65,7 +68,10 @@ class TrainConfig:
     -1 = ``seed`` (another ``seed`` with a fixed ``split_seed`` repeats a run on the same split, to
     see how much its metrics vary from run to run). ``dev_fold``: -1 trains on the whole training
     part; ``k`` in ``0..n_dev_folds-1`` trains on the other folds of the training part and
-    evaluates on fold ``k`` (the validation split is then not used at all). ``threads``: torch CPU threads; 1 is the
+    evaluates on fold ``k`` (the validation split is then not used at all). ``cv_fold``: -1 uses the
+    validation split; ``k`` in ``0..n_cv_folds-1`` holds out fold ``k`` of ``n_cv_folds`` disjoint
+    folds of all images (near-duplicate groups whole, dealt by ``split_seed``) in place of the
+    validation split, and trains on the others. ``threads``: torch CPU threads; 1 is the
     fastest on a shared 2-core machine (two OpenMP threads spin against other jobs).
     """
 
@@ -90,6 +96,8 @@ class TrainConfig:
     val_every: int = 10
     dev_fold: int = -1
     n_dev_folds: int = 4
+    cv_fold: int = -1
+    n_cv_folds: int = 4
     arch_kwargs: dict = field(default_factory=dict)
 
     def effective_arch_kwargs(self) -> dict:
@@ -251,7 +259,7 @@ def epoch_plan(n_real: int, cfg: TrainConfig) -> tuple[int, int]:
     return n_ph, math.ceil((n_real + n_ph) / cfg.batch)
 
 
-PROTOCOL_FREE_KEYS = ("val_fraction", "split_seed", "threads", "val_every")
+PROTOCOL_FREE_KEYS = ("val_fraction", "split_seed", "cv_fold", "n_cv_folds", "threads", "val_every")
 """Settings a final refit may change from the held-out run that measured its protocol: what is
 held out, and knobs that do not change what is learnt."""
 
@@ -287,15 +295,22 @@ def protocol_check(card_file: str | Path, cfg: TrainConfig) -> dict:
                          "the run that measured this protocol on a held-out split") from None
     if not tr.get("val_ids"):
         raise InputError(f"{path}: that run held out no validation split; give a run with --val-fraction > 0")
-    mine, ref_cfg = _jsonish(asdict(cfg)), _with_defaults(ref_cfg)
-    differ = sorted(k for k in set(mine) | set(ref_cfg)
-                    if k not in PROTOCOL_FREE_KEYS and mine.get(k) != ref_cfg.get(k))
+    ref_cfg = _with_defaults(ref_cfg)
+    differ = differing_settings(asdict(cfg), ref_cfg, PROTOCOL_FREE_KEYS)
     if differ:
         theirs = ", ".join(f"{k}={ref_cfg.get(k)!r}" for k in differ)
         raise InputError(f"{path}: trained with other settings ({theirs}); a refit must repeat the measured protocol")
     return {"card": str(path), "version": ref.get("version"), "git": ref.get("git"), "date": ref.get("date"),
             "n_train": tr.get("n_train"), "n_val": tr.get("n_val"), "split": tr.get("split"),
             "val_ids": tr["val_ids"], "val_fraction": ref_cfg.get("val_fraction"), "metrics": metrics}
+
+
+def differing_settings(a: dict, b: dict, free: tuple[str, ...] = ()) -> list[str]:
+    """Names of the training settings (``asdict(TrainConfig)`` or a card's ``training.config``)
+    in which ``a`` and ``b`` differ, apart from ``free``; settings added since a card was written
+    count as their defaults."""
+    a, b = _with_defaults(a), _with_defaults(b)
+    return sorted(k for k in set(a) | set(b) if k not in free and a.get(k) != b.get(k))
 
 
 def _jsonish(v):
@@ -330,13 +345,25 @@ def train(data_dir: str | Path, out_dir: str | Path, cfg: TrainConfig, resume: b
     torch.set_num_threads(max(1, cfg.threads))
     ckpt_path = out / "checkpoint.pt"
     if protocol_card is not None and cfg.val_fraction > 0:
-        raise InputError("a protocol card is for a final refit; it needs val_fraction 0")
+        raise InputError("a protocol card (--protocol-card) is for a final refit; add --val-fraction 0")
+    if cfg.n_cv_folds < 2 or not -1 <= cfg.cv_fold < cfg.n_cv_folds:
+        raise InputError(f"cross-validation fold {cfg.cv_fold} must be 0..{cfg.n_cv_folds - 1} (--cv-fold), "
+                         f"with at least 2 folds (--cv-folds, now {cfg.n_cv_folds})")
+    if cfg.cv_fold >= 0 and (cfg.val_fraction == 0.0 or cfg.dev_fold >= 0):
+        raise InputError("--cv-fold holds out a fold of all images in place of the validation split; "
+                         "it cannot be combined with --val-fraction 0 (final refit) or --dev-fold")
     check = protocol_check(protocol_card, cfg) if protocol_card is not None else None
     samples = load_dataset(data_dir)
     split_seed = cfg.seed if cfg.split_seed < 0 else cfg.split_seed
-    train_ids, val_ids = split_ids(samples, cfg.val_fraction, split_seed)
     by_id = {s.id: s for s in samples}
-    split_note = "by image, seeded, stratified by image size, near-duplicates on the validation side"
+    if cfg.cv_fold >= 0:
+        val_ids = dev_folds(samples, cfg.n_cv_folds, split_seed)[cfg.cv_fold]
+        train_ids = sorted(set(by_id) - set(val_ids))
+        split_note = (f"cross-validation fold {cfg.cv_fold} of {cfg.n_cv_folds} of all images (near-duplicate groups "
+                      f"kept whole, dealt with seed {split_seed})")
+    else:
+        train_ids, val_ids = split_ids(samples, cfg.val_fraction, split_seed)
+        split_note = "by image, seeded, stratified by image size, near-duplicates on the validation side"
     if cfg.val_fraction == 0.0:
         split_note = ("none: final refit on every image with a protocol measured beforehand on a held-out split; "
                       "these weights have no held-out images of their own")
@@ -464,7 +491,12 @@ def train(data_dir: str | Path, out_dir: str | Path, cfg: TrainConfig, resume: b
     save_weights(model, cfg.arch, arch_kwargs, weights, card)
     if val_s:
         from vision.segmentation import evaluate
-        what = "validation (held-out real images" if cfg.dev_fold < 0 else f"development fold {cfg.dev_fold} (held-out real images"
+        what = "validation"
+        if cfg.dev_fold >= 0:
+            what = f"development fold {cfg.dev_fold}"
+        elif cfg.cv_fold >= 0:
+            what = f"cross-validation fold {cfg.cv_fold} of {cfg.n_cv_folds}"
+        what += " (held-out real images"
         card["metrics"] = evaluate.card_metrics(val_s, weights, what + ", native resolution)",
                                                 report_png=out / "val_worst.png", progress=progress)
         save_weights(model, cfg.arch, arch_kwargs, weights, card)

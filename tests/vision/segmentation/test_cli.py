@@ -29,6 +29,13 @@ def test_bad_arch_kwargs_and_dev_fold_are_one_line_errors(tmp_path, capsys):
     assert "--elastic 2.0 must be a probability" in capsys.readouterr().err
     assert main(base + ["--val-fraction", "0", "--dev-fold", "1"]) != 0
     assert "cannot be combined with --val-fraction 0" in capsys.readouterr().err
+    assert main(base + ["--cv-fold", "7"]) != 0
+    assert "fold 7 must be 0..3 (--cv-fold)" in capsys.readouterr().err
+    assert main(base + ["--cv-fold", "0", "--cv-folds", "1"]) != 0
+    assert "at least 2 folds" in capsys.readouterr().err
+    assert main(base + ["--cv-fold", "0", "--val-fraction", "0"]) != 0
+    err = capsys.readouterr().err
+    assert "--cv-fold holds out a fold" in err and "Traceback" not in err
 
 
 def test_refitted_weights_have_no_validation_split_to_evaluate(usgra_dir, tmp_path, capsys):

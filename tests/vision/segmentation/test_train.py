@@ -103,7 +103,7 @@ def test_protocol_card_must_repeat_the_measured_settings(tiny_data, tmp_path):
     card = tmp_path / "held" / "metadata.json"
     with pytest.raises(InputError, match=r"other settings \(epochs=1, weight_decay"):
         protocol_check(card, replace(held, val_fraction=0.0, epochs=2, weight_decay=0.05))
-    with pytest.raises(InputError, match="needs val_fraction 0"):
+    with pytest.raises(InputError, match="add --val-fraction 0"):
         train(tiny_data, tmp_path / "x", held, progress=False, protocol_card=card)
     broken = tmp_path / "broken.json"
     broken.write_text("{}")
