@@ -197,13 +197,14 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _crossval(args: argparse.Namespace) -> int:
-    from vision.segmentation.crossval import pool
+    from vision.segmentation.crossval import check_card, pool, record_in_card
     from vision.segmentation.evaluate import format_table
 
+    if args.card:
+        check_card(args.card, args.runs)    # before the evaluation, not after it
     res = pool(args.data, args.runs, report_dir=args.report_dir)
     res.pop("per_image")
     if args.card:
-        from vision.segmentation.crossval import record_in_card
         record_in_card(args.card, res, args.runs)
         print(f"model card updated: {Path(args.card).with_name('metadata.json')}")
     if res["folds_done"] < res["n_folds"]:

@@ -132,6 +132,31 @@ def pool(data_dir: str | Path, run_dirs: list[str | Path], report_dir: str | Pat
     return out
 
 
+def check_card(weights: str | Path, run_dirs: list[str | Path]) -> dict[str, Any]:
+    """The model card of ``weights`` if a cross-validation of ``run_dirs`` may be recorded in it:
+    every fold given, and the weights trained with the folds' settings (apart from what is held
+    out and the thread count). Cheap; call it before :func:`pool` to fail early.
+
+    Raises:
+        InputError: a fold is missing, or a setting differs (named).
+    """
+    from vision.segmentation.train import PROTOCOL_FREE_KEYS
+
+    path = Path(weights)
+    card = read_card(path)
+    runs = [read_fold(r) for r in run_dirs]
+    check_folds(runs)
+    if len(runs) < runs[0].n_folds:
+        raise InputError(f"only {len(runs)} of {runs[0].n_folds} folds given; a model card records a complete "
+                         "cross-validation")
+    differ = differing_settings(card.get("training", {}).get("config", {}), runs[0].config,
+                                PROTOCOL_FREE_KEYS + FOLD_FREE_KEYS)
+    if differ:
+        raise InputError(f"{path}: trained with other settings than the folds ({', '.join(differ)}); record a "
+                         "cross-validation only in the card of the same protocol's weights")
+    return card
+
+
 def record_in_card(weights: str | Path, result: dict[str, Any], run_dirs: list[str | Path]) -> dict[str, Any]:
     """Write a pooled cross-validation (:func:`pool`) into the model card of ``weights``, the final
     refit of the same protocol: ``training.protocol_crossval`` holds the folds and the pooled
@@ -139,26 +164,17 @@ def record_in_card(weights: str | Path, result: dict[str, Any], run_dirs: list[s
     these weights). Returns the new card.
 
     Raises:
-        InputError: the weights were trained with other settings than the folds (the differing
-            settings are named), or the cross-validation is incomplete.
+        InputError: as :func:`check_card`.
     """
     import datetime as _dt
 
     from vision.segmentation.config import SegmentationConfig
     from vision.segmentation.modelcard import write_card
-    from vision.segmentation.train import PROTOCOL_FREE_KEYS, git_hash
+    from vision.segmentation.train import git_hash
 
     path = Path(weights)
-    card = read_card(path)
+    card = check_card(path, run_dirs)
     runs = sorted((read_fold(r) for r in run_dirs), key=lambda r: r.fold)
-    if result["folds_done"] < result["n_folds"]:
-        raise InputError(f"only {result['folds_done']} of {result['n_folds']} folds given; a model card records a "
-                         "complete cross-validation")
-    differ = differing_settings(card.get("training", {}).get("config", {}), runs[0].config,
-                                PROTOCOL_FREE_KEYS + FOLD_FREE_KEYS)
-    if differ:
-        raise InputError(f"{path}: trained with other settings than the folds ({', '.join(differ)}); record a "
-                         "cross-validation only in the card of the same protocol's weights")
     summary = {n: dict(result[n]) for n in ("nerve", "vessel")}
     d = SegmentationConfig()
     n = result["n_images"]
@@ -177,4 +193,4 @@ def record_in_card(weights: str | Path, result: dict[str, Any], run_dirs: list[s
     return card
 
 
-__all__ = ["FOLD_FREE_KEYS", "FoldRun", "check_folds", "pool", "read_fold", "record_in_card"]
+__all__ = ["FOLD_FREE_KEYS", "FoldRun", "check_card", "check_folds", "pool", "read_fold", "record_in_card"]

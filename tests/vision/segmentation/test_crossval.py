@@ -18,7 +18,8 @@ TINY = TrainConfig(epochs=1, size=64, batch=2, phantom_fraction=0.0, n_cv_folds=
                    arch_kwargs={"widths": [8, 8, 16, 16, 16]})
 
 
-def test_two_fold_runs_hold_out_disjoint_folds_and_pool_to_every_image(usgra_subset, tmp_path, capsys):
+def test_two_fold_runs_hold_out_disjoint_folds_and_pool_to_every_image(usgra_subset, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)                         # the default report folder is the working directory
     data = usgra_subset(5)
     runs = [tmp_path / f"cv{k}" for k in range(2)]
     for k, out in enumerate(runs):
@@ -58,6 +59,7 @@ def test_two_fold_runs_hold_out_disjoint_folds_and_pool_to_every_image(usgra_sub
     other = train(data, tmp_path / "other", replace(TINY, val_fraction=0.0, lr=1e-3), progress=False)
     assert main(["seg", "crossval", "--data", str(data), "--card", str(other), *map(str, runs)]) == 2
     assert "other settings than the folds (lr)" in capsys.readouterr().err
+    assert not list(tmp_path.glob("worst_fold*.png"))   # refused before any evaluation
     assert main(["seg", "crossval", "--data", str(data), "--card", str(refit), str(runs[0])]) == 2
     assert "only 1 of 2 folds" in capsys.readouterr().err
 
