@@ -19,9 +19,9 @@ import numpy as np
 
 from sonoguide.errors import InputError
 from vision.segmentation.data import list_pairs, read_pair
-from vision.segmentation.evaluate import evaluate_samples, summarise
-from vision.segmentation.modelcard import card_path, read_card
-from vision.segmentation.train import differing_settings
+from vision.segmentation.evaluate import card_entry, evaluate_samples, summarise
+from vision.segmentation.modelcard import card_path, read_card, write_card
+from vision.segmentation.train import differing_settings, with_defaults
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +52,13 @@ def read_fold(run: str | Path) -> FoldRun:
         weights = weights / "model.pt"
     card = read_card(weights)
     tr = card.get("training", {})
-    cfg = tr.get("config", {})
-    fold = cfg.get("cv_fold", -1)
+    cfg = with_defaults(tr.get("config", {}))
+    fold = cfg["cv_fold"]
     if not isinstance(fold, int) or fold < 0:
         raise InputError(f"{card_path(weights)}: not a cross-validation fold run; train each fold with "
                          "'sonoguide seg train --cv-fold K'")
-    seed = cfg.get("split_seed", -1)
-    return FoldRun(weights, fold, int(cfg.get("n_cv_folds", 4)), int(cfg.get("seed", 0) if seed < 0 else seed),
+    seed = cfg["split_seed"]
+    return FoldRun(weights, fold, int(cfg["n_cv_folds"]), int(cfg["seed"] if seed < 0 else seed),
                    tuple(tr.get("val_ids", ())), cfg)
 
 
@@ -132,10 +132,11 @@ def pool(data_dir: str | Path, run_dirs: list[str | Path], report_dir: str | Pat
     return out
 
 
-def check_card(weights: str | Path, run_dirs: list[str | Path]) -> dict[str, Any]:
-    """The model card of ``weights`` if a cross-validation of ``run_dirs`` may be recorded in it:
-    every fold given, and the weights trained with the folds' settings (apart from what is held
-    out and the thread count). Cheap; call it before :func:`pool` to fail early.
+def check_card(weights: str | Path, run_dirs: list[str | Path]) -> tuple[dict[str, Any], list[FoldRun]]:
+    """The model card of ``weights`` and the fold runs (by fold) if a cross-validation of
+    ``run_dirs`` may be recorded in it: every fold given, and the weights trained with the folds'
+    settings (apart from what is held out and the thread count). Cheap; call it before
+    :func:`pool` to fail early.
 
     Raises:
         InputError: a fold is missing, or a setting differs (named).
@@ -144,7 +145,7 @@ def check_card(weights: str | Path, run_dirs: list[str | Path]) -> dict[str, Any
 
     path = Path(weights)
     card = read_card(path)
-    runs = [read_fold(r) for r in run_dirs]
+    runs = sorted((read_fold(r) for r in run_dirs), key=lambda r: r.fold)
     check_folds(runs)
     if len(runs) < runs[0].n_folds:
         raise InputError(f"only {len(runs)} of {runs[0].n_folds} folds given; a model card records a complete "
@@ -154,7 +155,7 @@ def check_card(weights: str | Path, run_dirs: list[str | Path]) -> dict[str, Any
     if differ:
         raise InputError(f"{path}: trained with other settings than the folds ({', '.join(differ)}); record a "
                          "cross-validation only in the card of the same protocol's weights")
-    return card
+    return card, runs
 
 
 def record_in_card(weights: str | Path, result: dict[str, Any], run_dirs: list[str | Path]) -> dict[str, Any]:
@@ -166,29 +167,18 @@ def record_in_card(weights: str | Path, result: dict[str, Any], run_dirs: list[s
     Raises:
         InputError: as :func:`check_card`.
     """
-    import datetime as _dt
-
-    from vision.segmentation.config import SegmentationConfig
-    from vision.segmentation.modelcard import write_card
-    from vision.segmentation.train import git_hash
-
     path = Path(weights)
-    card = check_card(path, run_dirs)
-    runs = sorted((read_fold(r) for r in run_dirs), key=lambda r: r.fold)
+    card, runs = check_card(path, run_dirs)
     summary = {n: dict(result[n]) for n in ("nerve", "vessel")}
-    d = SegmentationConfig()
     n = result["n_images"]
+    card["metrics"] = card_entry(
+        {**summary, "fps": result["fps"], "n_images": n},
+        f"protocol estimate, not of these weights: {result['n_folds']}-fold cross-validation of the same "
+        f"settings, each of the {n} images held out once (training.protocol_crossval), native resolution")
     card.setdefault("training", {})["protocol_crossval"] = {
         "n_folds": result["n_folds"], "split_seed": runs[0].split_seed, "n_images": n,
         "folds": [{**f, "val_ids": list(r.val_ids)} for f, r in zip(result["folds"], runs)],
-        "metrics": summary, "measured": _dt.date.today().isoformat(),
-        "git": git_hash(Path(__file__).resolve().parents[2])}
-    card["metrics"] = {
-        "split": (f"protocol estimate, not of these weights: {result['n_folds']}-fold cross-validation of the same "
-                  f"settings, each of the {n} images held out once (training.protocol_crossval), native resolution"),
-        **summary, "fps": result["fps"], "n_images": n,
-        "settings": {k: getattr(d, k) for k in ("roi", "min_area_fraction", "min_confidence", "fill_holes", "flip_tta")},
-        "measured": _dt.date.today().isoformat(), "git": card["training"]["protocol_crossval"]["git"]}
+        "metrics": summary, **{k: card["metrics"][k] for k in ("measured", "git")}}
     write_card(path, card)
     return card
 

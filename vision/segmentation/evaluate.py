@@ -188,16 +188,23 @@ def card_metrics(samples, weights: str | Path, split: str, report_png: str | Pat
     """The ``metrics`` entry of a model card: :func:`evaluate_samples` with the default
     :class:`~vision.segmentation.config.SegmentationConfig`, plus the post-processing settings,
     date and git commit it was measured with."""
+    report = evaluate_samples(samples, weights, progress=progress, report_png=report_png, precision="fp32")
+    report.pop("per_image")
+    return card_entry(report, split)
+
+
+def card_entry(figures: dict[str, Any], split: str) -> dict[str, Any]:
+    """A card's ``metrics`` entry: ``figures`` (per-class summary, fps, image count) measured with
+    the default :class:`~vision.segmentation.config.SegmentationConfig`, labelled with ``split``
+    and stamped with the post-processing settings, the date and the git commit."""
     import datetime as _dt
 
     from vision.segmentation.config import SegmentationConfig
     from vision.segmentation.train import git_hash
 
-    report = evaluate_samples(samples, weights, progress=progress, report_png=report_png, precision="fp32")
-    report.pop("per_image")
     d = SegmentationConfig()
     settings = {k: getattr(d, k) for k in ("roi", "min_area_fraction", "min_confidence", "fill_holes", "flip_tta")}
-    return {"split": split, **report, "settings": settings, "measured": _dt.date.today().isoformat(),
+    return {"split": split, **figures, "settings": settings, "measured": _dt.date.today().isoformat(),
             "git": git_hash(Path(__file__).resolve().parents[2])}
 
 
@@ -221,4 +228,4 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["CLASSES", "card_metrics", "evaluate_samples", "format_table", "hd95", "image_metrics", "iter_dataset", "summarise"]
+__all__ = ["CLASSES", "card_entry", "card_metrics", "evaluate_samples", "format_table", "hd95", "image_metrics", "iter_dataset", "summarise"]

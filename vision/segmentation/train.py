@@ -295,7 +295,7 @@ def protocol_check(card_file: str | Path, cfg: TrainConfig) -> dict:
                          "the run that measured this protocol on a held-out split") from None
     if not tr.get("val_ids"):
         raise InputError(f"{path}: that run held out no validation split; give a run with --val-fraction > 0")
-    ref_cfg = _with_defaults(ref_cfg)
+    ref_cfg = with_defaults(ref_cfg)
     differ = differing_settings(asdict(cfg), ref_cfg, PROTOCOL_FREE_KEYS)
     if differ:
         theirs = ", ".join(f"{k}={ref_cfg.get(k)!r}" for k in differ)
@@ -309,7 +309,7 @@ def differing_settings(a: dict, b: dict, free: tuple[str, ...] = ()) -> list[str
     """Names of the training settings (``asdict(TrainConfig)`` or a card's ``training.config``)
     in which ``a`` and ``b`` differ, apart from ``free``; settings added since a card was written
     count as their defaults."""
-    a, b = _with_defaults(a), _with_defaults(b)
+    a, b = with_defaults(a), with_defaults(b)
     return sorted(k for k in set(a) | set(b) if k not in free and a.get(k) != b.get(k))
 
 
@@ -318,7 +318,7 @@ def _jsonish(v):
     return json.loads(json.dumps(v))
 
 
-def _with_defaults(stored: dict) -> dict:
+def with_defaults(stored: dict) -> dict:
     """Stored training settings completed with today's defaults for settings added since (each new
     setting's default reproduces the training before it existed)."""
     return _jsonish({**asdict(TrainConfig(arch=stored.get("arch", "ours"))), **stored})
@@ -398,7 +398,7 @@ def train(data_dir: str | Path, out_dir: str | Path, cfg: TrainConfig, resume: b
     elapsed = 0.0
     if resume and ckpt_path.is_file():
         ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        if _with_defaults(ck["config"]) != _jsonish(asdict(cfg)):
+        if with_defaults(ck["config"]) != _jsonish(asdict(cfg)):
             raise InputError(f"{ckpt_path}: checkpoint was made with other settings; use the same options or a new --out")
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
