@@ -19,6 +19,7 @@ from torch import nn
 
 ARCHES = ("ours", "unet")
 DECODERS = ("concat", "add")
+CONTEXTS = ("none", "ppm")
 
 
 class SepConv(nn.Module):
@@ -77,6 +78,32 @@ class AddUp(nn.Module):
         return self.block(F.relu(x + skip, inplace=True))
 
 
+class PyramidPooling(nn.Module):
+    """Pyramid pooling module (Zhao et al., "Pyramid Scene Parsing Network", CVPR 2017).
+
+    The bottleneck features are average-pooled to ``bins`` x ``bins`` grids, each projected to a
+    quarter of the channels (1x1), upsampled back and concatenated with the input; a 1x1
+    projection returns to ``channels``. It gives every position the whole image's layout, which
+    is what tells one round hypoechoic structure (a nerve) from its neighbour (a vessel), at
+    almost no cost on the coarsest (1/32) level.
+    """
+
+    def __init__(self, channels: int, bins: tuple[int, ...] = (1, 2, 4)) -> None:
+        super().__init__()
+        branch = max(8, channels // 4)
+        self.bins = tuple(bins)
+        self.branches = nn.ModuleList(nn.Sequential(nn.Conv2d(channels, branch, 1, bias=False), nn.BatchNorm2d(branch),
+                                                    nn.ReLU(inplace=True)) for _ in self.bins)
+        self.fuse = nn.Sequential(nn.Conv2d(channels + branch * len(self.bins), channels, 1, bias=False),
+                                  nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        size = x.shape[-2:]
+        parts = [x] + [F.interpolate(b(F.adaptive_avg_pool2d(x, n)), size=size, mode="bilinear", align_corners=False)
+                       for n, b in zip(self.bins, self.branches)]
+        return self.fuse(torch.cat(parts, dim=1))
+
+
 class SonoSegNet(nn.Module):
     """Compact U-Net with a stride-2 stem and 5 resolution levels.
 
@@ -92,16 +119,19 @@ class SonoSegNet(nn.Module):
         decoder: ``"concat"`` (U-Net skips, a separable block on the concatenation) or ``"add"``
             (LinkNet skips; the decoder levels with fewer than ``dense_decoder_min`` channels
             use one separable convolution, wider ones a residual separable block).
+        context: ``"none"`` or ``"ppm"`` (a :class:`PyramidPooling` module on the deepest level).
 
     Input ``(N, 1, H, W)`` with ``H`` and ``W`` multiples of 32; output logits ``(N, C, H, W)``.
     """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 3,
                  widths: tuple[int, ...] = (16, 32, 64, 128, 192), dense_levels: int = 2,
-                 decoder: str = "concat") -> None:
+                 decoder: str = "concat", context: str = "none") -> None:
         super().__init__()
         if decoder not in DECODERS:
             raise ValueError(f"unknown decoder {decoder!r}; allowed: {', '.join(DECODERS)}")
+        if context not in CONTEXTS:
+            raise ValueError(f"unknown context {context!r}; allowed: {', '.join(CONTEXTS)}")
         w = list(widths)
         self.decoder = decoder
         self.stem = nn.Sequential(nn.Conv2d(in_channels, w[0], 3, stride=2, padding=1, bias=False),
@@ -114,6 +144,7 @@ class SonoSegNet(nn.Module):
         else:
             self.dec = nn.ModuleList([AddUp(w[i + 1], w[i], SepBlock(w[i], w[i]) if w[i] >= 64 else SepConv(w[i], w[i]))
                                       for i in reversed(range(len(w) - 1))])
+        self.context = PyramidPooling(w[-1]) if context == "ppm" else nn.Identity()
         self.head = nn.Conv2d(w[0], num_classes, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -126,6 +157,7 @@ class SonoSegNet(nn.Module):
             x = block(x)
             skips.append(x)
         skips.pop()
+        x = self.context(x)
         for block in self.dec:
             s = skips.pop()
             if self.decoder == "concat":
