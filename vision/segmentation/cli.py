@@ -64,6 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     e.add_argument("--report", default="seg_eval_worst.png", metavar="PNG",
                    help="overlay grid of the worst cases (default seg_eval_worst.png)")
+    e.add_argument("--reliability", default="seg_eval_reliability.png", metavar="PNG",
+                   help="reliability diagram of the confidence gate (share of correct structures against confidence)")
     e.add_argument("--roi", default=None, metavar="MODE", help="override segmentation.roi (auto, full or x,y,w,h)")
     e.add_argument("--per-image", metavar="FILE", help="write per-image metrics as JSON to FILE")
     e.add_argument("--split", choices=("all", "val"), default="all",
@@ -79,7 +81,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     x.add_argument("runs", nargs="+", metavar="RUN", help="one run folder (or model.pt) per fold")
     x.add_argument("--data", required=True, metavar="DIR", help="the data set the folds were cut from")
     x.add_argument("--report-dir", default=".", metavar="DIR", help="folder for each fold's worst-case grid "
-                                                                   "(worst_fold<K>.png; default .)")
+                                                                   "(worst_fold<K>.png) and the pooled reliability "
+                                                                   "diagram of the gate (reliability.png; default .)")
     x.add_argument("--json", action="store_true", help="last line: one JSON object with the pooled figures")
     x.add_argument("--card", default=None, metavar="WEIGHTS",
                    help="also record the pooled figures in this weights file's model card (the final refit of "
@@ -160,6 +163,7 @@ def _eval(args: argparse.Namespace) -> int:
     from vision.segmentation.config import SegmentationConfig
     from vision.segmentation.evaluate import evaluate_samples, format_table, iter_dataset, list_pairs
     from vision.segmentation.modelcard import BUNDLED_WEIGHTS, read_card
+    from vision.segmentation.reliability import format_gate, reliability_png
 
     if args.roi is not None:
         SegmentationConfig(roi=args.roi)  # validates, ConfigError naming the key
@@ -187,18 +191,30 @@ def _eval(args: argparse.Namespace) -> int:
     if args.per_image:
         Path(args.per_image).write_text(json.dumps(per_image, indent=1))
     print(format_table(res))
-    print(f"worst cases: {args.report}")
+    print(format_gate(res["gate"]))
+    png = reliability_png(res["gate"], args.reliability, f"seg eval {args.data}: {res['n_images']} images")
+    print(f"worst cases: {args.report}\ngate reliability: {png}")
     if args.json:
         out = {n: {k: res[n][k] for k in ("dice", "iou", "sensitivity", "precision", "hd95_px",
                                          "detection_rate", "false_alarm_rate")} for n in ("nerve", "vessel")}
-        out.update({"fps": res["fps"], "p50_ms": res["p50_ms"], "n_images": res["n_images"]})
+        out.update({"fps": res["fps"], "p50_ms": res["p50_ms"], "n_images": res["n_images"],
+                    "gate": _gate_json(res["gate"])})
         print(json.dumps(out))
     return 0
+
+
+def _gate_json(gate: dict) -> dict:
+    """The gate's figures as drawn (without bins and sweep) for a ``--json`` line."""
+    return {"gate_on": gate["gate_on"], **{n: {k: gate[n][k] for k in ("n_certain", "certain_correct",
+                                                                      "certain_detection_rate",
+                                                                      "certain_false_alarm_rate", "hidden_correct")}
+                                           for n in ("nerve", "vessel")}}
 
 
 def _crossval(args: argparse.Namespace) -> int:
     from vision.segmentation.crossval import check_card, pool, record_in_card
     from vision.segmentation.evaluate import format_table
+    from vision.segmentation.reliability import format_gate, reliability_png
 
     if args.card:
         check_card(args.card, args.runs)    # before the evaluation, not after it
@@ -217,11 +233,15 @@ def _crossval(args: argparse.Namespace) -> int:
     sd = {n: res[n]["dice_fold_sd"] for n in ("nerve", "vessel")}
     if None not in sd.values():
         print(f"fold-to-fold standard deviation of Dice: nerve {sd['nerve']:.3f}, vessel {sd['vessel']:.3f}")
-    print(f"worst cases: {Path(args.report_dir) / 'worst_fold<K>.png'}")
+    print(format_gate(res["gate"]))
+    png = reliability_png(res["gate"], Path(args.report_dir) / "reliability.png",
+                          f"seg crossval: {res['folds_done']} folds, {res['n_images']} held-out images")
+    print(f"worst cases: {Path(args.report_dir) / 'worst_fold<K>.png'}\ngate reliability: {png}")
     if args.json:
         out = {n: {k: res[n][k] for k in ("dice", "iou", "sensitivity", "precision", "hd95_px", "detection_rate",
                                          "false_alarm_rate", "dice_fold_sd")} for n in ("nerve", "vessel")}
         out.update({k: res[k] for k in ("fps", "n_images", "n_folds", "folds_done", "folds")})
+        out["gate"] = _gate_json(res["gate"])
         print(json.dumps(out))
     return 0
 

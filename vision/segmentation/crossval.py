@@ -20,6 +20,7 @@ import numpy as np
 from sonoguide.errors import InputError
 from vision.segmentation.data import list_pairs, read_pair
 from vision.segmentation.evaluate import card_entry, evaluate_samples, summarise
+from vision.segmentation.reliability import summarise_gate
 from vision.segmentation.modelcard import card_path, read_card, write_card
 from vision.segmentation.train import differing_settings, with_defaults
 
@@ -124,7 +125,8 @@ def pool(data_dir: str | Path, run_dirs: list[str | Path], report_dir: str | Pat
         log.info("fold %d: %d images, nerve Dice %.3f, vessel Dice %.3f", r.fold, res["n_images"],
                  res["nerve"]["dice"] or float("nan"), res["vessel"]["dice"] or float("nan"))
     out: dict[str, Any] = {**summarise(rows), "n_images": len(rows), "fps": len(rows) / seconds,
-                           "n_folds": runs[0].n_folds, "folds_done": len(runs), "folds": folds}
+                           "n_folds": runs[0].n_folds, "folds_done": len(runs), "folds": folds,
+                           "gate": summarise_gate(rows, res["gate"]["gate_on"])}
     for name in ("nerve", "vessel"):
         per_fold = [f[name]["dice"] for f in folds if f[name]["dice"] is not None]
         out[name]["dice_fold_sd"] = float(np.std(per_fold, ddof=1)) if len(per_fold) > 1 else None
@@ -172,7 +174,7 @@ def record_in_card(weights: str | Path, result: dict[str, Any], run_dirs: list[s
     summary = {n: dict(result[n]) for n in ("nerve", "vessel")}
     n = result["n_images"]
     card["metrics"] = card_entry(
-        {**summary, "fps": result["fps"], "n_images": n},
+        {**summary, "fps": result["fps"], "n_images": n, **({"gate": result["gate"]} if "gate" in result else {})},
         f"protocol estimate, not of these weights: {result['n_folds']}-fold cross-validation of the same "
         f"settings, each of the {n} images held out once (training.protocol_crossval), native resolution")
     card.setdefault("training", {})["protocol_crossval"] = {

@@ -6,6 +6,8 @@ images with the class predicted), HD95 in pixels (95th percentile of the symmetr
 distances, Huttenlocher et al., IEEE TPAMI 1993; mean over images with the class in both),
 detection rate (class in the truth and predicted) and false-alarm rate (class absent from the
 truth but predicted). Throughput is timed on the whole :class:`Segmenter` call at batch size 1.
+How far the confidence gate's "certain" can be trusted is measured alongside, structure by
+structure (:mod:`vision.segmentation.reliability`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import cv2
 import numpy as np
 
 from vision.segmentation.data import CLASSES, Sample, list_pairs, read_pair
+from vision.segmentation.reliability import structure_records, summarise_gate
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +134,8 @@ def evaluate_samples(samples, model: str | Path | None = None, *, roi: str | Non
     metrics comes from a second, untimed call.
 
     Returns:
-        ``{"nerve": {...}, "vessel": {...}, "fps": .., "p50_ms": .., "n_images": ..}``.
+        ``{"nerve": {...}, "vessel": {...}, "fps": .., "p50_ms": .., "n_images": .., "gate": {...},
+        "per_image": [...]}``; ``gate`` is :func:`~vision.segmentation.reliability.summarise_gate`.
     """
     from tqdm import tqdm
 
@@ -157,9 +161,10 @@ def evaluate_samples(samples, model: str | Path | None = None, *, roi: str | Non
         seg.segment(s.gray)
         times.append(time.perf_counter() - t0)
         seg.reset()
-        pred = seg.segment(s.gray, want_labels=True).labels
+        drawn = seg.segment(s.gray, want_labels=True)
+        pred = drawn.labels
         m = image_metrics(pred, s.labels)
-        per_image.append({"id": s.id, "metrics": m})
+        per_image.append({"id": s.id, "metrics": m, "structures": structure_records(drawn.structures, s.labels)})
         dices = [m[n]["dice"] for n in FG.values() if m[n]["dice"] is not None]
         score = float(np.mean(dices)) if dices else 1.0
         worst.append((score, s, pred))
@@ -170,7 +175,7 @@ def evaluate_samples(samples, model: str | Path | None = None, *, roi: str | Non
     summary = summarise(per_image)
     t = np.asarray(times)
     result: dict[str, Any] = {**summary, "fps": float(len(t) / t.sum()), "p50_ms": float(np.median(t) * 1000),
-                              "n_images": len(per_image)}
+                              "n_images": len(per_image), "gate": summarise_gate(per_image, cfg.gate_on)}
     if report_png and worst:
         tiles = []
         for score, s, pred in worst:
@@ -203,7 +208,13 @@ def card_entry(figures: dict[str, Any], split: str) -> dict[str, Any]:
     from vision.segmentation.train import git_hash
 
     d = SegmentationConfig()
-    settings = {k: getattr(d, k) for k in ("roi", "min_area_fraction", "min_confidence", "fill_holes", "flip_tta")}
+    settings = {k: getattr(d, k) for k in ("roi", "min_area_fraction", "min_confidence", "fill_holes", "flip_tta",
+                                           "gate_on")}
+    figures = dict(figures)
+    if "gate" in figures:   # the card keeps the gate's figures as drawn; bins and sweep stay in the report
+        g = figures["gate"]
+        figures["gate"] = {"gate_on": g["gate_on"], "correct_overlap": g["correct_overlap"],
+                           **{n: {k: v for k, v in g[n].items() if k not in ("bins", "sweep")} for n in FG.values()}}
     return {"split": split, **figures, "settings": settings, "measured": _dt.date.today().isoformat(),
             "git": git_hash(Path(__file__).resolve().parents[2])}
 

@@ -58,11 +58,17 @@ def test_eval_on_the_training_data_says_the_figures_are_not_held_out(usgra_subse
     card = json.loads(card_path(BUNDLED_WEIGHTS).read_text())
     card["training"]["data_dir"] = str(data)
     card_path(weights).write_text(json.dumps(card))
-    args = ["seg", "eval", "--data", str(data), "--model", str(weights), "--report", str(tmp_path / "w.png"), "--json"]
+    args = ["seg", "eval", "--data", str(data), "--model", str(weights), "--report", str(tmp_path / "w.png"),
+            "--reliability", str(tmp_path / "rel.png"), "--json"]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "trained on" in out and "not held-out figures" in out
-    assert json.loads(out.strip().splitlines()[-1])["n_images"] == 2
+    last = json.loads(out.strip().splitlines()[-1])
+    assert last["n_images"] == 2
+    # the confidence gate's figures: a table, the JSON entry and the reliability diagram
+    assert "confidence gate (gate_on 0.90" in out and "gate_on sweep" in out
+    assert last["gate"]["gate_on"] == 0.9 and last["gate"]["nerve"]["n_certain"] >= 0
+    assert (tmp_path / "rel.png").is_file() and (tmp_path / "w.png").is_file()
     card["training"]["data_dir"] = str(tmp_path / "elsewhere")
     card_path(weights).write_text(json.dumps(card))
     assert main(args) == 0

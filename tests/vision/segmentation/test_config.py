@@ -10,8 +10,8 @@ from vision.segmentation.config import SegmentationConfig, parse_roi
 
 
 def test_defaults_are_valid_and_load_from_toml_table():
-    cfg = section_from_dict(SegmentationConfig, {"roi": "10,20,300,200", "gate_on": 0.7}, "segmentation")
-    assert cfg.roi == "10,20,300,200" and cfg.gate_on == 0.7
+    cfg = section_from_dict(SegmentationConfig, {"roi": "10,20,300,200", "gate_on": 0.95}, "segmentation")
+    assert cfg.roi == "10,20,300,200" and cfg.gate_on == 0.95
     assert parse_roi(cfg.roi) == (10, 20, 300, 200)
     assert parse_roi("auto") is None and parse_roi("full") is None
 

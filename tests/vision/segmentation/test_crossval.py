@@ -45,6 +45,11 @@ def test_two_fold_runs_hold_out_disjoint_folds_and_pool_to_every_image(usgra_sub
     assert "fold 0:" in out and "fold 1:" in out and "nerve" in out
     last = json.loads(out.strip().splitlines()[-1])
     assert last["n_images"] == 5 and last["nerve"]["dice"] == pytest.approx(res["nerve"]["dice"])
+    # the gate is pooled over every held-out structure, with its reliability diagram
+    n_structures = sum(len(r["structures"]) for r in res["per_image"])
+    assert sum(res["gate"][c]["n_structures"] for c in ("nerve", "vessel")) == n_structures
+    assert "confidence gate" in out and (tmp_path / "rep" / "reliability.png").is_file()
+    assert last["gate"]["nerve"]["n_certain"] == res["gate"]["nerve"]["n_certain"]
 
     # the final refit of the same settings carries the pooled figures as its protocol estimate
     refit = train(data, tmp_path / "refit", replace(TINY, val_fraction=0.0), progress=False)
@@ -55,6 +60,8 @@ def test_two_fold_runs_hold_out_disjoint_folds_and_pool_to_every_image(usgra_sub
     assert cv["n_folds"] == 2 and cv["n_images"] == 5 and [f["fold"] for f in cv["folds"]] == [0, 1]
     assert card["metrics"]["split"].startswith("protocol estimate, not of these weights: 2-fold cross-validation")
     assert card["metrics"]["nerve"]["dice"] == pytest.approx(res["nerve"]["dice"])
+    assert card["metrics"]["gate"]["gate_on"] == card["metrics"]["settings"]["gate_on"]
+    assert "sweep" not in card["metrics"]["gate"]["nerve"]   # the card keeps the gate as drawn
     load_model(refit)                                   # the rewritten card still loads with its weights
     other = train(data, tmp_path / "other", replace(TINY, val_fraction=0.0, lr=1e-3), progress=False)
     assert main(["seg", "crossval", "--data", str(data), "--card", str(other), *map(str, runs)]) == 2
