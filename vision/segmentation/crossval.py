@@ -20,8 +20,8 @@ import numpy as np
 from sonoguide.errors import InputError
 from vision.segmentation.data import list_pairs, read_pair
 from vision.segmentation.evaluate import card_entry, evaluate_samples, summarise
-from vision.segmentation.reliability import summarise_gate
 from vision.segmentation.modelcard import card_path, read_card, write_card
+from vision.segmentation.reliability import summarise_gate
 from vision.segmentation.train import differing_settings, with_defaults
 
 log = logging.getLogger(__name__)

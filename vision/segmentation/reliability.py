@@ -33,9 +33,9 @@ from typing import Any, Iterable
 import cv2
 import numpy as np
 
+from vision.segmentation.postprocess import CLASS_NAMES as FG
 from vision.types import Structure, Validity
 
-FG = {1: "nerve", 2: "vessel"}
 CORRECT_OVERLAP = 0.5
 SWEEP = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 N_BINS = 10
