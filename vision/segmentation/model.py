@@ -83,9 +83,10 @@ class PyramidPooling(nn.Module):
 
     The bottleneck features are average-pooled to ``bins`` x ``bins`` grids, each projected to a
     quarter of the channels (1x1), upsampled back and concatenated with the input; a 1x1
-    projection returns to ``channels``. It gives every position the whole image's layout, which
-    is what tells one round hypoechoic structure (a nerve) from its neighbour (a vessel), at
-    almost no cost on the coarsest (1/32) level.
+    projection returns to ``channels``. It gives every position the whole image's layout (to
+    tell one round hypoechoic structure, a nerve, from its neighbour, a vessel) at almost no cost
+    on the coarsest (1/32) level. Not in the bundled network: on the 4-fold cross-validation it
+    moved neither Dice (BENCHMARKS.md, segmentation round 5).
     """
 
     def __init__(self, channels: int, bins: tuple[int, ...] = (1, 2, 4)) -> None:
