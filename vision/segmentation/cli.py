@@ -163,7 +163,7 @@ def _eval(args: argparse.Namespace) -> int:
     from vision.segmentation.config import SegmentationConfig
     from vision.segmentation.evaluate import evaluate_samples, format_table, iter_dataset, list_pairs
     from vision.segmentation.modelcard import BUNDLED_WEIGHTS, read_card
-    from vision.segmentation.reliability import format_gate, reliability_png
+    from vision.segmentation.reliability import as_drawn, format_gate, reliability_png
 
     if args.roi is not None:
         SegmentationConfig(roi=args.roi)  # validates, ConfigError naming the key
@@ -198,23 +198,15 @@ def _eval(args: argparse.Namespace) -> int:
         out = {n: {k: res[n][k] for k in ("dice", "iou", "sensitivity", "precision", "hd95_px",
                                          "detection_rate", "false_alarm_rate")} for n in ("nerve", "vessel")}
         out.update({"fps": res["fps"], "p50_ms": res["p50_ms"], "n_images": res["n_images"],
-                    "gate": _gate_json(res["gate"])})
+                    "gate": as_drawn(res["gate"])})
         print(json.dumps(out))
     return 0
-
-
-def _gate_json(gate: dict) -> dict:
-    """The gate's figures as drawn (without bins and sweep) for a ``--json`` line."""
-    return {"gate_on": gate["gate_on"], **{n: {k: gate[n][k] for k in ("n_certain", "certain_correct",
-                                                                      "certain_detection_rate",
-                                                                      "certain_false_alarm_rate", "hidden_correct")}
-                                           for n in ("nerve", "vessel")}}
 
 
 def _crossval(args: argparse.Namespace) -> int:
     from vision.segmentation.crossval import check_card, pool, record_in_card
     from vision.segmentation.evaluate import format_table
-    from vision.segmentation.reliability import format_gate, reliability_png
+    from vision.segmentation.reliability import as_drawn, format_gate, reliability_png
 
     if args.card:
         check_card(args.card, args.runs)    # before the evaluation, not after it
@@ -241,7 +233,7 @@ def _crossval(args: argparse.Namespace) -> int:
         out = {n: {k: res[n][k] for k in ("dice", "iou", "sensitivity", "precision", "hd95_px", "detection_rate",
                                          "false_alarm_rate", "dice_fold_sd")} for n in ("nerve", "vessel")}
         out.update({k: res[k] for k in ("fps", "n_images", "n_folds", "folds_done", "folds")})
-        out["gate"] = _gate_json(res["gate"])
+        out["gate"] = as_drawn(res["gate"])
         print(json.dumps(out))
     return 0
 

@@ -23,11 +23,10 @@ import cv2
 import numpy as np
 
 from vision.segmentation.data import CLASSES, Sample, list_pairs, read_pair
-from vision.segmentation.reliability import structure_records, summarise_gate
+from vision.segmentation.postprocess import CLASS_NAMES as FG
+from vision.segmentation.reliability import as_drawn, structure_records, summarise_gate
 
 log = logging.getLogger(__name__)
-
-FG = {1: "nerve", 2: "vessel"}
 
 
 def _boundary(mask: np.ndarray) -> np.ndarray:
@@ -210,11 +209,8 @@ def card_entry(figures: dict[str, Any], split: str) -> dict[str, Any]:
     d = SegmentationConfig()
     settings = {k: getattr(d, k) for k in ("roi", "min_area_fraction", "min_confidence", "fill_holes", "flip_tta",
                                            "gate_on")}
-    figures = dict(figures)
     if "gate" in figures:   # the card keeps the gate's figures as drawn; bins and sweep stay in the report
-        g = figures["gate"]
-        figures["gate"] = {"gate_on": g["gate_on"], "correct_overlap": g["correct_overlap"],
-                           **{n: {k: v for k, v in g[n].items() if k not in ("bins", "sweep")} for n in FG.values()}}
+        figures = {**figures, "gate": as_drawn(figures["gate"])}
     return {"split": split, **figures, "settings": settings, "measured": _dt.date.today().isoformat(),
             "git": git_hash(Path(__file__).resolve().parents[2])}
 

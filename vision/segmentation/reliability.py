@@ -106,12 +106,19 @@ def summarise_gate(per_image: list[dict[str, Any]], gate_on: float) -> dict[str,
     out: dict[str, Any] = {"gate_on": gate_on, "correct_overlap": CORRECT_OVERLAP}
     for name in FG.values():
         bins, ece = _bins(per_image, name)
-        out[name] = {**_at(per_image, name, lambda s: s["certain"]),
-                     "n_structures": sum(s["cls"] == name for r in per_image for s in r["structures"]),
+        drawn = _at(per_image, name, lambda s: s["certain"])
+        out[name] = {**drawn, "n_structures": drawn["n_certain"] + drawn["n_uncertain"],
                      "ece": ece, "bins": bins,
                      "sweep": [{"gate_on": t, **_at(per_image, name, lambda s, t=t: s["confidence"] >= t)}
                                for t in SWEEP]}
     return out
+
+
+def as_drawn(gate: dict[str, Any]) -> dict[str, Any]:
+    """The gate's figures at the gate actually used, without the bins and the sweep (for a model
+    card or a ``--json`` line; the report tables and the PNG carry the rest)."""
+    return {"gate_on": gate["gate_on"], "correct_overlap": gate["correct_overlap"],
+            **{n: {k: v for k, v in gate[n].items() if k not in ("bins", "sweep")} for n in FG.values()}}
 
 
 def _fmt(v: float | None, pct: bool = True) -> str:
@@ -183,4 +190,4 @@ def reliability_png(gate: dict[str, Any], path: str | Path, title: str = "") -> 
     return path
 
 
-__all__ = ["CORRECT_OVERLAP", "SWEEP", "format_gate", "reliability_png", "structure_records", "summarise_gate"]
+__all__ = ["CORRECT_OVERLAP", "SWEEP", "as_drawn", "format_gate", "reliability_png", "structure_records", "summarise_gate"]
