@@ -1,7 +1,7 @@
 """Segmentation benchmark: per-frame latency (whole Segmenter call), flicker on a still phantom,
 lag on a moving phantom, and phantom accuracy.
 
-Run: ``.venv/bin/python benchmarks/bench_segmentation.py [--model PATH] [--precision int8] [--frames N] [--threads N] [--latency-only]``
+Run: ``.venv/bin/python benchmarks/bench_segmentation.py [--model PATH] [--precision int8] [--runtime torch] [--frames N] [--threads N] [--latency-only]``
 Prints markdown tables. Latency includes frame validation, ROI detection, letterboxing, the
 network, temporal smoothing, region extraction, contour simplification, tracking and gating;
 the network alone (one letterboxed input) is timed beside it. The header line gives the load
@@ -125,18 +125,22 @@ def main() -> int:
     ap.add_argument("--model", default="", help="weights file (default: bundled)")
     ap.add_argument("--frames", type=int, default=300, help="timed calls per frame type")
     ap.add_argument("--flicker-frames", type=int, default=60)
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (default 0: the segmentation default, cores - 1)")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="network threads (default 0: the segmentation default, cores - 1)")
     ap.add_argument("--flip-tta", action="store_true", help="time with the mirrored second opinion on")
     ap.add_argument("--latency-only", action="store_true", help="only the latency table")
     ap.add_argument("--precision", choices=("fp32", "int8"), default="fp32",
                     help="float weights (default) or the card's int8 CPU weights")
+    ap.add_argument("--runtime", choices=("auto", "opencv", "torch"), default="auto",
+                    help="network runtime (default: the segmentation default, OpenCV on the CPU)")
     args = ap.parse_args()
 
     load0 = os.getloadavg()[0]
     seg = Segmenter(SegmentationConfig(model=args.model, threads=args.threads, flip_tta=args.flip_tta,
-                                       precision=args.precision))
+                                       precision=args.precision, runtime=args.runtime))
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, device {seg.net.device}, model {seg.card['name']} "
+          f"{torch.get_num_threads()} torch / {cv2.getNumThreads()} OpenCV threads, device {seg.net.device}, "
+          f"runtime {seg.runtime}, model {seg.card['name']} "
           f"({seg.card.get('parameters', 0) / 1e6:.2f} M parameters, {seg.precision}) input {seg.size}px, "
           f"flip_tta {args.flip_tta}, "
           f"{time.strftime('%Y-%m-%d %H:%M')}, load average at start {load0:.2f}")
@@ -181,7 +185,8 @@ def main() -> int:
         print(f"| {preset} | {r['nerve_min']:.3f} / {r['nerve_mean']:.3f} | {r['vessel_min']:.3f} / {r['vessel_mean']:.3f}"
               f" | {r['labels_nerve_min']:.3f} / {r['labels_vessel_min']:.3f} |")
     print()
-    nosmooth = Segmenter(SegmentationConfig(model=args.model, smoothing=0.0, precision=args.precision))
+    nosmooth = Segmenter(SegmentationConfig(model=args.model, smoothing=0.0, precision=args.precision,
+                                            runtime=args.runtime))
     m_on, m_off = moving_accuracy(seg, 90), moving_accuracy(nosmooth, 90)
     pa = phantom_accuracy(seg, 30)
     print("| phantom accuracy (Dice vs exact truth) | nerve | vessel |")

@@ -156,7 +156,9 @@ class PipelineConfig:
         snapshot_dir: where ``snapshot`` writes its PNG and JSON.
         opencv_threads: OpenCV worker threads in the live runtime; 1 (default) keeps OpenCV's
             thread pool from taking the segmentation's core away while the camera is tracked
-            (BENCHMARKS.md, guidance loop); 0 leaves OpenCV's default (one per core).
+            (BENCHMARKS.md, guidance loop); 0 leaves OpenCV's default (one per core). With
+            ``segmentation.runtime`` on OpenCV (the CPU default) the segmenter, built after this
+            is applied, sets OpenCV's process-wide count to ``segmentation.threads`` (1 on 2 cores).
     """
 
     overlay_validity_ms: float = 200.0

@@ -140,6 +140,9 @@ def test_replay_reproduces_the_recorded_overlays(recorded_run):
     assert p.returncode == 0, p.stderr
     n_frames = int(p.stdout.split("replayed ")[1].split()[0])
     assert n_frames >= 10 and f"{n_frames} of {n_frames} recorded overlays reproduced exactly" in p.stdout
+    meta = json.loads((recorded_run["rec_dir"] / "meta.json").read_text())
+    assert meta["model"].startswith("sonoguide-seg-ours ") and meta["model"].endswith(" fp32/opencv")
+    assert "overlays may differ" not in p.stderr
 
 
 def test_kill_9_during_recording_then_clean_replay(tmp_path):

@@ -53,15 +53,21 @@ class SegmentationConfig:
             scene counts as moving and no temporal smoothing is applied (no lag).
         contour_epsilon_px: Douglas-Peucker tolerance of the contour polygons, frame pixels.
         max_structures: at most this many structures per class (largest first).
-        threads: torch CPU threads; 0 = one fewer than the CPU cores, at least one (the
+        threads: CPU threads of the network runtime (torch's, or OpenCV's process-wide count
+            with the OpenCV runtime); 0 = one fewer than the CPU cores, at least one (the
             camera tracking runs beside the network; and torch's OpenMP threads slow down
             many-fold when another busy thread takes one of their cores: on 2 cores, 22 ms
             per frame with 1 thread against 380 ms with 2, BENCHMARKS.md).
-        optimise: run the network through TorchScript (freeze, batch-norm folding).
+        optimise: run the torch network through TorchScript (freeze, batch-norm folding).
         precision: ``"fp32"`` (default) runs the float weights; ``"int8"`` the card's int8
             weights on the CPU (about 1.4x faster per call, validation Dice within 0.004 of
             float, but more frame-to-frame jitter of small outlines: BENCHMARKS.md);
             ``"auto"`` uses int8 on the CPU when the card lists it, else float.
+        runtime: what runs the float network: ``"auto"`` (default) is OpenCV's DNN module on
+            the CPU and torch on CUDA; ``"opencv"`` the network exported to ONNX and run by
+            OpenCV (CPU only; on one core about 2 ms faster per frame than TorchScript, with
+            the same masks: BENCHMARKS.md, "Speed"); ``"torch"`` TorchScript. int8 weights always run on torch. OpenCV's thread count is
+            process-wide: with the OpenCV runtime the segmenter sets it to ``threads``.
     """
 
     model: str = ""
@@ -80,6 +86,7 @@ class SegmentationConfig:
     threads: int = 0
     optimise: bool = True
     precision: Literal["auto", "fp32", "int8"] = "fp32"
+    runtime: Literal["auto", "opencv", "torch"] = "auto"
 
     def __post_init__(self) -> None:
         require(isinstance(self.model, str), "segmentation.model", "a file path or \"\"", self.model)
@@ -115,3 +122,5 @@ class SegmentationConfig:
         require(isinstance(self.optimise, bool), "segmentation.optimise", "true or false", self.optimise)
         require(self.precision in ("auto", "fp32", "int8"), "segmentation.precision",
                 "\"auto\", \"fp32\" or \"int8\"", self.precision)
+        require(self.runtime in ("auto", "opencv", "torch"), "segmentation.runtime",
+                "\"auto\", \"opencv\" or \"torch\"", self.runtime)

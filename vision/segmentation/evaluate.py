@@ -124,7 +124,8 @@ def report_grid(tiles: list[np.ndarray], cols: int = 4) -> np.ndarray:
 
 def evaluate_samples(samples, model: str | Path | None = None, *, roi: str | None = None,
                      progress: bool = True, report_png: str | Path | None = None, n_worst: int = 8,
-                     device: str | None = None, precision: str = "fp32") -> dict[str, Any]:
+                     device: str | None = None, precision: str = "fp32", runtime: str = "auto"
+                     ) -> dict[str, Any]:
     """Evaluate the segmenter on labelled samples (an iterable of :class:`Sample`).
 
     Each image is segmented independently (temporal state reset), at batch size 1, and scored
@@ -133,15 +134,15 @@ def evaluate_samples(samples, model: str | Path | None = None, *, roi: str | Non
     metrics comes from a second, untimed call.
 
     Returns:
-        ``{"nerve": {...}, "vessel": {...}, "fps": .., "p50_ms": .., "n_images": .., "gate": {...},
-        "per_image": [...]}``; ``gate`` is :func:`~vision.segmentation.reliability.summarise_gate`.
+        ``{"nerve": {...}, "vessel": {...}, "fps": .., "p50_ms": .., "n_images": .., "runtime": ..,
+        "gate": {...}, "per_image": [...]}``; ``gate`` is :func:`~vision.segmentation.reliability.summarise_gate`.
     """
     from tqdm import tqdm
 
     from vision.segmentation.config import SegmentationConfig
     from vision.segmentation.segmenter import Segmenter
 
-    cfg = SegmentationConfig(model=str(model) if model else "", precision=precision)
+    cfg = SegmentationConfig(model=str(model) if model else "", precision=precision, runtime=runtime)
     if roi is not None:
         cfg = replace(cfg, roi=roi)
     seg = Segmenter(cfg, device=device)
@@ -174,7 +175,8 @@ def evaluate_samples(samples, model: str | Path | None = None, *, roi: str | Non
     summary = summarise(per_image)
     t = np.asarray(times)
     result: dict[str, Any] = {**summary, "fps": float(len(t) / t.sum()), "p50_ms": float(np.median(t) * 1000),
-                              "n_images": len(per_image), "gate": summarise_gate(per_image, cfg.gate_on)}
+                              "n_images": len(per_image), "runtime": seg.runtime,
+                              "gate": summarise_gate(per_image, cfg.gate_on)}
     if report_png and worst:
         tiles = []
         for score, s, pred in worst:
@@ -230,8 +232,9 @@ def format_table(result: dict[str, Any]) -> str:
         cells = ["{:>16s}".format("n/a" if row[k] is None else f"{row[k]:.3f}") for k in keys]
         lines.append(f"{name:8s} " + " ".join(cells))
     p50 = f"p50 {result['p50_ms']:.1f} ms per frame, " if "p50_ms" in result else ""
+    runtime = f", {result['runtime']} runtime" if "runtime" in result else ""
     lines.append(f"images: {result['n_images']}   throughput: {result['fps']:.1f} fps at batch size 1 "
-                 f"({p50}frame to contours, whole segmenter call)")
+                 f"({p50}frame to contours, whole segmenter call{runtime})")
     return "\n".join(lines)
 
 

@@ -99,7 +99,7 @@ def calibration_inputs(segmenter: Any, images: Iterable[np.ndarray], limit: int 
     for img in images:
         net_img = segmenter.network_input(img)
         if net_img is not None:
-            out.append(segmenter.net._tensor(net_img[None]))
+            out.append(torch.from_numpy(segmenter.net.normalise(net_img[None])))
         if len(out) >= limit:
             break
     return out

@@ -19,7 +19,7 @@ import torch
 from sonoguide.errors import ConfigError, ModelError
 from vision.segmentation import postprocess, quality as quality_mod
 from vision.segmentation.config import SegmentationConfig, parse_roi
-from vision.segmentation.inference import Network, pick_device
+from vision.segmentation.inference import Network, OpenCVNetwork, pick_device
 from vision.segmentation.modelcard import BUNDLED_WEIGHTS, load_model
 from vision.segmentation.preprocess import MIN_SIDE, Letterbox, detect_roi, to_gray
 from vision.segmentation.quantize import load_int8
@@ -76,23 +76,48 @@ class Segmenter:
         dev = pick_device(device)
         if dev.type == "cuda" and not torch.cuda.is_available():
             raise ConfigError("segmentation.device = 'cuda' but no CUDA device is available; use \"auto\" or \"cpu\"")
-        torch.set_num_threads(config.threads if config.threads > 0 else default_threads())
-        model, self.card = load_model(config.model or None, dev)
+        threads = config.threads if config.threads > 0 else default_threads()
+        torch.set_num_threads(threads)
+        weights = Path(config.model) if config.model else BUNDLED_WEIGHTS
+        model, self.card = load_model(weights, dev)
         int8 = config.precision == "int8" or (config.precision == "auto" and dev.type == "cpu"
                                                and "int8" in self.card)
         if int8 and "int8" not in self.card:
-            raise ModelError(f"{config.model or BUNDLED_WEIGHTS}: segmentation.precision = \"int8\" but the "
+            raise ModelError(f"{weights}: segmentation.precision = \"int8\" but the "
                              "model card lists no int8 weights; create them with 'sonoguide seg quantize'")
-        self.net = Network(model, self.card, dev, optimise=config.optimise and not int8)
-        if int8:
-            self.net.module = load_int8(Path(config.model) if config.model else BUNDLED_WEIGHTS, self.card, dev)
+        if config.runtime == "opencv" and (int8 or dev.type != "cpu"):
+            raise ConfigError("segmentation.runtime = \"opencv\" runs float weights on the CPU only; use "
+                              f"\"auto\" or \"torch\" for {'int8 weights' if int8 else dev.type}")
+        self.net: Network | OpenCVNetwork
+        if config.runtime == "opencv" or (config.runtime == "auto" and not int8 and dev.type == "cpu"):
+            cv2.setNumThreads(threads)
+            try:
+                self.net = OpenCVNetwork(model, self.card, str(weights))
+            except ModelError as exc:
+                if config.runtime == "opencv":
+                    raise
+                log.warning("%s; running the network on torch", exc)
+                self.net = Network(model, self.card, dev, optimise=config.optimise)
+        else:
+            self.net = Network(model, self.card, dev, optimise=config.optimise and not int8)
+            if int8:
+                self.net.module = load_int8(weights, self.card, dev)
         self.precision = "int8" if int8 else "fp32"
+        self.runtime = self.net.runtime
         self.size = self.net.size
         self._fixed_roi = parse_roi(config.roi)
         self._smoother = ProbabilitySmoother(config.smoothing, config.motion_threshold)
         self._tracker = Tracker(config.gate_on, config.gate_off)
         self._roi: tuple[int, int, int, int] | None = None
-        log.info("segmenter: %s on %s (%s), input %d px", self.card.get("name"), dev, self.precision, self.size)
+        log.info("segmenter: %s on %s (%s, %s), input %d px, %d threads", self.card.get("name"), dev,
+                 self.precision, self.runtime, self.size, threads)
+
+    @property
+    def model_id(self) -> str:
+        """What produced the masks: card name and version, the first 12 hex digits of the weights'
+        SHA-256, precision and runtime (recorded with a recording; replay warns on a difference)."""
+        return (f"{self.card.get('name')} {self.card.get('version')} "
+                f"{str(self.card['weights']['sha256'])[:12]} {self.precision}/{self.runtime}")
 
     def reset(self) -> None:
         """Forget the temporal state (smoothing, tracks, ROI)."""
