@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import zmq
 
 from ar_bridge.schema import OverlayMessage, decode
@@ -141,7 +142,8 @@ def test_replay_reproduces_the_recorded_overlays(recorded_run):
     n_frames = int(p.stdout.split("replayed ")[1].split()[0])
     assert n_frames >= 10 and f"{n_frames} of {n_frames} recorded overlays reproduced exactly" in p.stdout
     meta = json.loads((recorded_run["rec_dir"] / "meta.json").read_text())
-    assert meta["model"].startswith("sonoguide-seg-ours ") and meta["model"].endswith(" fp32/opencv")
+    assert meta["model"].startswith("sonoguide-seg-ours ") and meta["model"].endswith(
+        " fp32/torch" if torch.cuda.is_available() else " fp32/opencv")
     assert "overlays may differ" not in p.stderr
 
 

@@ -241,7 +241,7 @@ def _crossval(args: argparse.Namespace) -> int:
     if args.json:
         out = {n: {k: res[n][k] for k in ("dice", "iou", "sensitivity", "precision", "hd95_px", "detection_rate",
                                          "false_alarm_rate", "dice_fold_sd")} for n in ("nerve", "vessel")}
-        out.update({k: res[k] for k in ("fps", "n_images", "n_folds", "folds_done", "folds")})
+        out.update({k: res[k] for k in ("fps", "runtime", "n_images", "n_folds", "folds_done", "folds")})
         out["gate"] = as_drawn(res["gate"])
         print(json.dumps(out))
     return 0

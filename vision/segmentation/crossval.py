@@ -101,7 +101,8 @@ def pool(data_dir: str | Path, run_dirs: list[str | Path], report_dir: str | Pat
 
     Returns:
         The pooled per-class summary (as :func:`~vision.segmentation.evaluate.summarise`) with
-        ``n_images``, ``fps`` (all images at batch size 1), ``folds_done`` / ``n_folds``, and
+        ``n_images``, ``fps`` (all images at batch size 1) and the ``runtime`` that ran the
+        network, ``folds_done`` / ``n_folds``, and
         ``folds``: each fold's own summary and image count.
     """
     runs = sorted((read_fold(r) for r in run_dirs), key=lambda r: r.fold)
@@ -125,7 +126,7 @@ def pool(data_dir: str | Path, run_dirs: list[str | Path], report_dir: str | Pat
         log.info("fold %d: %d images, nerve Dice %.3f, vessel Dice %.3f", r.fold, res["n_images"],
                  res["nerve"]["dice"] or float("nan"), res["vessel"]["dice"] or float("nan"))
     out: dict[str, Any] = {**summarise(rows), "n_images": len(rows), "fps": len(rows) / seconds,
-                           "n_folds": runs[0].n_folds, "folds_done": len(runs), "folds": folds,
+                           "runtime": res["runtime"], "n_folds": runs[0].n_folds, "folds_done": len(runs), "folds": folds,
                            "gate": summarise_gate(rows, res["gate"]["gate_on"])}
     for name in ("nerve", "vessel"):
         per_fold = [f[name]["dice"] for f in folds if f[name]["dice"] is not None]
@@ -174,7 +175,8 @@ def record_in_card(weights: str | Path, result: dict[str, Any], run_dirs: list[s
     summary = {n: dict(result[n]) for n in ("nerve", "vessel")}
     n = result["n_images"]
     card["metrics"] = card_entry(
-        {**summary, "fps": result["fps"], "n_images": n, **({"gate": result["gate"]} if "gate" in result else {})},
+        {**summary, "fps": result["fps"], "runtime": result["runtime"], "n_images": n,
+         **({"gate": result["gate"]} if "gate" in result else {})},
         f"protocol estimate, not of these weights: {result['n_folds']}-fold cross-validation of the same "
         f"settings, each of the {n} images held out once (training.protocol_crossval), native resolution")
     card.setdefault("training", {})["protocol_crossval"] = {

@@ -7,12 +7,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 
 from sonoguide.cli import main
 from sonoguide.errors import InputError
 from vision.segmentation.crossval import FoldRun, check_folds, pool
 from vision.segmentation.modelcard import load_model
 from vision.segmentation.train import TrainConfig, train
+
+CPU_OR_CUDA_RUNTIME = "torch" if torch.cuda.is_available() else "opencv"   # segmentation.runtime = "auto"
 
 TINY = TrainConfig(epochs=1, size=64, batch=2, phantom_fraction=0.0, n_cv_folds=2, threads=1,
                    arch_kwargs={"widths": [8, 8, 16, 16, 16]})
@@ -45,6 +48,7 @@ def test_two_fold_runs_hold_out_disjoint_folds_and_pool_to_every_image(usgra_sub
     assert "fold 0:" in out and "fold 1:" in out and "nerve" in out
     last = json.loads(out.strip().splitlines()[-1])
     assert last["n_images"] == 5 and last["nerve"]["dice"] == pytest.approx(res["nerve"]["dice"])
+    assert last["runtime"] == res["runtime"] == CPU_OR_CUDA_RUNTIME   # what ran the network for the fps
     # the gate is pooled over every held-out structure, with its reliability diagram
     n_structures = sum(len(r["structures"]) for r in res["per_image"])
     assert sum(res["gate"][c]["n_structures"] for c in ("nerve", "vessel")) == n_structures
@@ -61,6 +65,7 @@ def test_two_fold_runs_hold_out_disjoint_folds_and_pool_to_every_image(usgra_sub
     assert card["metrics"]["split"].startswith("protocol estimate, not of these weights: 2-fold cross-validation")
     assert card["metrics"]["nerve"]["dice"] == pytest.approx(res["nerve"]["dice"])
     assert card["metrics"]["gate"]["gate_on"] == card["metrics"]["settings"]["gate_on"]
+    assert card["metrics"]["runtime"] == CPU_OR_CUDA_RUNTIME
     assert "sweep" not in card["metrics"]["gate"]["nerve"]   # the card keeps the gate as drawn
     load_model(refit)                                   # the rewritten card still loads with its weights
     other = train(data, tmp_path / "other", replace(TINY, val_fraction=0.0, lr=1e-3), progress=False)

@@ -137,6 +137,6 @@ def test_flip_tta_runs_as_a_batch_of_two_on_opencv(phantom_frames_bgr):
 def test_opencv_runtime_refuses_int8_and_bad_names(tmp_path):
     with pytest.raises(ConfigError, match="runtime = \"opencv\" runs float weights on the CPU only"):
         Segmenter(SegmentationConfig(runtime="opencv", precision="int8"))
-    assert Segmenter(SegmentationConfig(precision="int8")).runtime == "torch"   # auto: int8 runs on torch
+    assert Segmenter(SegmentationConfig(device="cpu", precision="int8")).runtime == "torch"  # auto: int8 on torch
     with pytest.raises(ConfigError, match="segmentation.runtime"):
         SegmentationConfig(runtime="onnxruntime")
