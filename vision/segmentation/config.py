@@ -65,7 +65,7 @@ class SegmentationConfig:
             ``"auto"`` uses int8 on the CPU when the card lists it, else float.
         runtime: what runs the float network: ``"auto"`` (default) is OpenCV's DNN module on
             the CPU and torch on CUDA; ``"opencv"`` the network exported to ONNX and run by
-            OpenCV (CPU only; on one core about 2 ms faster per frame than TorchScript, with
+            OpenCV (CPU only; on one core 1-2 ms faster per frame than TorchScript, with
             the same masks: BENCHMARKS.md, "Speed"); ``"torch"`` TorchScript. int8 weights always run on torch. OpenCV's thread count is
             process-wide: with the OpenCV runtime the segmenter sets it to ``threads``.
     """

@@ -11,7 +11,7 @@ input specification and the SHA-256 of the source weights travel in the file's
 ``metadata_props``, so an exported file says what it is.
 
 The same graph is the segmenter's CPU runtime (``segmentation.runtime``): on one core of this
-machine OpenCV runs it about 2 ms per frame faster than TorchScript runs the torch module, with
+machine OpenCV runs it 1-2 ms per frame faster than TorchScript runs the torch module, with
 the same masks (BENCHMARKS.md, "Speed").
 """
 
