@@ -305,8 +305,8 @@ def _export(args: argparse.Namespace) -> int:
 
     r = export_file(args.model or None, args.out)
     print(f"{r['path']}: {r['name']} {r['version']}, ONNX opset {r['opset']}, {r['bytes'] / 1e6:.1f} MB; "
-          f"input '{INPUT_NAME}' (N, 1, {r['size']}, {r['size']}) normalised as in the model card, output '{OUTPUT_NAME}'; "
-          f"OpenCV reproduces torch's probabilities to {r['max_abs_diff']:.1g}")
+          f"input '{INPUT_NAME}' (N, 1, {r['size']}, {r['size']}) normalised as in the model card, "
+          f"output '{OUTPUT_NAME}'; OpenCV reproduces torch's probabilities to {r['max_abs_diff']:.1g}")
     return 0
 
 

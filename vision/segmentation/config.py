@@ -66,8 +66,9 @@ class SegmentationConfig:
         runtime: what runs the float network: ``"auto"`` (default) is OpenCV's DNN module on
             the CPU and torch on CUDA; ``"opencv"`` the network exported to ONNX and run by
             OpenCV (CPU only; on one core 1-2 ms faster per frame than TorchScript, with
-            the same masks: BENCHMARKS.md, "Speed"); ``"torch"`` TorchScript. int8 weights always run on torch. OpenCV's thread count is
-            process-wide: with the OpenCV runtime the segmenter sets it to ``threads``.
+            the same masks: BENCHMARKS.md, "Speed"); ``"torch"`` TorchScript. int8 weights
+            always run on torch. OpenCV's thread count is process-wide: with the OpenCV
+            runtime the segmenter sets it to ``threads``.
     """
 
     model: str = ""

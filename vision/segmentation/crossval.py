@@ -126,7 +126,8 @@ def pool(data_dir: str | Path, run_dirs: list[str | Path], report_dir: str | Pat
         log.info("fold %d: %d images, nerve Dice %.3f, vessel Dice %.3f", r.fold, res["n_images"],
                  res["nerve"]["dice"] or float("nan"), res["vessel"]["dice"] or float("nan"))
     out: dict[str, Any] = {**summarise(rows), "n_images": len(rows), "fps": len(rows) / seconds,
-                           "runtime": res["runtime"], "n_folds": runs[0].n_folds, "folds_done": len(runs), "folds": folds,
+                           "runtime": res["runtime"], "n_folds": runs[0].n_folds, "folds_done": len(runs),
+                           "folds": folds,
                            "gate": summarise_gate(rows, res["gate"]["gate_on"])}
     for name in ("nerve", "vessel"):
         per_fold = [f[name]["dice"] for f in folds if f[name]["dice"] is not None]

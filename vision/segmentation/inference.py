@@ -49,6 +49,16 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
     return model
 
 
+def normalise(batch_u8: np.ndarray, card_input: dict[str, Any]) -> np.ndarray:
+    """Network inputs ``(N, 1, S, S)`` float32 of ``(N, S, S)`` uint8 images, normalised as the
+    model card's ``input`` entry says: ``(grey * scale - mean) / std``."""
+    std = float(card_input["std"])
+    x = batch_u8.astype(np.float32)[:, None]
+    x *= float(card_input["scale"]) / std
+    x -= float(card_input["mean"]) / std
+    return x
+
+
 class _Runner:
     """Input normalisation and test-time flipping shared by the runtimes.
 
@@ -59,19 +69,12 @@ class _Runner:
     runtime = ""
 
     def __init__(self, card: dict[str, Any]) -> None:
-        inp = card["input"]
-        self.size = int(inp["size"][0])
-        self.scale = float(inp["scale"])
-        self.mean = float(inp["mean"])
-        self.std = float(inp["std"])
+        self.input = card["input"]
+        self.size = int(self.input["size"][0])
 
     def normalise(self, batch_u8: np.ndarray) -> np.ndarray:
-        """Network inputs ``(N, 1, S, S)`` float32 of ``(N, S, S)`` uint8 images, normalised as
-        the model card says: ``(grey * scale - mean) / std``."""
-        x = batch_u8.astype(np.float32)[:, None]
-        x *= self.scale / self.std
-        x -= self.mean / self.std
-        return x
+        """Normalised network inputs ``(N, 1, S, S)`` of ``(N, S, S)`` uint8 images (:func:`normalise`)."""
+        return normalise(batch_u8, self.input)
 
     def probabilities(self, net_input: np.ndarray, flip_width: int = 0) -> np.ndarray:
         """Softmax class probabilities ``(C, S, S)`` float32 for one ``S x S`` uint8 image.

@@ -59,8 +59,8 @@ def metadata(card: dict[str, Any]) -> dict[str, str]:
 def onnx_bytes(model: nn.Module, card: dict[str, Any], name: str = "") -> bytes:
     """The ONNX file of ``model`` (its card gives the input size) as bytes.
 
-    Cached in-process by the SHA-256 of the source weights, so segmenters of the same weights
-    export once.
+    Cached in-process by the SHA-256 of the source weights (a few MB per network), so
+    segmenters of the same weights export once.
 
     Raises:
         ModelError: the network cannot be expressed in ONNX (names ``name``, else the card's model).
@@ -86,9 +86,9 @@ def onnx_bytes(model: nn.Module, card: dict[str, Any], name: str = "") -> bytes:
                               input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
                               dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}})
     except Exception as exc:  # the exporter raises many types for unsupported operators
-        raise ModelError(f"{name or card.get('name')}: the network cannot be exported to ONNX ({type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else ''}); use segmentation.runtime = "
-                         "\"torch\"") from None
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise ModelError(f"{name or card.get('name')}: the network cannot be exported to ONNX "
+                         f"({type(exc).__name__}: {first}); use segmentation.runtime = \"torch\"") from None
     proto = onnx.load_from_string(buf.getvalue())
     for k, v in metadata(card).items():
         entry = proto.metadata_props.add()
@@ -141,10 +141,10 @@ def check_against_torch(net: cv2.dnn.Net, model: nn.Module, inputs: np.ndarray, 
 def check_inputs(card: dict[str, Any], frames: list[np.ndarray]) -> np.ndarray:
     """Normalised network inputs for :func:`check_against_torch`: ``frames`` (uint8 ``S x S``)
     plus a blank one."""
-    inp = card["input"]
-    size = int(inp["size"][0])
-    batch = np.stack([np.zeros((size, size), np.uint8)] + list(frames)).astype(np.float32)
-    return ((batch * float(inp["scale"]) - float(inp["mean"])) / float(inp["std"]))[:, None]
+    from vision.segmentation.inference import normalise
+
+    size = int(card["input"]["size"][0])
+    return normalise(np.stack([np.zeros((size, size), np.uint8)] + list(frames)), card["input"])
 
 
 def phantom_frames(size: int) -> list[np.ndarray]:
