@@ -147,6 +147,21 @@ def test_replay_reproduces_the_recorded_overlays(recorded_run):
     assert "overlays may differ" not in p.stderr
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the recording ran torch on CUDA, as the replay would")
+def test_replay_with_another_segmentation_runtime_says_so(recorded_run, tmp_path):
+    import shutil
+
+    rec = tmp_path / "session"
+    shutil.copytree(recorded_run["rec_dir"], rec)
+    meta = json.loads((rec / "meta.json").read_text())
+    assert 'runtime = "auto"' in meta["config_toml"]
+    meta["config_toml"] = meta["config_toml"].replace('runtime = "auto"', 'runtime = "torch"', 1)
+    (rec / "meta.json").write_text(json.dumps(meta))
+    p = subprocess.run([EXE, "replay", str(rec)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "overlays may differ" in p.stderr and "fp32/opencv" in p.stderr and "fp32/torch" in p.stderr
+
+
 def test_kill_9_during_recording_then_clean_replay(tmp_path):
     rec = tmp_path / "killed"
     proc = subprocess.Popen([EXE, "demo", "--no-status", "--record", str(rec), "--pub", _ep(), "--control", _ep()],
