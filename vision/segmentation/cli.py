@@ -104,8 +104,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--model", default="", metavar="PATH", help="weights file (default: the bundled weights)")
     q.set_defaults(func=_quantize)
 
-    x = ssub.add_parser("export", help="write the network as an ONNX file (for OpenCV, ONNX Runtime, Unity "
-                                       "Sentis), checked against torch before it is written")
+    x = ssub.add_parser("export", help="write the network as an ONNX file for other runtimes, checked with "
+                                       "OpenCV against torch before it is written")
     x.add_argument("--model", default="", metavar="PATH", help="weights file (default: the bundled weights)")
     x.add_argument("--out", default="sonoguide_seg.onnx", metavar="FILE", help="the ONNX file to write")
     x.set_defaults(func=_export)

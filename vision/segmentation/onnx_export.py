@@ -5,10 +5,10 @@ already normalised as the model card's ``input`` entry says (``(grey * scale - m
 output ``logits`` ``(N, C, S, S)``; the batch size is dynamic. A softmax over axis 1 gives the
 class probabilities; it runs outside the graph, because on one core torch's softmax of the
 logits takes 1.2 ms less per frame than OpenCV's softmax layer. ONNX (Open Neural Network
-Exchange, opset 17, https://onnx.ai) is the format that other runtimes take: OpenCV's
-``cv2.dnn``, ONNX Runtime, Unity Sentis on a headset. The model card's name, version, classes,
-input specification and the SHA-256 of the source weights travel in the file's
-``metadata_props``, so an exported file says what it is.
+Exchange, opset 17, https://onnx.ai) is the format that other runtimes read (OpenCV's
+``cv2.dnn``, which is what checks it here; ONNX Runtime or Unity Sentis on a headset are not
+tried here). The model card's name, version, classes, input specification and the SHA-256 of
+the source weights travel in the file's ``metadata_props``, so an exported file says what it is.
 
 The same graph is the segmenter's CPU runtime (``segmentation.runtime``): on one core of this
 machine OpenCV runs it 1-2 ms per frame faster than TorchScript runs the torch module, with
