@@ -101,9 +101,8 @@ def pool(data_dir: str | Path, run_dirs: list[str | Path], report_dir: str | Pat
 
     Returns:
         The pooled per-class summary (as :func:`~vision.segmentation.evaluate.summarise`) with
-        ``n_images``, ``fps`` (all images at batch size 1) and the ``runtime`` that ran the
-        network, ``folds_done`` / ``n_folds``, and
-        ``folds``: each fold's own summary and image count.
+        ``n_images``, ``fps`` (all images at batch size 1), the ``runtime`` that ran the network,
+        ``folds_done`` / ``n_folds``, and ``folds``: each fold's own summary and image count.
     """
     runs = sorted((read_fold(r) for r in run_dirs), key=lambda r: r.fold)
     check_folds(runs)
@@ -127,8 +126,7 @@ def pool(data_dir: str | Path, run_dirs: list[str | Path], report_dir: str | Pat
                  res["nerve"]["dice"] or float("nan"), res["vessel"]["dice"] or float("nan"))
     out: dict[str, Any] = {**summarise(rows), "n_images": len(rows), "fps": len(rows) / seconds,
                            "runtime": res["runtime"], "n_folds": runs[0].n_folds, "folds_done": len(runs),
-                           "folds": folds,
-                           "gate": summarise_gate(rows, res["gate"]["gate_on"])}
+                           "folds": folds, "gate": summarise_gate(rows, res["gate"]["gate_on"])}
     for name in ("nerve", "vessel"):
         per_fold = [f[name]["dice"] for f in folds if f[name]["dice"] is not None]
         out[name]["dice_fold_sd"] = float(np.std(per_fold, ddof=1)) if len(per_fold) > 1 else None

@@ -135,7 +135,8 @@ def evaluate_samples(samples, model: str | Path | None = None, *, roi: str | Non
 
     Returns:
         ``{"nerve": {...}, "vessel": {...}, "fps": .., "p50_ms": .., "n_images": .., "runtime": ..,
-        "gate": {...}, "per_image": [...]}``; ``gate`` is :func:`~vision.segmentation.reliability.summarise_gate`.
+        "gate": {...}, "per_image": [...]}``; ``runtime`` is what ran the network (``"opencv"`` or
+        ``"torch"``), ``gate`` is :func:`~vision.segmentation.reliability.summarise_gate`.
     """
     from tqdm import tqdm
 

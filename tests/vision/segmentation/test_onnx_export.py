@@ -140,3 +140,19 @@ def test_opencv_runtime_refuses_int8_and_bad_names(tmp_path):
     assert Segmenter(SegmentationConfig(device="cpu", precision="int8")).runtime == "torch"  # auto: int8 on torch
     with pytest.raises(ConfigError, match="segmentation.runtime"):
         SegmentationConfig(runtime="onnxruntime")
+
+
+def test_auto_falls_back_to_torch_when_the_export_fails(monkeypatch, caplog):
+    # every network of this project exports; an exporter failure (a future operator, a broken
+    # onnx install) is simulated to check the fallback and its warning
+    from vision.segmentation import onnx_export
+
+    def refuse(model, card, name=""):
+        raise ModelError(f"{name}: the network cannot be exported to ONNX (test)")
+
+    monkeypatch.setattr(onnx_export, "onnx_bytes", refuse)
+    with caplog.at_level("WARNING"):
+        seg = Segmenter(SegmentationConfig(device="cpu"))
+    assert seg.runtime == "torch" and "running the network on torch" in caplog.text
+    with pytest.raises(ModelError, match="cannot be exported to ONNX"):
+        Segmenter(SegmentationConfig(device="cpu", runtime="opencv"))
