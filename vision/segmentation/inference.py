@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import logging
 import warnings
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -59,8 +60,9 @@ def normalise(batch_u8: np.ndarray, card_input: dict[str, Any]) -> np.ndarray:
     return x
 
 
-class _Runner:
-    """Input normalisation and test-time flipping shared by the runtimes.
+class _Runner(ABC):
+    """Input normalisation and test-time flipping shared by the runtimes; each runtime supplies
+    :meth:`probabilities_batch`.
 
     Args:
         card: the model card (input size, scale, mean, std).
@@ -94,9 +96,9 @@ class _Runner:
         out[:, :, :cw] = 0.5 * (out[:, :, :cw] + p[1][:, :, cw - 1::-1])
         return out
 
+    @abstractmethod
     def probabilities_batch(self, batch_u8: np.ndarray) -> np.ndarray:
         """Softmax probabilities ``(N, C, S, S)`` float32 for ``(N, S, S)`` uint8 images."""
-        raise NotImplementedError
 
 
 class Network(_Runner):

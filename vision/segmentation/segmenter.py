@@ -90,9 +90,9 @@ class Segmenter:
                               f"\"auto\" or \"torch\" for {'int8 weights' if int8 else dev.type}")
         self.net: Network | OpenCVNetwork
         if config.runtime == "opencv" or (config.runtime == "auto" and not int8 and dev.type == "cpu"):
-            cv2.setNumThreads(threads)
             try:
                 self.net = OpenCVNetwork(model, self.card, str(weights))
+                cv2.setNumThreads(threads)
             except ModelError as exc:
                 if config.runtime == "opencv":
                     raise
