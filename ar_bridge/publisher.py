@@ -6,6 +6,12 @@ the thread stamps ``seq`` and ``t_publish_ns`` and sends. Patterns from the Zero
 (Hintjens, ch. 5): the *last value cache* — on every new subscription that covers ``state``
 the current state is sent at once, so a late joiner never waits for the 1 Hz refresh — and
 *heartbeating* at a fixed rate so the headset can tell a dead link from a quiet one.
+
+Every topic is latest-only, so the send high-water mark is small (``network.sndhwm``): a
+stalled subscriber costs the core a bounded amount of memory and loses old messages (a ``seq``
+gap it can see) rather than making the core queue them. Subscription messages are tiny, so the
+socket refuses any inbound message larger than :data:`MAX_INBOUND_BYTES` (the sender is
+disconnected unread).
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ from sonoguide.errors import NetworkError
 log = logging.getLogger(__name__)
 
 _ids = itertools.count()
+MAX_INBOUND_BYTES = 4096
+"""Largest message a subscriber may send to the XPUB socket (subscriptions are a few bytes)."""
+_REBIND_TRIES_S = 3.0
 
 
 def bind_or_raise(sock: zmq.Socket, endpoint: str, what: str, key: str) -> None:
@@ -67,6 +76,7 @@ class Publisher:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._stop = threading.Event()
+        self._rebind = threading.Event()
         self._error: BaseException | None = None
         self._seq = {t: 0 for t in TOPICS}
         self._state: tuple[int, Mapping[str, Any]] | None = None
@@ -106,6 +116,16 @@ class Publisher:
             self._wakers.clear()
         self._thread = None
 
+    def rebind(self) -> None:
+        """Close and re-create the socket: every subscriber reconnects and authenticates again.
+
+        Used when a headset's key is revoked: CurveZMQ authenticates a connection once, at its
+        handshake, so only a new handshake shuts a revoked client out. Authorised subscribers
+        reconnect by themselves (ZeroMQ's reconnect interval) and get the cached state at once.
+        """
+        self._rebind.set()
+        self._wake()
+
     # ------------------------------------------------------------------ producers (any thread)
     def publish(self, topic: str, t_capture_ns: int, body: Mapping[str, Any],
                 arrays: Mapping[str, np.ndarray] | None = None) -> None:
@@ -137,21 +157,54 @@ class Publisher:
             pass
 
     # ------------------------------------------------------------------ the socket-owning thread
-    def _run(self) -> None:
+    def _open(self) -> zmq.Socket:
+        """A new, bound XPUB socket (raises :class:`NetworkError`)."""
         pub = self._ctx.socket(zmq.XPUB)
         pub.setsockopt(zmq.XPUB_VERBOSE, 1)
         pub.setsockopt(zmq.SNDHWM, self.config.sndhwm)
+        pub.setsockopt(zmq.MAXMSGSIZE, MAX_INBOUND_BYTES)
         pub.setsockopt(zmq.LINGER, 0)
-        wake = self._ctx.socket(zmq.PULL)
-        wake.setsockopt(zmq.LINGER, 0)
         try:
             if self._setup is not None:
                 self._setup(pub)
             bind_or_raise(pub, self.config.pub_endpoint, "overlay publisher", "network.pub_endpoint")
+        except NetworkError:
+            pub.close(linger=0)
+            raise
+        return pub
+
+    def _reopen(self, pub: zmq.Socket, mon: zmq.Socket, poller: zmq.Poller) -> tuple[zmq.Socket, zmq.Socket]:
+        """Close ``pub`` and bind a new socket at the same endpoint (the port frees asynchronously)."""
+        for s in (pub, mon):
+            poller.unregister(s)
+        pub.disable_monitor()
+        mon.close(linger=0)
+        pub.close(linger=0)
+        self.peers = 0
+        deadline = time.monotonic() + _REBIND_TRIES_S
+        while True:
+            try:
+                pub = self._open()
+                break
+            except NetworkError:
+                if time.monotonic() > deadline or self._stop.is_set():
+                    raise
+                time.sleep(0.02)
+        mon = pub.get_monitor_socket(zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED)
+        for s in (pub, mon):
+            poller.register(s, zmq.POLLIN)
+        log.info("publisher socket re-created on %s: subscribers reconnect and authenticate again",
+                 self.config.pub_endpoint)
+        return pub, mon
+
+    def _run(self) -> None:
+        wake = self._ctx.socket(zmq.PULL)
+        wake.setsockopt(zmq.LINGER, 0)
+        try:
+            pub = self._open()
             wake.bind(self._wake_addr)
         except NetworkError as exc:
             self._error = exc
-            pub.close()
             wake.close()
             self._ready.set()
             return
@@ -175,6 +228,15 @@ class Publisher:
                             wake.recv(zmq.NOBLOCK)
                         except zmq.Again:
                             break
+                if self._rebind.is_set():
+                    self._rebind.clear()
+                    try:
+                        pub, mon = self._reopen(pub, mon, poller)
+                    except NetworkError as exc:
+                        self._error = exc
+                        log.error("publisher stopped: %s", exc)
+                        return
+                    continue
                 if mon in events:
                     self._on_monitor(mon)
                 if pub in events:

@@ -13,6 +13,7 @@ import collections
 import dataclasses
 import json
 import logging
+import signal
 import sys
 import threading
 import time
@@ -127,6 +128,8 @@ class Summary:
     voice_commands: int
     snapshots: int
     error: str | None
+    control_restarts: int = 0
+    stop_reason: str = "finished"
 
 
 class Runtime:
@@ -149,12 +152,17 @@ class Runtime:
         self.voice_count = 0
         self.max_subscribers = 0
         self.t_start = 0.0
+        self.t_stop = 0.0
         self._stopping = threading.Event()
+        self._final: Summary | None = None
         self._build()
 
     # .................................................................. construction
     def _build(self) -> None:
         cfg = self.config
+        voice_bind = ({"voice.zmq_endpoint": cfg.voice.zmq_endpoint}
+                      if self._want_voice and cfg.voice.enabled and cfg.voice.input == "zmq" else {})
+        cfg.network.check_exposure(voice_bind)  # before anything binds or loads
         if cfg.pipeline.opencv_threads > 0:
             import cv2
             cv2.setNumThreads(cfg.pipeline.opencv_threads)
@@ -182,7 +190,7 @@ class Runtime:
         self.security = None
         if cfg.network.curve:
             from ar_bridge.security import CurveSecurity
-            self.security = CurveSecurity(cfg.network.curve_dir)
+            self.security = CurveSecurity(cfg.network.curve_dir, on_revoked=self._on_revoked)
         setup = self.security.setup if self.security is not None else None
         self.publisher = Publisher(cfg.network, heartbeat_body=self._heartbeat, socket_setup=setup)
         self.publisher.on_sent = self._on_sent
@@ -229,7 +237,7 @@ class Runtime:
         from sonoguide.voice_process import VoiceProcess
         self.voice_listener = VoiceProcess(
             self.config.voice, self.config.network.curve_dir if self.security is not None else None,
-            self._on_voice, self.gate, on_ready=self._on_voice_ready, on_error=self._on_voice_error)
+            self._on_voice, self.gate, on_ready=self._on_voice_ready, on_error=self._on_voice_error, demo=self.demo)
         self.voice_listener.start()
 
     def _on_voice_ready(self, engine: str) -> None:
@@ -241,22 +249,43 @@ class Runtime:
         log.error("voice commands are off: %s", reason)
         self.commands.update(voice_engine=None)
 
-    def stop(self) -> None:
-        """Stop everything in reverse order (idempotent)."""
+    def stop(self, reason: str = "finished") -> Summary:
+        """The one shutdown path (``--duration``, end of source, SIGINT, SIGTERM): returns the summary.
+
+        Order: the voice child is asked to end (no wait); the sources stop and the stages finish
+        the frame in hand, so nothing is published or recorded after this point; the summary is
+        taken; the recording gets its end record (with the summary) and is closed; then the
+        voice child is joined (bounded), and the sockets close. Idempotent: a second call returns
+        the first summary.
+        """
+        if self._final is not None:
+            return self._final
         self._stopping.set()
-        if self.voice_listener is not None:
-            self.voice_listener.stop()
-            self.voice_listener = None
+        listener = self.voice_listener
+        if listener is not None:
+            listener.request_stop()
         self.pipeline.stop()
+        self.t_stop = time.monotonic()
+        summary = dataclasses.replace(self.summary(), stop_reason=reason)
         rec = self.pipeline.recorder
         if rec is not None:
             self.pipeline.recorder = None
-            rec.close()
+            rec.close(reason=reason, summary=dataclasses.asdict(summary))
+        if listener is not None:
+            listener.stop()
+            self.voice_listener = None
         self.control.stop()
         self.publisher.stop()
         if self.security is not None:
             self.security.stop()
             self.security = None
+        self._final = summary
+        return summary
+
+    def _on_revoked(self, names: set[str]) -> None:
+        """A headset's key left the allow-list: end every connection, so it must authenticate again."""
+        self.publisher.rebind()
+        self.control.rebind()
 
     # .................................................................. callbacks
     def _on_sent(self, topic: str, t_capture_ns: int, t_publish_ns: int) -> None:
@@ -267,7 +296,7 @@ class Runtime:
         s = self.commands.state
         self.max_subscribers = max(self.max_subscribers, self.publisher.peers)
         return {"overlay_hz": round(self.pipeline.overlay_rate.rate(), 2), "tracking": s.tracking,
-                "frozen": s.frozen, "state_version": s.version}
+                "frozen": s.frozen, "state_version": s.version, "control": self.control.status}
 
     def _on_state(self, state: GuidanceState) -> None:
         self.publisher.set_state(state.to_body())
@@ -377,28 +406,39 @@ class Runtime:
         last = s.last_command["intent"] if s.last_command else "-"
         self.max_subscribers = max(self.max_subscribers, self.publisher.peers)
         flags = "".join([" FROZEN" if s.frozen else "", " REC" if s.recording else "",
+                         f" CONTROL {self.control.status.upper()}" if self.control.status != "up" else "",
                          f" confirm? {s.pending_confirmation}" if s.pending_confirmation else ""])
         return (f"{self.pipeline.overlay_rate.rate():5.1f} fps | latency p50/p99 {lat_s} | "
                 f"subscribers {self.publisher.peers} | voice: {last} | tracking: {s.tracking}{flags}")
 
     def summary(self) -> Summary:
         """Figures of the run so far."""
-        dur = time.monotonic() - self.t_start if self.t_start else 0.0
+        dur = (self.t_stop or time.monotonic()) - self.t_start if self.t_start else 0.0
         lat = self.stats.table().get("total", {})
         return Summary(
             duration_s=dur, overlays=self.publisher.sent["overlay"],
             overlay_hz=self.publisher.sent["overlay"] / dur if dur > 0 else 0.0,
             latency_ms={k: lat[k] for k in ("p50", "p95", "p99") if k in lat},
-            dropped_frames=self.pipeline._us_box.dropped,
+            dropped_frames=self.pipeline.dropped_frames,
             camera_hz=self.pipeline.camera_rate.total / dur if dur > 0 else 0.0,
             subscribers=self.max_subscribers, voice_commands=self.voice_count,
             snapshots=self.commands.state.snapshots,
-            error=None if self.pipeline.error is None else str(self.pipeline.error))
+            error=self._error_text(), control_restarts=self.control.restarts)
+
+    def _error_text(self) -> str | None:
+        """What went wrong in the run, or ``None``: a stage that stopped, a control channel that is down."""
+        if self.pipeline.error is not None:
+            return f"the pipeline stopped: {self.pipeline.error}"
+        if self.control.status != "up":
+            return f"the control channel is {self.control.status}: {self.control.last_failure or 'unknown failure'}"
+        return None
 
 
 # ---------------------------------------------------------------------------------------- CLI loop
 def _apply_overrides(config: Config, args: argparse.Namespace, demo: bool) -> Config:
     net = config.network
+    if getattr(args, "insecure", False):
+        net = dataclasses.replace(net, insecure=True)
     if getattr(args, "pub", None) or getattr(args, "control", None):
         try:
             net = dataclasses.replace(net, pub_endpoint=args.pub or net.pub_endpoint,
@@ -418,48 +458,93 @@ def _apply_overrides(config: Config, args: argparse.Namespace, demo: bool) -> Co
     return config
 
 
+EXIT_CODES = {"finished": 0, "duration": 0, "SIGINT": 130, "SIGTERM": 143}
+"""Exit status per way of ending (128 + signal number for the signals, as shells report them)."""
+
+
+class StopSignals:
+    """SIGINT and SIGTERM become a stop request for the one shutdown path (main thread only).
+
+    The first signal sets :attr:`event` and names itself in :attr:`reason`; a second SIGINT
+    while shutting down raises ``KeyboardInterrupt`` as usual, for a user who must get out.
+    """
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.reason: str | None = None
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> "StopSignals":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._on_signal)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if self.event.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.reason = self.reason or name
+        self.event.set()
+
+
 def run_loop(args: argparse.Namespace, demo: bool) -> int:
-    """``sonoguide demo`` / ``sonoguide run``: run until Ctrl-C, ``--duration`` or the source ends."""
+    """``sonoguide demo`` / ``sonoguide run``: run until Ctrl-C, SIGTERM, ``--duration`` or the source ends.
+
+    Every way of ending takes :meth:`Runtime.stop`: the summary is printed and the recording
+    closed with its end record; the exit status is 0, 130 (SIGINT) or 143 (SIGTERM).
+    """
     if args.duration is not None and args.duration <= 0:
         raise ConfigError("--duration must be a positive number of seconds")
     config = _apply_overrides(load_config(args.config), args, demo)
-    runtime = Runtime(config, demo=demo, record=args.record)
-    runtime.start()
-    tty = sys.stderr.isatty()
-    show = not args.no_status
-    period = 1.0 / config.pipeline.status_hz
-    end = time.monotonic() + args.duration if args.duration else None
-    interrupted = False
-    try:
-        while not runtime.pipeline.finished.is_set():
-            now = time.monotonic()
-            if end is not None and now >= end:
-                break
-            runtime.pipeline.finished.wait(min(period, end - now) if end is not None else period)
-            if show:
-                line = runtime.status_line()
-                print(("\r" + line + "\x1b[K") if tty else line, end="" if tty else "\n", file=sys.stderr,
-                      flush=True)
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        summary = runtime.summary()
-        runtime.stop()
-    if show and tty:
-        print(file=sys.stderr)
-    _print_summary(summary, interrupted)
+    with StopSignals() as signals:
+        runtime = Runtime(config, demo=demo, record=args.record)
+        if signals.event.is_set():  # stopped while loading: nothing bound yet
+            return EXIT_CODES[signals.reason or "finished"]
+        runtime.start()
+        reason = _wait(runtime, signals, args)
+        summary = runtime.stop(reason)
+    _print_summary(summary, tty=sys.stderr.isatty() and not args.no_status)
     if summary.error:
-        raise SonoguideError(f"the pipeline stopped: {summary.error}")
-    return 0
+        raise SonoguideError(summary.error)
+    return EXIT_CODES[reason]
 
 
-def _print_summary(s: Summary, interrupted: bool) -> None:
+def _wait(runtime: Runtime, signals: StopSignals, args: argparse.Namespace) -> str:
+    """Show the status line until the run should end; returns why it ends."""
+    tty = sys.stderr.isatty()
+    period = 1.0 / runtime.config.pipeline.status_hz
+    end = time.monotonic() + args.duration if args.duration else None
+    while True:
+        if signals.event.is_set():
+            return signals.reason or "SIGINT"
+        if runtime.pipeline.finished.is_set():
+            return "finished"
+        now = time.monotonic()
+        if end is not None and now >= end:
+            return "duration"
+        signals.event.wait(min(period, end - now) if end is not None else period)
+        if not args.no_status:
+            line = runtime.status_line()
+            print(("\r" + line + "\x1b[K") if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
+
+
+def _print_summary(s: Summary, tty: bool) -> None:
+    if tty:
+        print(file=sys.stderr)
     lat = s.latency_ms
     lat_s = (f"p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms, p99 {lat['p99']:.1f} ms" if lat else "n/a")
-    print(f"{'interrupted' if interrupted else 'finished'} after {s.duration_s:.1f} s: {s.overlays} overlays "
+    how = {"finished": "finished", "duration": "finished", "SIGINT": "interrupted (SIGINT)",
+           "SIGTERM": "terminated (SIGTERM)"}.get(s.stop_reason, s.stop_reason)
+    restarts = f", control channel restarted {s.control_restarts}x" if s.control_restarts else ""
+    print(f"{how} after {s.duration_s:.1f} s: {s.overlays} overlays "
           f"({s.overlay_hz:.1f} Hz), capture-to-publish latency {lat_s}, dropped frames {s.dropped_frames}, "
           f"camera {s.camera_hz:.1f} Hz, peak subscribers {s.subscribers}, voice commands {s.voice_commands}, "
-          f"snapshots {s.snapshots}")
+          f"snapshots {s.snapshots}{restarts}", flush=True)
 
 
 # ---------------------------------------------------------------------------------------- replay

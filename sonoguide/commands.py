@@ -42,6 +42,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", help="address the headset connects to, when the core binds a wildcard (tcp://*:5556)")
     p.set_defaults(func=_pair)
 
+    p = sub.add_parser("unpair", help="revoke a paired headset: a running core closes its connections within 1 s")
+    p.add_argument("name", metavar="NAME", help="the headset name given to 'sonoguide pair --name'")
+    p.add_argument("--config", metavar="FILE", help="TOML configuration (network.curve_dir)")
+    p.set_defaults(func=_unpair)
+
 
 def _pair(args: argparse.Namespace) -> int:
     from pathlib import Path
@@ -63,6 +68,14 @@ def _pair(args: argparse.Namespace) -> int:
     return 0
 
 
+def _unpair(args: argparse.Namespace) -> int:
+    from ar_bridge.security import unpair_headset
+    from sonoguide.config import load_config
+    removed = unpair_headset(load_config(args.config).network.curve_dir, args.name)
+    print(f"unpaired {args.name}: removed {removed}; a running core refuses it from now on")
+    return 0
+
+
 def _with_host(endpoint: str, host: str) -> str:
     """``tcp://*:5556`` with host ``10.0.0.2`` → ``tcp://10.0.0.2:5556``."""
     scheme, rest = endpoint.split("://", 1)
@@ -77,6 +90,9 @@ def _loop_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-status", action="store_true", help="do not print the live one-line status")
     p.add_argument("--pub", metavar="ENDPOINT", help="override network.pub_endpoint")
     p.add_argument("--control", metavar="ENDPOINT", help="override network.control_endpoint")
+    p.add_argument("--insecure", action="store_true",
+                   help="accept plain-text (unencrypted, unauthenticated) binds that other machines can reach; "
+                        "without it such endpoints are refused unless network.curve = true")
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -37,6 +37,8 @@ from vision.types import Frame, SegmentationResult
 log = logging.getLogger(__name__)
 
 
+_CAPTURE_THREADS = ("us-capture", "camera-capture", "pose-source")
+
 CAMERA_NICE = 5
 """Nice increment of the camera threads: when the cores are contended, the ultrasound path (whose
 latency is shown to the clinician) runs first; tracking at 30 Hz needs a third of a core and
@@ -305,9 +307,22 @@ class Pipeline:
             self.error = exc
             self.finished.set()
 
+    @property
+    def dropped_frames(self) -> int:
+        """Ultrasound frames replaced in the mailbox before processing (latest wins)."""
+        return self._us_box.dropped
+
     def stop(self) -> None:
-        """Stop every thread and close the sources (idempotent)."""
+        """Stop the sources first, let the stages finish the frame in hand, then close (idempotent).
+
+        Capture threads end after their current read; the mailboxes close, so each processing
+        thread handles the frame it was handed and ends; then the sources are closed. Nothing is
+        published or recorded after this returns.
+        """
         self._stop.set()
+        capture = [t for t in self._threads if t.name in _CAPTURE_THREADS]
+        for t in capture:
+            t.join(5.0)
         self._us_box.close()
         self._cam_box.close()
         for t in self._threads:
@@ -338,7 +353,7 @@ class Pipeline:
         return pose
 
     def _us_loop(self) -> None:
-        while not self._stop.is_set():
+        while True:  # ends when the mailbox is closed and empty (source ended, or stop())
             frame = self._us_box.get(0.1)
             if frame is None:
                 if self._us_box.closed:
@@ -407,7 +422,7 @@ class Pipeline:
                 self.recorder = None
 
     def _camera_loop(self) -> None:
-        while not self._stop.is_set():
+        while True:  # ends when the mailbox is closed and empty
             frame = self._cam_box.get(0.1)
             if frame is None:
                 if self._cam_box.closed:

@@ -140,12 +140,12 @@ class Recorder:
             self.records += 1
             self.bytes += len(record)
 
-    def close(self) -> None:
-        """Write the end marker and close the file (idempotent)."""
+    def close(self, **fields: Any) -> None:
+        """Write the end marker (with ``fields``, e.g. the run's summary) and close the file (idempotent)."""
         with self._lock:
             if self._closed:
                 return
-        self.write("end", {"records": self.records})
+        self.write("end", {"records": self.records, **fields})
         with self._lock:
             self._closed = True
             os.close(self._fd)

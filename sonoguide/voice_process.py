@@ -24,6 +24,7 @@ import dataclasses
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from typing import Any, Callable
@@ -70,12 +71,15 @@ class VoiceProcess:
         on_ready: called once with the engine's name when the child listens.
         on_error: called once with a one-line reason when voice could not start or the child
             ended unexpectedly.
+        demo: the demo may fall back to the bundled scripted recording (see
+            :func:`voice.audio.sources.open_audio_source`); a real session never does.
     """
 
     def __init__(self, config: Any, curve_dir: str | None, on_event: Callable[[VoiceEvent], None],
                  gate: ConfirmationGate, on_ready: Callable[[str], None] | None = None,
-                 on_error: Callable[[str], None] | None = None) -> None:
+                 on_error: Callable[[str], None] | None = None, demo: bool = False) -> None:
         self.config = config
+        self.demo = demo
         self.curve_dir = curve_dir
         self.on_event = on_event
         self.gate = gate
@@ -113,23 +117,37 @@ class VoiceProcess:
         child_cfg = dataclasses.replace(self.config, audit_log="")  # the parent audits
         self._proc = self._ctx.Process(
             target=_child_main, name="sonoguide-voice", daemon=True,
-            args=(child_cfg, self.curve_dir, child_conn, self._stop, self._noise, logging.getLogger().level))
+            args=(child_cfg, self.curve_dir, child_conn, self._stop, self._noise, logging.getLogger().level,
+                  self.demo))
         self._proc.start()
         child_conn.close()  # the parent only reads: EOF when the child ends
         self._conn = parent_conn
         self._reader = threading.Thread(target=self._read, name="voice-process-reader", daemon=True)
         self._reader.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Ask the child to end, wait for it (terminate after ``timeout``), close the audit log."""
+    def request_stop(self) -> None:
+        """Ask the child to end without waiting (decisions that arrive meanwhile are still delivered)."""
         self._stopping = True
         self._stop.set()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Ask the child to end and wait for it, close the audit log.
+
+        A child still loading its engine, or stuck in a decode, does not look at the stop request;
+        after ``timeout`` it is terminated (SIGTERM), and killed one second later if need be, so
+        shutdown is bounded whatever the child does.
+        """
+        self.request_stop()
         if self._proc is not None:
             self._proc.join(timeout)
             if self._proc.is_alive():
-                log.warning("voice process did not end in %.0f s: terminating it", timeout)
+                log.info("voice process did not end in %.1f s: terminating it", timeout)
                 self._proc.terminate()
-                self._proc.join(2.0)
+                self._proc.join(1.0)
+            if self._proc.is_alive():
+                log.warning("voice process ignored SIGTERM: killing it")
+                self._proc.kill()
+                self._proc.join(1.0)
         if self._reader is not None:
             self._reader.join(2.0)
         if self._conn is not None:
@@ -179,8 +197,15 @@ class VoiceProcess:
 
 
 # ...................................................................... child side
-def _child_main(config: Any, curve_dir: str | None, conn: Any, stop: Any, noise: Any, log_level: int) -> None:
-    """Entry point of the child: listen until ``stop`` is set or the parent dies."""
+def _child_main(config: Any, curve_dir: str | None, conn: Any, stop: Any, noise: Any, log_level: int,
+                demo: bool = False) -> None:
+    """Entry point of the child: listen until ``stop`` is set or the parent dies.
+
+    Ctrl-C reaches every process of the terminal's foreground group; the child ignores it (and
+    SIGTERM's default is kept for :meth:`VoiceProcess.stop`'s last resort), because the parent
+    owns the shutdown and ends the child in order.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core's worth: the video loop needs the rest
     try:
         os.nice(VOICE_NICE)  # decoding needs about a tenth of a core
@@ -208,7 +233,9 @@ def _child_main(config: Any, curve_dir: str | None, conn: Any, stop: Any, noise:
             from ar_bridge.security import CurveSecurity
             security = CurveSecurity(curve_dir)
             setup = security.setup
-        source = open_audio_source(config, setup)
+        source = open_audio_source(config, setup, demo=demo)
+        if security is not None and hasattr(source, "rebind"):  # a revoked headset's audio ends too
+            security.on_revoked = lambda names: source.rebind()
         listener = VoiceListener(config, source, lambda ev: send(_EVENT, ev), gate=PassThroughGate())
         listener.start()
     except SonoguideError as exc:

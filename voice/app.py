@@ -46,9 +46,10 @@ def listen(args: argparse.Namespace, cfg: VoiceConfig) -> int:
         cfg = dataclasses.replace(cfg, input="zmq", zmq_endpoint=args.zmq or cfg.zmq_endpoint)
     publisher = None
     if args.pub:
-        from ar_bridge.publisher import Publisher, PublisherConfig
+        from ar_bridge.config import NetworkConfig
+        from ar_bridge.publisher import Publisher
 
-        publisher = Publisher(PublisherConfig(endpoint=args.pub))
+        publisher = Publisher(NetworkConfig(pub_endpoint=args.pub))
         publisher.start()
     lock = threading.Lock()
 

@@ -44,9 +44,10 @@ class VoiceConfig:
         lang: command-set language (``en``, ``ko``).
         command_set: TOML command set; empty: the bundled ``voice/data/commands_<lang>.toml``.
         calibration: JSON calibration file; empty: the bundled one for the engine and language.
-        input: ``auto`` (a microphone if one exists, else the bundled demo WAV in a loop),
+        input: ``auto`` (a microphone if one exists; without one, ``sonoguide demo`` alone plays
+            the bundled scripted WAV in a loop, any other command runs without voice),
             ``microphone``, ``wav`` or ``zmq`` (16 kHz PCM from the headset).
-        wav_path: WAV file for ``input = "wav"``; empty: the bundled demo script.
+        wav_path: WAV file for ``input = "wav"``; empty: the bundled demo script (demo only).
         wav_realtime: play the WAV at real-time pace (as a microphone would deliver it).
         wav_loop: start the WAV again at its end.
         zmq_endpoint: where the PULL socket for headset audio binds.
@@ -168,5 +169,5 @@ class VoiceConfig:
         return Path(self.vad_model) if self.vad_model else DATA_DIR / "vad.npz"
 
     def demo_wav_path(self) -> Path:
-        """The WAV used for ``input = "wav"`` (bundled demo script when empty)."""
+        """The WAV used for ``input = "wav"`` (the bundled demo script when empty, for the demo only)."""
         return Path(self.wav_path) if self.wav_path else DATA_DIR / "demo_script.wav"

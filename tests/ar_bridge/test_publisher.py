@@ -40,7 +40,10 @@ def publisher(endpoints):
     p.stop()
 
 
-def test_overlay_sequence_and_arrays_reach_a_subscriber(publisher):
+def test_overlay_sequence_and_arrays_reach_a_subscriber(endpoints):
+    # a burst of 50 at once needs a high-water mark above the latest-only default
+    publisher = Publisher(NetworkConfig(pub_endpoint=endpoints[0], control_endpoint=endpoints[1], sndhwm=1000))
+    publisher.start()
     ctx = zmq.Context.instance()
     sub = _sub(ctx, publisher.config.pub_endpoint, b"overlay")
     time.sleep(0.3)  # slow-joiner: let the subscription propagate
@@ -49,6 +52,7 @@ def test_overlay_sequence_and_arrays_reach_a_subscriber(publisher):
         publisher.publish("overlay", t0 + i, {"i": i}, {"a": np.full(3, i, np.float32)})
     msgs = _collect(sub, 0.5)
     sub.close()
+    publisher.stop()
     assert [m.body["i"] for m in msgs] == list(range(50))
     seqs = [m.seq for m in msgs]
     assert seqs == list(range(seqs[0], seqs[0] + 50))

@@ -73,3 +73,79 @@ def test_paired_headset_only(tmp_path, endpoints):
 def test_curve_without_pairing_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="sonoguide pair"):
         CurveSecurity(tmp_path / "none")
+
+
+def _published_after(sock: zmq.Socket, seconds: float, t_ns: int) -> int:
+    """Messages received within ``seconds`` that were published after ``t_ns``."""
+    n, end = 0, time.monotonic() + seconds
+    while time.monotonic() < end:
+        if sock.poll(20):
+            n += decode(sock.recv_multipart()).t_publish_ns > t_ns
+    return n
+
+
+def test_revoked_headset_is_cut_off_and_a_new_one_admitted_without_restart(tmp_path, endpoints):
+    """unpair while running: the revoked client receives nothing 1 s later and commands nothing;
+    the other headset keeps working; a headset paired while running is admitted."""
+    from ar_bridge.security import unpair_headset
+
+    ctx = zmq.Context()
+    curve = tmp_path / "curve"
+    keep = pair_headset(curve, "keep", *endpoints)
+    gone = pair_headset(curve, "gone", *endpoints)
+    pub = ctl = None
+
+    def on_revoked(names: set[str]) -> None:
+        pub.rebind()
+        ctl.rebind()
+
+    sec = CurveSecurity(curve, ctx, on_revoked=on_revoked)
+    cfg = NetworkConfig(pub_endpoint=endpoints[0], control_endpoint=endpoints[1], heartbeat_hz=20.0)
+    pub = Publisher(cfg, context=ctx, socket_setup=sec.setup)
+    ctl = ControlServer(endpoints[1], lambda r: {"ok": True, "status": "executed"}, context=ctx,
+                        socket_setup=sec.setup)
+    pub.start()
+    ctl.start()
+    subs = {}
+    try:
+        for name, bundle in (("keep", keep), ("gone", gone)):
+            s = _client(ctx, zmq.SUB, endpoints[0], bundle)
+            s.setsockopt(zmq.SUBSCRIBE, b"heartbeat")
+            s.connect(endpoints[0])
+            subs[name] = s
+        assert all(s.poll(3000) for s in subs.values()), "a paired headset received nothing"
+        t_revoked = time.time_ns()
+        unpair_headset(curve, "gone")
+        with pytest.raises(ConfigError, match="paired: keep"):
+            unpair_headset(curve, "gone")
+        deadline = t_revoked + 1_000_000_000  # nothing published 1 s after the revocation may arrive
+        assert _published_after(subs["gone"], 2.5, deadline) == 0, "the revoked headset still receives"
+        assert _published_after(subs["keep"], 1.0, deadline) > 5, "the remaining headset lost the stream"
+        req = _client(ctx, zmq.REQ, endpoints[1], gone)
+        req.setsockopt(zmq.RCVTIMEO, 1500)
+        req.connect(endpoints[1])
+        req.send(b'{"id": 1, "command": "freeze"}')
+        with pytest.raises(zmq.Again):
+            req.recv()
+        req.close()
+        late = pair_headset(curve, "late", *endpoints)  # paired while the core runs
+        time.sleep(0.5)  # the bundle travels to the headset; the core re-reads its allow-list meanwhile
+        s = _client(ctx, zmq.SUB, endpoints[0], late)
+        s.setsockopt(zmq.SUBSCRIBE, b"heartbeat")
+        s.connect(endpoints[0])
+        subs["late"] = s
+        assert s.poll(3000), "a headset paired while running was refused"
+        req = _client(ctx, zmq.REQ, endpoints[1], late)
+        req.setsockopt(zmq.RCVTIMEO, 3000)
+        req.connect(endpoints[1])
+        req.send(b'{"id": 2, "command": "freeze"}')
+        assert json.loads(req.recv())["ok"] is True
+        req.close()
+        assert sec.paired == ("keep", "late")
+    finally:
+        for s in subs.values():
+            s.close()
+        ctl.stop()
+        pub.stop()
+        sec.stop()
+        ctx.term()

@@ -45,7 +45,7 @@ def test_apply_gate_holds_confirms_and_rejects():
     assert apply_gate(gate, rejected) is rejected
 
 
-def _run(config: VoiceConfig, seconds: float) -> dict:
+def _run(config: VoiceConfig, seconds: float, demo: bool = False) -> dict:
     got: dict = {"events": [], "ready": None, "error": None}
     done = threading.Event()
 
@@ -54,7 +54,7 @@ def _run(config: VoiceConfig, seconds: float) -> dict:
         done.set()
 
     proc = VoiceProcess(config, None, got["events"].append, _gate(),
-                        on_ready=lambda name: got.__setitem__("ready", name), on_error=on_error)
+                        on_ready=lambda name: got.__setitem__("ready", name), on_error=on_error, demo=demo)
     proc.start()
     t_end = time.monotonic() + seconds
     while time.monotonic() < t_end and not done.is_set():
@@ -71,7 +71,7 @@ def _run(config: VoiceConfig, seconds: float) -> dict:
 def test_child_listens_and_the_parent_gates(tmp_path):
     audit = tmp_path / "audit.jsonl"
     cfg = VoiceConfig(input="wav", wav_realtime=False, wav_loop=False, audit_log=str(audit))
-    got = _run(cfg, 90.0)
+    got = _run(cfg, 90.0, demo=True)
     assert got["error"] is None and got["ready"] == "pocketsphinx"
     assert not got["alive_after_stop"]
     events = got["events"]
@@ -92,6 +92,15 @@ def test_missing_wav_is_one_line_and_no_listener(tmp_path):
     assert got["ready"] is None and "nope.wav" in got["error"] and "\n" not in got["error"]
 
 
+@pytest.mark.parametrize("cfg", [VoiceConfig(input="auto", microphone_device="no such device 12345", audit_log=""),
+                                 VoiceConfig(input="wav", audit_log="")])
+def test_a_real_session_never_plays_the_demo_script(cfg):
+    """Without a microphone, 'run' gets no voice (said in one line), never the demo's canned commands."""
+    got = _run(cfg, 60.0, demo=False)
+    assert got["ready"] is None and got["events"] == []
+    assert ("no microphone" in got["error"] or "demo" in got["error"]) and "\n" not in got["error"]
+
+
 _OWNER = """
 import sys, time
 from sonoguide.voice_process import VoiceProcess
@@ -100,7 +109,7 @@ from voice.config import VoiceConfig
 from voice.confirm import ConfirmationGate
 gate = ConfirmationGate(load_command_set(bundled_command_set_path("en")), 5.0)
 vp = VoiceProcess(VoiceConfig(input="wav", audit_log=""), None, lambda e: None, gate,
-                  on_ready=lambda name: print("ready", vp._proc.pid, flush=True))
+                  on_ready=lambda name: print("ready", vp._proc.pid, flush=True), demo=True)
 if __name__ == "__main__":
     vp.start()
     time.sleep(60)

@@ -142,9 +142,18 @@ def test_no_microphone_is_a_device_error():
         MicrophoneSource("no such device 12345").start()
 
 
-def test_auto_input_without_microphone_uses_demo_wav():
-    src = open_audio_source(VoiceConfig(input="auto", microphone_device="no such device 12345"))
+def test_auto_input_without_microphone_uses_demo_wav_in_the_demo_only():
+    cfg = VoiceConfig(input="auto", microphone_device="no such device 12345")
+    src = open_audio_source(cfg, demo=True)
     assert isinstance(src, WavSource) and src.loop and src.realtime and src.path.endswith("demo_script.wav")
+    with pytest.raises(DeviceError, match="no microphone"):
+        open_audio_source(cfg)
+
+
+def test_scripted_recording_is_refused_outside_the_demo():
+    with pytest.raises(InputError, match="wav_path"):
+        open_audio_source(VoiceConfig(input="wav"))
+    assert open_audio_source(VoiceConfig(input="wav"), demo=True).path.endswith("demo_script.wav")
 
 
 def _free_endpoint():

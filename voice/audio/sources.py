@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 AUDIO_SCHEMA = "sonoguide.audio/1"
 TOPIC_AUDIO = "audio"
+MAX_AUDIO_MESSAGE_BYTES = 1 << 20
+"""Largest headset audio message accepted; a larger one drops the sender's connection unread."""
 
 
 @dataclass(frozen=True)
@@ -256,6 +258,7 @@ class ZmqAudioSource(_QueueSource):
         self._setup = socket_setup  # e.g. CurveZMQ server keys (ar_bridge.security.CurveSecurity.setup)
         self.name = f"zmq:{endpoint}"
         self._stop = threading.Event()
+        self._rebind = threading.Event()
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error: Exception | None = None
@@ -271,22 +274,44 @@ class ZmqAudioSource(_QueueSource):
         if self._error is not None:
             raise self._error
 
+    def rebind(self) -> None:
+        """Re-create the socket so every headset connects and authenticates again (key revoked)."""
+        self._rebind.set()
+
+    def _open(self) -> Any:
+        """A new PULL socket bound at the endpoint, retried briefly while the port frees.
+
+        Raises:
+            NetworkError: the endpoint cannot be bound.
+        """
+        import zmq
+
+        deadline = time.monotonic() + 3.0
+        while True:
+            sock = zmq.Context.instance().socket(zmq.PULL)
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.setsockopt(zmq.MAXMSGSIZE, MAX_AUDIO_MESSAGE_BYTES)
+            try:
+                if self._setup is not None:
+                    self._setup(sock)
+                sock.bind(self.endpoint)
+                return sock
+            except zmq.ZMQError as exc:
+                sock.close(linger=0)
+                if exc.errno != zmq.EADDRINUSE or not self._ready.is_set() or time.monotonic() > deadline:
+                    raise NetworkError(f"cannot bind the headset audio socket at {self.endpoint}: {exc.strerror} - "
+                                       f"set voice.zmq_endpoint to a free endpoint") from None
+                time.sleep(0.02)
+
     def _run(self) -> None:
         import zmq
 
         from ar_bridge.schema import ProtocolError, decode
 
-        ctx = zmq.Context.instance()
-        sock = ctx.socket(zmq.PULL)
-        sock.setsockopt(zmq.LINGER, 0)
         try:
-            if self._setup is not None:
-                self._setup(sock)
-            sock.bind(self.endpoint)
-        except zmq.ZMQError as exc:
-            self._error = NetworkError(f"cannot bind the headset audio socket at {self.endpoint}: {exc.strerror} - "
-                                       f"set voice.zmq_endpoint to a free endpoint")
-            sock.close()
+            sock = self._open()
+        except NetworkError as exc:
+            self._error = exc
             self._ready.set()
             return
         self._ready.set()
@@ -296,6 +321,20 @@ class ZmqAudioSource(_QueueSource):
         poller.register(sock, zmq.POLLIN)
         try:
             while not self._stop.is_set():
+                if self._rebind.is_set():
+                    self._rebind.clear()
+                    poller.unregister(sock)
+                    sock.close(linger=0)
+                    try:
+                        sock = self._open()
+                    except NetworkError as exc:
+                        log.error("headset audio stopped: %s", exc)
+                        self._error = exc
+                        return
+                    poller.register(sock, zmq.POLLIN)
+                    last_seq = None
+                    log.info("headset audio socket re-created: headsets reconnect and authenticate again")
+                    continue
                 if not poller.poll(100):
                     continue
                 frames = sock.recv_multipart()
@@ -333,21 +372,36 @@ class ZmqAudioSource(_QueueSource):
             self._thread.join(2.0)
 
 
-def open_audio_source(config: VoiceConfig, socket_setup: Callable[[Any], None] | None = None) -> AudioSource:
-    """The source ``config.input`` names (``auto``: a microphone if one exists, else the demo WAV).
+def open_audio_source(config: VoiceConfig, socket_setup: Callable[[Any], None] | None = None, *,
+                      demo: bool = False) -> AudioSource:
+    """The source ``config.input`` names; the source is returned unstarted (the listener starts it).
 
-    The source is returned unstarted; :class:`~voice.listener.VoiceListener` starts it.
+    ``auto`` takes a microphone if one exists. Without one, only the demo (``demo=True``) falls
+    back to the bundled scripted recording; a real session must never execute canned commands,
+    so it gets a :class:`DeviceError` and runs without voice. Likewise ``input = "wav"`` with an
+    empty ``wav_path`` means the scripted recording, which only the demo may use.
+
+    Raises:
+        DeviceError: no microphone for ``auto`` outside the demo; unknown input kind.
+        InputError: the WAV file is missing or not named.
     """
     kind = config.input
     if kind == "auto":
         if microphone_available(config.microphone_device):
             kind = "microphone"
-        else:
-            log.info("no microphone found: using the scripted demo audio %s in a loop", config.demo_wav_path())
+        elif demo:
+            log.warning("demo: no microphone found, voice commands come from the scripted recording %s in a loop",
+                        config.demo_wav_path())
             return WavSource(str(config.demo_wav_path()), realtime=True, loop=True)
+        else:
+            raise DeviceError("voice.input = 'auto' found no microphone - connect one, set voice.input = 'zmq' "
+                              "for the headset's microphone, or voice.enabled = false")
     if kind == "microphone":
         return MicrophoneSource(config.microphone_device)
     if kind == "wav":
+        if not config.wav_path and not demo:
+            raise InputError("voice.input = 'wav' needs voice.wav_path (the bundled scripted recording is for "
+                             "'sonoguide demo' only)")
         p = config.demo_wav_path()
         if not p.is_file():
             raise InputError(f"voice.wav_path {p} not found")
