@@ -163,6 +163,10 @@ class Runtime:
         voice_bind = ({"voice.zmq_endpoint": cfg.voice.zmq_endpoint}
                       if self._want_voice and cfg.voice.enabled and cfg.voice.input == "zmq" else {})
         cfg.network.check_exposure(voice_bind)  # before anything binds or loads
+        if cfg.igtl_server.enabled:  # OpenIGTLink is plain text whatever network.curve says
+            from ar_bridge.config import check_exposure
+            check_exposure({"igtl_server.host": f"tcp://{cfg.igtl_server.host}:{cfg.igtl_server.port}"},
+                           curve=False, insecure=cfg.network.insecure)
         if cfg.pipeline.opencv_threads > 0:
             import cv2
             cv2.setNumThreads(cfg.pipeline.opencv_threads)
@@ -198,6 +202,11 @@ class Runtime:
         self.pipeline = Pipeline(self.us_source, self.processor, self.publisher, self.commands,
                                  self.camera_source, self.tracker, self.pose_filter, self.pose_buffer)
         self.pipeline.record_camera_poses = cfg.recording.camera_poses
+        self.slicer = None
+        if cfg.igtl_server.enabled:
+            from ar_bridge.igtl_server import SlicerServer
+            self.slicer = SlicerServer(cfg.igtl_server)
+            self.pipeline.on_overlay = lambda frame, overlay: self.slicer.offer(frame.image, overlay)
 
     # .................................................................. lifecycle
     def start(self) -> None:
@@ -205,7 +214,10 @@ class Runtime:
         self.publisher.start()
         try:
             self.control.start()
+            if self.slicer is not None:
+                self.slicer.start()
         except SonoguideError:
+            self.control.stop()
             self.publisher.stop()
             raise
         self.commands.add_listener(self._on_state)
@@ -266,6 +278,8 @@ class Runtime:
             listener.request_stop()
         self.pipeline.stop()
         self.t_stop = time.monotonic()
+        if self.slicer is not None:
+            self.slicer.stop()
         summary = dataclasses.replace(self.summary(), stop_reason=reason)
         rec = self.pipeline.recorder
         if rec is not None:

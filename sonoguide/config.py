@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ar_bridge.config import NetworkConfig
+from ar_bridge.igtl_server import IgtlServerConfig
 from sonoguide.configtools import is_number, require, section_from_dict, section_to_dict
 from sonoguide.errors import ConfigError
 from vision.needle.config import NeedleConfig
@@ -212,6 +213,7 @@ class Config:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     needle: NeedleConfig = field(default_factory=NeedleConfig)
     voice: VoiceConfig = field(default_factory=VoiceConfig)
+    igtl_server: IgtlServerConfig = field(default_factory=IgtlServerConfig)
 
     def replace(self, **sections: Any) -> "Config":
         """Copy with whole sections replaced."""

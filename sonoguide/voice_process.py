@@ -91,7 +91,9 @@ class VoiceProcess:
         self.errors = 0
         self._ctx = multiprocessing.get_context("spawn")
         self._noise = self._ctx.Value("d", -96.0, lock=False)
-        self._stop = self._ctx.Event()
+        # a lock-free flag, not multiprocessing.Event: Event.set() waits for every waiter to wake,
+        # so it would hang the parent's shutdown on a child that gets no CPU (stopped, starved)
+        self._stop = self._ctx.Value("b", 0, lock=False)
         self._proc: Any = None
         self._conn: Any = None
         self._reader: threading.Thread | None = None
@@ -128,7 +130,7 @@ class VoiceProcess:
     def request_stop(self) -> None:
         """Ask the child to end without waiting (decisions that arrive meanwhile are still delivered)."""
         self._stopping = True
-        self._stop.set()
+        self._stop.value = 1
 
     def stop(self, timeout: float = 2.0) -> None:
         """Ask the child to end and wait for it, close the audit log.
@@ -225,7 +227,7 @@ def _child_main(config: Any, curve_dir: str | None, conn: Any, stop: Any, noise:
         try:
             conn.send((kind, payload))
         except (OSError, ValueError):  # the parent is gone
-            stop.set()
+            stop.value = 1
 
     try:
         setup = None
@@ -248,7 +250,8 @@ def _child_main(config: Any, curve_dir: str | None, conn: Any, stop: Any, noise:
     send(_READY, listener.engine_name)
     reason = None
     try:
-        while not stop.wait(0.2):
+        while not stop.value:
+            time.sleep(0.2)
             noise.value = float(listener.noise_dbfs)
             if parent is not None and not parent.is_alive():
                 break

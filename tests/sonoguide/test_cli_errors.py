@@ -121,3 +121,49 @@ def test_unreadable_recording(tmp_path):
 
 def test_bad_duration(ports):
     _assert_one_line_error(_run("demo", "--duration", "-3", *ports), "--duration")
+
+
+def test_out_of_range_port_is_refused_not_wrapped(ports):
+    """ZeroMQ would bind tcp://127.0.0.1:99999 as port 34463 and the demo exited 0."""
+    _assert_one_line_error(_run("demo", "--duration", "1", "--no-status", "--pub", "tcp://127.0.0.1:99999",
+                                "--control", ports[3]), "network.pub_endpoint", "1..65535")
+
+
+def test_plain_text_bind_reachable_from_the_network_needs_insecure(tmp_path, ports):
+    cfg = tmp_path / "open.toml"
+    cfg.write_text(f'[network]\npub_endpoint = "tcp://0.0.0.0:{_free_port()}"\n')
+    _assert_one_line_error(_run("demo", "--duration", "1", "--no-status", "--config", str(cfg),
+                                "--control", ports[3]), "network.pub_endpoint", "--insecure", "network.curve")
+
+
+def test_insecure_is_accepted_and_said_loudly(caplog):
+    import logging
+
+    from ar_bridge.config import NetworkConfig
+    from sonoguide.errors import ConfigError
+    with pytest.raises(ConfigError, match="--insecure"):
+        NetworkConfig(control_endpoint="tcp://*:5557").check_exposure()
+    NetworkConfig(control_endpoint="tcp://[::1]:5557").check_exposure()  # loopback: fine
+    NetworkConfig(curve=True, control_endpoint="tcp://*:5557").check_exposure()  # encrypted: fine
+    with caplog.at_level(logging.WARNING):
+        NetworkConfig(insecure=True, control_endpoint="tcp://*:5557").check_exposure()
+    assert "INSECURE" in caplog.text and "tcp://*:5557" in caplog.text
+
+
+def test_voice_listen_without_microphone_refuses_instead_of_playing_the_demo(tmp_path):
+    """'voice listen' printed "show nerve" from the bundled demo script on a machine with no microphone."""
+    cfg = tmp_path / "v.toml"
+    cfg.write_text('[voice]\nmicrophone_device = "no such device 12345"\n')
+    p = _run("voice", "listen", "--config", str(cfg), "--duration", "3")
+    _assert_one_line_error(p, "no microphone")
+    assert p.stdout == ""
+
+
+def test_unpair_unknown_headset_names_the_paired_ones(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[network]\ncurve_dir = "{tmp_path / "curve"}"\n')
+    assert _run("pair", "--name", "hl2", "--config", str(cfg), "--out", str(tmp_path / "hl2.json")).returncode == 0
+    _assert_one_line_error(_run("unpair", "quest", "--config", str(cfg)), "quest", "paired: hl2")
+    p = _run("unpair", "hl2", "--config", str(cfg))
+    assert p.returncode == 0 and "unpaired hl2" in p.stdout
+    assert not (tmp_path / "curve" / "authorized_clients" / "hl2.key").exists()

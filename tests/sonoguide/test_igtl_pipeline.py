@@ -85,3 +85,35 @@ def test_igtl_poses_place_overlays_and_silence_makes_them_stale(tmp_path):
     assert placed, "no overlay was placed from the OpenIGTLink poses"
     np.testing.assert_allclose(placed[-1].T_headset_from_image, T_hc @ T_tp @ T_mi, atol=1e-6)
     assert silent and all(o.pose_validity in ("stale", "lost") and o.T_headset_from_image is None for o in silent)
+
+
+def test_3d_slicer_receives_the_live_loop_over_openigtlink():
+    """The runtime with [igtl_server] enabled: a pyigtl client (as Slicer's OpenIGTLinkIF) gets the
+    ultrasound image, the label map, the image placement and the status from the running demo loop."""
+    from ar_bridge.igtl_server import IgtlServerConfig
+
+    cfg = Config()
+    cfg = cfg.replace(network=dataclasses.replace(cfg.network, pub_endpoint=f"tcp://127.0.0.1:{_port()}",
+                                                  control_endpoint=f"tcp://127.0.0.1:{_port()}"),
+                      voice=dataclasses.replace(cfg.voice, enabled=False),
+                      igtl_server=IgtlServerConfig(enabled=True, port=0, send_hz=10.0))
+    rt = Runtime(cfg, demo=True)
+    rt.start()
+    got: dict[str, object] = {}
+    try:
+        client = pyigtl.OpenIGTLinkClient(host="127.0.0.1", port=rt.slicer.port)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not {"Image", "Segmentation", "ImageToReference", "Status"} <= set(got):
+            for name in ("Image", "Segmentation", "ImageToReference", "Status"):
+                m = client.wait_for_message(name, timeout=0.2)
+                if m is not None:
+                    got[name] = m
+        client.stop()
+    finally:
+        rt.stop()
+    image, labels = got["Image"], got["Segmentation"]
+    assert image.image.shape == labels.image.shape and image.image.shape[0] == 1
+    assert set(np.unique(labels.image)) <= {0, 1, 2, 3, 4} and labels.image.max() > 0
+    assert got["ImageToReference"].matrix.shape == (4, 4)
+    assert "pose=" in got["Status"].string and "proximity=" in got["Status"].string
+    assert rt.slicer is not None
