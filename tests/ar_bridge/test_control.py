@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import zmq
@@ -76,3 +77,37 @@ def test_dealer_client_can_pipeline_requests(server):
     assert [r["id"] for r in replies] == list(range(5)) and all(r["ok"] for r in replies)
     assert bad["ok"] is False and "one frame" in bad["error"]
     assert server.served == 5
+
+
+def test_a_failing_socket_loop_is_restarted_and_visible(endpoints, monkeypatch):
+    """The serving thread is supervised: a failure past the request handler (here in the envelope
+    split) re-creates the socket; the failure shows in status/restarts and the channel serves again."""
+    server = ControlServer(endpoints[1], _handler)
+    server.start()
+    calls = {"n": 0}
+    split = ControlServer._split
+
+    def broken_once(frames):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise MemoryError("simulated failure in the socket loop")
+        return split(frames)
+
+    monkeypatch.setattr(ControlServer, "_split", staticmethod(broken_once))
+    try:
+        s = _req(server.endpoint)
+        s.send(b'{"id": 1, "command": "freeze"}')
+        with pytest.raises(zmq.Again):  # that request died with the socket
+            s.recv()
+        s.close()
+        assert server.restarts == 1 and "MemoryError" in server.last_failure
+        deadline = time.monotonic() + 3
+        while server.status != "up" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.status == "up"
+        s = _req(server.endpoint)
+        assert _ask(s, b'{"id": 2, "command": "freeze"}')["ok"] is True
+        s.close()
+    finally:
+        server.stop()
+    assert server.status == "down" and not server.alive
