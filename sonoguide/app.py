@@ -29,7 +29,7 @@ from calibration.frames import FrameName
 from sonoguide.compose import CalibrationChain, OverlayComposer
 from sonoguide.config import Config, dump_toml, load_config
 from sonoguide.errors import CalibrationError, ConfigError, RecordingError, SonoguideError
-from sonoguide.pipeline import FrameProcessor, Pipeline, StageStats, pose_from_record
+from sonoguide.pipeline import FrameProcessor, Pipeline, RateMeter, StageStats, pose_from_record
 from sonoguide.recording import Recorder, read_meta, read_records
 from sonoguide.state import CommandProcessor, GuidanceState
 from vision.types import Frame
@@ -584,9 +584,11 @@ def replay(args: argparse.Namespace) -> int:
         log.warning("the recording was made with model %s, replaying with %s: overlays may differ",
                     meta["model"], getattr(seg, "model_id", None))
     publisher = None
-    if args.publish:
-        publisher = Publisher(config.network)
+    live: dict[str, Any] = {"overlay_hz": 0.0, "tracking": "off", "frozen": False, "state_version": 0}
+    if args.publish:  # the heartbeat carries what the headset requires, as the live loop's does
+        publisher = Publisher(config.network, heartbeat_body=lambda: dict(live))
         publisher.start()
+    rate = RateMeter()
     out = open(args.out, "w", encoding="utf-8") if args.out else None
     n = same = compared = 0
     differing: collections.Counter[str] = collections.Counter()
@@ -617,6 +619,9 @@ def replay(args: argparse.Namespace) -> int:
             overlay, _, _ = processor.process(frame, pose_from_record(h.get("pose")), state)
             body, arrays = overlay.to_body()
             n += 1
+            rate.tick()
+            live.update(overlay_hz=round(rate.rate(), 2), frozen=state.frozen, state_version=int(st.get("version", 0)),
+                        tracking=overlay.pose_validity if h.get("pose") else "off")
             mine = (json.loads(json.dumps(body)), {k: v for k, v in arrays.items() if k != "image"})
             pending[frame.seq] = mine
             if out is not None:

@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "vision.segmentation.cli",
     "vision.tracking.cli",
     "voice.cli",
+    "ar_bridge.cli",
 )
 """Modules whose ``register(subparsers)`` adds sub-commands, in help order."""
 

@@ -49,7 +49,9 @@ def listen(args: argparse.Namespace, cfg: VoiceConfig) -> int:
         from ar_bridge.config import NetworkConfig
         from ar_bridge.publisher import Publisher
 
-        publisher = Publisher(NetworkConfig(pub_endpoint=args.pub))
+        # no video here: the heartbeat says so in the fields every heartbeat carries
+        publisher = Publisher(NetworkConfig(pub_endpoint=args.pub), heartbeat_body=lambda: {
+            "overlay_hz": 0.0, "tracking": "off", "frozen": False, "state_version": 0})
         publisher.start()
     lock = threading.Lock()
 
