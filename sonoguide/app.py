@@ -27,7 +27,7 @@ from ar_bridge.control import ControlRequest, ControlServer
 from ar_bridge.publisher import Publisher
 from calibration.frames import FrameName
 from sonoguide.compose import CalibrationChain, OverlayComposer
-from sonoguide.config import Config, dump_toml, load_config
+from sonoguide.config import Config, dump_toml, load_config, require_paths
 from sonoguide.errors import CalibrationError, ConfigError, RecordingError, SonoguideError
 from sonoguide.pipeline import FrameProcessor, Pipeline, RateMeter, StageStats, pose_from_record
 from sonoguide.recording import Recorder, read_meta, read_records
@@ -515,6 +515,7 @@ def run_loop(args: argparse.Namespace, demo: bool) -> int:
     if args.duration is not None and args.duration <= 0:
         raise ConfigError("--duration must be a positive number of seconds")
     config = _apply_overrides(load_config(args.config), args, demo)
+    require_paths(config, args.config or "configuration")  # every missing file at once, before anything starts
     with StopSignals() as signals:
         runtime = Runtime(config, demo=demo, record=args.record)
         if signals.event.is_set():  # stopped while loading: nothing bound yet

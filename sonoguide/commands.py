@@ -117,7 +117,7 @@ def _config_show(args: argparse.Namespace) -> int:
 
 
 def _config_check(args: argparse.Namespace) -> int:
-    from sonoguide.config import load_config
-    load_config(args.config)
+    from sonoguide.config import load_config, require_paths
+    require_paths(load_config(args.config), args.config)
     print(f"{args.config}: ok")
     return 0

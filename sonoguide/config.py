@@ -5,6 +5,10 @@ lives); the sections of other packages are imported from them (``[segmentation]`
 ``vision.segmentation.config``...). :func:`load_config` reads the file with :mod:`tomllib`,
 refuses unknown sections and keys, wrong types and bad values, naming the dotted key and what is
 allowed, and :func:`dump_toml` prints the effective configuration (``sonoguide config show``).
+
+:func:`load_config` never touches the files a configuration names (tests and templates build
+configurations with placeholder paths); :func:`check_paths` does, for ``sonoguide config check``
+and for any command that wants to refuse a missing file before it starts.
 """
 
 from __future__ import annotations
@@ -13,13 +17,14 @@ import dataclasses
 import json
 import math
 import tomllib
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ar_bridge.config import NetworkConfig
 from ar_bridge.igtl_server import IgtlServerConfig
-from sonoguide.configtools import is_number, require, section_from_dict, section_to_dict
+from sonoguide.configtools import describe_type, is_number, require, section_from_dict, section_to_dict
 from sonoguide.errors import ConfigError
 from vision.needle.config import NeedleConfig
 from vision.phantom.config import PhantomConfig
@@ -271,6 +276,112 @@ def load_config(path: str | Path | None = None) -> Config:
     return config_from_dict(data, source=str(p))
 
 
+@dataclass(frozen=True)
+class PathProblem:
+    """A file or folder named in the configuration that is not there.
+
+    Attributes:
+        key: dotted configuration key, for example ``calibration.image_to_marker``.
+        path: the path as configured (relative paths are relative to the working folder).
+        expected: ``"file"`` or ``"folder"``.
+        problem: ``"not found"`` or what is there instead (``"is a folder"``, ``"is a file"``,
+            ``"is a special file"``).
+    """
+
+    key: str
+    path: str
+    expected: str
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"{self.key} = {json.dumps(self.path, ensure_ascii=False)}"
+        if self.problem == "not found":
+            return f"{where}: {self.expected} not found"
+        return f"{where}: {self.problem}, not a {self.expected}"
+
+
+_UNSET_VERIFIER = ("", "auto", "bundled", "off")
+
+
+def _source_path(spec: str, key: str) -> tuple[str, str, str] | None:
+    """``(key, path, kind)`` of a source spec that names a folder or a video file, else ``None``."""
+    if spec in ("phantom", "synthetic", "none") or spec.startswith(("device:", "igtl:")):
+        return None
+    if spec.startswith("folder:"):
+        return key, spec.split(":", 1)[1], "folder"
+    return key, spec, "file"
+
+
+def configured_paths(config: Config) -> list[tuple[str, str, str]]:
+    """Every input file or folder the configuration names, as ``(dotted key, path, kind)``.
+
+    ``kind`` is ``"file"`` or ``"folder"``. Empty values (a bundled or simulated default) and
+    outputs created on demand (``pipeline.snapshot_dir``, ``recording.dir``, ``voice.audit_log``,
+    ``voice.model_dir``) are not listed; ``network.curve_dir`` is, when ``network.curve`` is on.
+    """
+    out: list[tuple[str, str, str]] = []
+    for src in (_source_path(config.ultrasound.source, "ultrasound.source"),
+                _source_path(config.camera.source, "camera.source")):
+        if src is not None:
+            out.append(src)
+    files = (("camera.intrinsics", config.camera.intrinsics), ("camera.board", config.camera.board),
+             ("calibration.image_to_marker", config.calibration.image_to_marker),
+             ("calibration.camera_to_headset", config.calibration.camera_to_headset),
+             ("segmentation.model", config.segmentation.model))
+    out += [(key, path, "file") for key, path in files if path]
+    voice = config.voice
+    for name, kind in (("command_set", "file"), ("calibration", "file"), ("wav_path", "file"),
+                       ("vad_model", "file"), ("vosk_model", "folder")):
+        path = getattr(voice, name, "")
+        if isinstance(path, str) and path:
+            out.append((f"voice.{name}", path, kind))
+    verifier = getattr(voice, "verifier", "")
+    if isinstance(verifier, str) and verifier not in _UNSET_VERIFIER:
+        out.append(("voice.verifier", verifier, "folder"))
+    if config.network.curve:
+        out.append(("network.curve_dir", config.network.curve_dir, "folder"))
+    return out
+
+
+def check_paths(config: Config) -> list[PathProblem]:
+    """The configured input files and folders (:func:`configured_paths`) that are not there.
+
+    Args:
+        config: a validated configuration.
+
+    Returns:
+        One :class:`PathProblem` per missing path (or a file where a folder belongs, and the
+        reverse), in the order of :func:`configured_paths`; empty when every path exists.
+    """
+    problems: list[PathProblem] = []
+    for key, path, kind in configured_paths(config):
+        p = Path(path).expanduser() if key == "network.curve_dir" else Path(path)
+        if kind == "file" and p.is_file() or kind == "folder" and p.is_dir():
+            continue
+        if not p.exists():
+            problem = "not found"
+        elif p.is_dir():
+            problem = "is a folder"
+        else:
+            problem = "is a file" if p.is_file() else "is a special file"
+        problems.append(PathProblem(key, path, kind, problem))
+    return problems
+
+
+def require_paths(config: Config, source: str) -> None:
+    """Raise one :class:`ConfigError` naming every missing input path (:func:`check_paths`).
+
+    Args:
+        config: a validated configuration.
+        source: where it came from (the file name), for the message.
+    """
+    problems = check_paths(config)
+    if problems:
+        relative = any(not Path(p.path).expanduser().is_absolute() for p in problems)
+        raise ConfigError(f"{source}: " + "; ".join(str(p) for p in problems)
+                          + ("; relative paths are relative to the working folder" if relative else ""))
+
+
 def _toml_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -288,12 +399,24 @@ def _toml_value(v: Any) -> str:
 
 
 def dump_toml(config: Config) -> str:
-    """The configuration as TOML text that :func:`load_config` reads back to the same values."""
+    """The configuration as TOML text that :func:`load_config` reads back to the same values.
+
+    Every key appears, in field order. TOML has no null, so an optional key that is unset
+    (``None``, such as ``ultrasound.mm_per_px`` with the phantom) is written as a comment,
+    ``# mm_per_px = unset (optional: a list of 2 numbers)``, which reads back as unset.
+    """
     lines: list[str] = []
     for f in dataclasses.fields(config):
         section = getattr(config, f.name)
+        values = section_to_dict(section)
+        hints = typing.get_type_hints(type(section))
         lines.append(f"[{f.name}]")
-        for key, value in section_to_dict(section).items():
-            lines.append(f"{key} = {_toml_value(value)}")
+        for g in dataclasses.fields(section):
+            if not g.init:
+                continue
+            if g.name in values:
+                lines.append(f"{g.name} = {_toml_value(values[g.name])}")
+            else:
+                lines.append(f"# {g.name} = unset (optional: {describe_type(hints[g.name], optional=False)})")
         lines.append("")
     return "\n".join(lines)

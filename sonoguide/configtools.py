@@ -37,16 +37,29 @@ def is_number(v: object) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
 
 
-def _describe(tp: Any) -> str:
+_PLURAL = {bool: "booleans", int: "integers", float: "numbers", str: "strings"}
+
+
+def describe_type(tp: Any, optional: bool = True) -> str:
+    """Human description of the values a field annotated ``tp`` takes (``"a list of 2 numbers"``).
+
+    Args:
+        tp: the field's type annotation.
+        optional: include ``"absent"`` for the ``None`` of an optional type; ``False`` describes
+            only the values one can write (TOML has no null).
+    """
     origin = typing.get_origin(tp)
     if origin is typing.Literal:
         return " or ".join(repr(a) for a in typing.get_args(tp))
     if origin in (typing.Union, types.UnionType):
-        return " or ".join(_describe(a) for a in typing.get_args(tp))
+        args = [a for a in typing.get_args(tp) if optional or a is not type(None)]
+        return " or ".join(describe_type(a, optional) for a in args)
     if origin is tuple:
         args = typing.get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:
-            return f"a list of {_describe(args[0])}"
+            return f"a list of {describe_type(args[0], optional)}"
+        if args and all(a is args[0] for a in args) and args[0] in _PLURAL:
+            return f"a list of {len(args)} {_PLURAL[args[0]]}"
         return f"a list of {len(args)} values"
     if tp is type(None):
         return "absent"
@@ -56,7 +69,7 @@ def _describe(tp: Any) -> str:
 def _coerce(tp: Any, value: Any, key: str) -> Any:
     """Check ``value`` against the annotation ``tp`` and convert lists to tuples, ints to floats."""
     origin = typing.get_origin(tp)
-    bad = ConfigError(f"{key} = {value!r} is invalid; expected {_describe(tp)}")
+    bad = ConfigError(f"{key} = {value!r} is invalid; expected {describe_type(tp)}")
     if tp is Any:
         return value
     if origin is typing.Literal:

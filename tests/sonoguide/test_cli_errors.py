@@ -167,3 +167,39 @@ def test_unpair_unknown_headset_names_the_paired_ones(tmp_path):
     p = _run("unpair", "hl2", "--config", str(cfg))
     assert p.returncode == 0 and "unpaired hl2" in p.stdout
     assert not (tmp_path / "curve" / "authorized_clients" / "hl2.key").exists()
+
+
+def test_config_check_refuses_missing_paths(tmp_path):
+    cfg = tmp_path / "c.toml"
+    missing = tmp_path / "cal" / "image_to_marker.json"
+    cfg.write_text(f"[calibration]\nimage_to_marker = \"{missing}\"\n")
+    line = _assert_one_line_error(_run("config", "check", str(cfg)), "calibration.image_to_marker", str(missing),
+                                  "not found")
+    assert "camera_to_headset" not in line  # unset keys are not paths to check
+    cfg.write_text(f"[camera]\nintrinsics = \"{missing}\"\nboard = \"{tmp_path / 'board.json'}\"\n")
+    _assert_one_line_error(_run("config", "check", str(cfg)), f"camera.intrinsics = \"{missing}\"",
+                           f"camera.board = \"{tmp_path / 'board.json'}\"")
+    missing.parent.mkdir()
+    missing.write_text("{}")
+    cfg.write_text(f"[calibration]\nimage_to_marker = \"{missing}\"\n")
+    p = _run("config", "check", str(cfg))
+    assert p.returncode == 0 and p.stdout.strip() == f"{cfg}: ok", p.stdout + p.stderr
+
+
+def test_source_that_cannot_open_gives_exactly_one_error_line(tmp_path, ports):
+    _real_sources(tmp_path)  # camera.json
+    junk = tmp_path / "scan.mp4"
+    junk.write_bytes(b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 8)
+    cfg = tmp_path / "c.toml"
+    cases = {
+        "device 97": "[ultrasound]\nsource = \"device:97\"\nmm_per_px = [0.1, 0.1]\n[camera]\nsource = \"none\"\n",
+        "device 98": f"[camera]\nsource = \"device:98\"\nintrinsics = \"{tmp_path / 'camera.json'}\"\n",
+        "cannot be decoded": f"[ultrasound]\nsource = \"{junk}\"\nmm_per_px = [0.1, 0.1]\n[camera]\nsource = \"none\"\n",
+        "not found": "[ultrasound]\nsource = \"/nonexistent.mp4\"\nmm_per_px = [0.1, 0.1]\n[camera]\nsource = \"none\"\n",
+    }
+    for fragment, text in cases.items():
+        cfg.write_text(text)
+        p = _run("run", "--duration", "1", "--no-status", "--config", str(cfg), *ports)
+        assert p.returncode != 0
+        lines = p.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], p.stderr

@@ -10,6 +10,7 @@ import cv2
 
 from sonoguide.errors import InputError
 from vision.sources.base import RateLimiter
+from vision.sources.opencv_log import quiet_opencv
 from vision.types import Frame
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,8 @@ class ImageFolderSource:
                 self._i = 0
             path = self.files[self._i]
             self._i += 1
-            img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE if self._gray else cv2.IMREAD_COLOR)
+            with quiet_opencv(ffmpeg=False):  # the warning below replaces OpenCV's own
+                img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE if self._gray else cv2.IMREAD_COLOR)
             if img is None:
                 log.warning("skipping unreadable image %s", path)
                 if path not in self.skipped:

@@ -1,4 +1,8 @@
-"""Camera devices and video files through OpenCV's ``VideoCapture``."""
+"""Camera devices and video files through OpenCV's ``VideoCapture``.
+
+Opening is done under :func:`~vision.sources.opencv_log.quiet_opencv`: a device or file that cannot
+be opened gives one actionable error, not OpenCV's per-backend ``[ WARN ]`` lines before it.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import cv2
 
 from sonoguide.errors import DeviceError, InputError
 from vision.sources.base import RateLimiter
+from vision.sources.opencv_log import quiet_opencv
 from vision.types import Frame
 
 log = logging.getLogger(__name__)
@@ -39,9 +44,11 @@ class VideoSource:
                 index = int(spec.split(":", 1)[1])
             except ValueError:
                 raise InputError(f"{key} = {spec!r}: the device index must be an integer, e.g. device:0") from None
-            self._cap = cv2.VideoCapture(index)
+            with quiet_opencv():  # OpenCV warns once per capture backend that fails
+                self._cap = cv2.VideoCapture(index)
+                opened = self._cap.isOpened()
             self._file = False
-            if not self._cap.isOpened():
+            if not opened:
                 raise DeviceError(f"capture device {index} cannot be opened ({key} = {spec!r}); check it is "
                                   "connected and not in use, or choose another source")
             fps = 0.0
@@ -49,11 +56,13 @@ class VideoSource:
             path = Path(spec)
             if not path.is_file():
                 raise InputError(f"video file {path} not found ({key}); check the path")
-            self._cap = cv2.VideoCapture(str(path))
+            with quiet_opencv():
+                self._cap = cv2.VideoCapture(str(path))
+                opened = self._cap.isOpened()
+                fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0) if opened else 0.0
             self._file = True
-            if not self._cap.isOpened():
+            if not opened:
                 raise InputError(f"video file {path} cannot be decoded ({key}); convert it to MP4/AVI (H.264/MJPEG)")
-            fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self._limiter = RateLimiter(fps if (self._file and realtime and 0 < fps < 1000) else 0.0)
 
     def read(self) -> Frame | None:

@@ -87,7 +87,17 @@ class TrackingConfig:
         buffer_size: poses kept in the time-synchronisation ring buffer.
         temporal_offset_ms: added to an ultrasound frame's capture time before the pose is
             looked up (camera-to-ultrasound latency, from temporal calibration).
-        max_pose_age_ms: a pose older than this relative to the query time is ``stale``.
+        max_pose_age_ms: a pose at most this old relative to the query time is current; an older
+            one is ``stale`` unless the hysteresis below holds it (Schmitt trigger, see
+            :class:`~vision.tracking.sync.PoseAgeGate`); a stale pose becomes current again only
+            at or below this age.
+        max_pose_age_hard_ms: the safety bound of the hysteresis: a pose older than this is
+            ``stale`` at once and is never reported current (>= ``max_pose_age_ms``; the default
+            equals ``pipeline.overlay_validity_ms``'s default, 200 ms).
+        pose_age_grace_ms: a current pose stays current while its age lies between
+            ``max_pose_age_ms`` and ``max_pose_age_hard_ms`` for at most this long (query time),
+            so one or two late camera frames do not flip the status to ``stale`` and back;
+            0 disables the hysteresis (a plain threshold at ``max_pose_age_ms``).
         max_interp_gap_ms: two poses further apart than this are not interpolated between.
         max_extrapolation_ms: the filter predicts forward at most this far.
     """
@@ -133,6 +143,8 @@ class TrackingConfig:
     buffer_size: int = 128
     temporal_offset_ms: float = 0.0
     max_pose_age_ms: float = 100.0
+    max_pose_age_hard_ms: float = 200.0
+    pose_age_grace_ms: float = 150.0
     max_interp_gap_ms: float = 150.0
     max_extrapolation_ms: float = 60.0
 
@@ -160,11 +172,14 @@ class TrackingConfig:
             ("kalman_ang_accel_deg_s2", 1e-3, 1e7), ("kalman_meas_scale", 1e-3, 1e3),
             ("one_euro_min_cutoff_hz", 1e-3, 1e3), ("one_euro_beta", 0.0, 1e3), ("one_euro_d_cutoff_hz", 1e-3, 1e3),
             ("filter_reset_ms", 1.0, 1e6), ("temporal_offset_ms", -10000.0, 10000.0),
-            ("max_pose_age_ms", 1.0, 1e6), ("max_interp_gap_ms", 1.0, 1e6), ("max_extrapolation_ms", 0.0, 1e4),
+            ("max_pose_age_ms", 1.0, 1e6), ("max_pose_age_hard_ms", 1.0, 1e6), ("pose_age_grace_ms", 0.0, 1e6),
+            ("max_interp_gap_ms", 1.0, 1e6), ("max_extrapolation_ms", 0.0, 1e4),
         )
         for key, lo, hi in ranges:
             v = getattr(self, key)
             require(is_number(v) and lo <= v <= hi, f"{_S}.{key}", f"a number {lo:g}..{hi:g}", v)
+        require(self.max_pose_age_hard_ms >= self.max_pose_age_ms, f"{_S}.max_pose_age_hard_ms",
+                f"a number >= tracking.max_pose_age_ms ({self.max_pose_age_ms:g})", self.max_pose_age_hard_ms)
         require(self.corner_refinement in ("subpix", "contour", "apriltag", "none"), f"{_S}.corner_refinement",
                 "subpix, contour, apriltag or none", self.corner_refinement)
         require(self.filter in ("kalman", "one_euro", "none"), f"{_S}.filter", "kalman, one_euro or none", self.filter)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import cv2
@@ -12,6 +13,7 @@ from sonoguide.errors import DeviceError, InputError
 from vision.phantom import PhantomConfig
 from vision.sources import FrameSource
 from vision.sources.folder import ImageFolderSource
+from vision.sources.opencv_log import quiet_opencv
 from vision.sources.phantom import PhantomSource
 from vision.sources.video import VideoSource
 
@@ -74,3 +76,38 @@ def test_missing_video_and_device_are_clear_errors(tmp_path):
         VideoSource("device:97")
     with pytest.raises(InputError, match="integer"):
         VideoSource("device:abc")
+
+
+def test_failed_open_leaves_no_opencv_output_and_restores_the_log_level(tmp_path, capfd):
+    # FFmpeg's own lines ("moov atom not found") are checked in a fresh process by
+    # tests/sonoguide/test_cli_errors.py: OpenCV reads FFmpeg's level once per process.
+    level = cv2.utils.logging.getLogLevel()
+    capfd.readouterr()
+    with pytest.raises(DeviceError, match="capture device 97"):
+        VideoSource("device:97")  # OpenCV tries each backend and warns for each one that fails
+    missing = tmp_path / "gone.png"
+    cv2.imwrite(str(missing), np.zeros((8, 8), np.uint8))
+    src = ImageFolderSource(tmp_path)
+    missing.unlink()  # vanishes between listing and reading: OpenCV's imread would warn
+    assert src.read() is None and src.skipped == [missing]
+    out = capfd.readouterr()
+    assert out.err == "" and out.out == "", out.err
+    assert cv2.utils.logging.getLogLevel() == level
+    assert "OPENCV_FFMPEG_LOGLEVEL" not in os.environ
+
+
+def test_quiet_opencv_restores_the_level_after_an_error_and_respects_the_user_setting(monkeypatch):
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_INFO)
+    try:
+        with pytest.raises(RuntimeError), quiet_opencv():
+            assert cv2.utils.logging.getLogLevel() == cv2.utils.logging.LOG_LEVEL_SILENT
+            assert os.environ["OPENCV_FFMPEG_LOGLEVEL"] == "-8"
+            raise RuntimeError("open failed")
+        assert cv2.utils.logging.getLogLevel() == cv2.utils.logging.LOG_LEVEL_INFO
+        assert "OPENCV_FFMPEG_LOGLEVEL" not in os.environ
+        monkeypatch.setenv("OPENCV_FFMPEG_LOGLEVEL", "32")
+        with quiet_opencv():
+            assert os.environ["OPENCV_FFMPEG_LOGLEVEL"] == "32"
+        assert os.environ["OPENCV_FFMPEG_LOGLEVEL"] == "32"
+    finally:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_WARNING)
