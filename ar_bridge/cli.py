@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _watch(args: argparse.Namespace) -> int:
     from ar_bridge.watch import Watcher, format_summary, load_pairing, run_watch, summary_json
-    from sonoguide.errors import ConfigError
+    from core.errors import ConfigError
 
     net = _network_config(args.config)
     curve, bundle_endpoint = load_pairing(args.pairing) if args.pairing else (None, None)
@@ -64,8 +64,8 @@ def _network_config(path: str | None):
     import tomllib
     from pathlib import Path
 
-    from sonoguide.configtools import section_from_dict
-    from sonoguide.errors import ConfigError
+    from core.configtools import section_from_dict
+    from core.errors import ConfigError
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -78,7 +78,7 @@ def _network_config(path: str | None):
 def _topics(text: str | None) -> tuple[str, ...]:
     """``"overlay,heartbeat"`` → ``("overlay", "heartbeat")``; refuses unknown topics."""
     from ar_bridge.watch import DATA_TOPICS
-    from sonoguide.errors import ConfigError
+    from core.errors import ConfigError
     if not text:
         return ()
     topics = tuple(t.strip() for t in text.split(",") if t.strip())

@@ -6,8 +6,8 @@ import ipaddress
 import logging
 from dataclasses import dataclass
 
-from sonoguide.configtools import is_number, require
-from sonoguide.errors import ConfigError
+from core.configtools import is_number, require
+from core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from typing import Any, Callable, Mapping
 import zmq
 
 from ar_bridge.publisher import bind_or_raise
-from sonoguide.errors import NetworkError
+from core.errors import NetworkError
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ device (Slicer node name)   type       content
                                        needle=<validity> frame=<seq>`` (ASCII)
 ==========================  =========  ===========================================================
 
-Frames (DESIGN.md conventions; ``calibration/frames.py``): the image frame of the project is in
+Frames (DESIGN.md conventions; ``core/frames.py``): the image frame of the project is in
 pixels, and ``T_headset_from_image`` maps pixels to headset millimetres. In Slicer everything is in
 millimetres, so the *image-mm* frame is used: ``x_mm = x_px * col_mm``, ``y_mm = y_px * row_mm``
 (``mm_per_px`` is ``(row, col)``), origin at the top-left pixel's centre, z out of the image
@@ -64,8 +64,8 @@ import pyigtl
 from pyigtl.comm import OpenIGTLinkBase
 
 from ar_bridge.schema import NeedleOverlay, OverlayMessage, StructureOverlay
-from sonoguide.configtools import is_number, require
-from sonoguide.errors import NetworkError
+from core.configtools import is_number, require
+from core.errors import NetworkError
 
 log = logging.getLogger(__name__)
 

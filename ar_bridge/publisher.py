@@ -29,7 +29,7 @@ import zmq.utils.monitor
 
 from ar_bridge.schema import (TOPIC_HEARTBEAT, TOPIC_STATE, TOPICS, WireMessage, encode, schema_name)
 from ar_bridge.config import NetworkConfig
-from sonoguide.errors import NetworkError
+from core.errors import NetworkError
 
 log = logging.getLogger(__name__)
 

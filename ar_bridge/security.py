@@ -30,7 +30,7 @@ import zmq
 import zmq.auth
 from zmq.auth.thread import ThreadAuthenticator
 
-from sonoguide.errors import ConfigError
+from core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

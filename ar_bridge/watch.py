@@ -37,7 +37,7 @@ import zmq.utils.monitor
 
 from ar_bridge.schema import (SCHEMA_PREFIX, SCHEMA_VERSIONS, TOPIC_HEARTBEAT, TOPIC_OVERLAY, TOPIC_STATE,
                               TOPIC_VOICE, OverlayMessage, ProtocolError, WireMessage, decode, schema_name)
-from sonoguide.errors import ConfigError, NetworkError
+from core.errors import ConfigError, NetworkError
 
 log = logging.getLogger(__name__)
 

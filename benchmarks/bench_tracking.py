@@ -36,11 +36,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from calibration.camera import CameraIntrinsics  # noqa: E402
+from core.camera import CameraIntrinsics  # noqa: E402
 from vision.tracking.board import load_board  # noqa: E402
 from vision.tracking.dataset import render_dataset  # noqa: E402
 from vision.tracking.evaluate import _load_truth, list_frames  # noqa: E402
-from vision.tracking.se3 import from_rvec_tvec, rotation_angle_deg  # noqa: E402
+from core.se3 import from_rvec_tvec, rotation_angle_deg  # noqa: E402
 from vision.tracking.tracker import BoardTracker  # noqa: E402
 
 

@@ -26,7 +26,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ar_bridge.golden import pack_frames  # noqa: E402
+from sonoguide.golden import pack_frames  # noqa: E402
 from ar_bridge.schema import (NeedleOverlay, OverlayMessage, StructureOverlay, WireMessage, encode,  # noqa: E402
                               schema_name)
 

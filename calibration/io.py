@@ -26,9 +26,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from calibration.frames import UNITS, FrameName, check_transform
-from sonoguide import __version__
-from sonoguide.errors import CalibrationError
+from core.frames import UNITS, FrameName, check_transform
+from core.version import __version__
+from core.errors import CalibrationError
 
 log = logging.getLogger(__name__)
 

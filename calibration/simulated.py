@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from calibration.frames import FrameName, TransformGraph
-from vision.tracking.se3 import make_T, rotvec_to_R
+from core.frames import FrameName, TransformGraph
+from core.se3 import make_T, rotvec_to_R
 
 T_MARKER_FROM_PROBE = make_T(rotvec_to_R([np.pi / 2.0, 0.0, 0.0]), [25.0, 40.0, 35.0])
 """Probe body (mm) to marker board (mm): board on the handle, facing away from the image plane."""

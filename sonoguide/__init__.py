@@ -1,3 +1,5 @@
 """sonoguide: hands-free AR guidance for ultrasound-guided regional anaesthesia."""
 
-__version__ = "0.1.0"
+from core.version import __version__
+
+__all__ = ["__version__"]

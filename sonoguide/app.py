@@ -25,14 +25,14 @@ import numpy as np
 
 from ar_bridge.control import ControlRequest, ControlServer
 from ar_bridge.publisher import Publisher
-from calibration.frames import FrameName
+from core.frames import FrameName
 from sonoguide.compose import CalibrationChain, OverlayComposer
 from sonoguide.config import Config, dump_toml, load_config, require_paths
-from sonoguide.errors import CalibrationError, ConfigError, RecordingError, SonoguideError
+from core.errors import CalibrationError, ConfigError, RecordingError, SonoguideError
 from sonoguide.pipeline import FrameProcessor, Pipeline, RateMeter, StageStats, pose_from_record
 from sonoguide.recording import Recorder, read_meta, read_records
 from sonoguide.state import CommandProcessor, GuidanceState
-from vision.types import Frame
+from core.types import Frame
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +66,10 @@ def _camera_parts(config: Config) -> tuple[Any, Any, Any]:
     from vision.sources.marker_camera import DEFAULT_BOARD, SyntheticMarkerCamera, synthetic_intrinsics
     board = load_board(cam.board) if cam.board else load_board(DEFAULT_BOARD)
     if cam.source == "synthetic":
-        from calibration.camera import CameraIntrinsics
+        from core.camera import CameraIntrinsics
         K = CameraIntrinsics.load(cam.intrinsics) if cam.intrinsics else synthetic_intrinsics(cam.width, cam.height)
         return SyntheticMarkerCamera(K, board, fps=cam.fps, seed=cam.seed), K, board
-    from calibration.camera import CameraIntrinsics
+    from core.camera import CameraIntrinsics
     K = CameraIntrinsics.load(cam.intrinsics)
     if cam.source.startswith("folder:"):
         from vision.sources.folder import ImageFolderSource

@@ -5,7 +5,7 @@ commands exposes ``register(subparsers)`` in its own ``cli`` module, which adds 
 sets ``func`` to a function ``(args) -> int``. Heavy imports (torch, vosk...) happen inside those
 functions so ``sonoguide --help`` stays fast.
 
-Expected failures raise :class:`~sonoguide.errors.SonoguideError`; :func:`main` prints them as one
+Expected failures raise :class:`~core.errors.SonoguideError`; :func:`main` prints them as one
 line ``error: ...`` on stderr and returns their exit code, without a traceback.
 """
 
@@ -17,7 +17,7 @@ import logging
 import sys
 
 from sonoguide import __version__
-from sonoguide.errors import SonoguideError
+from core.errors import SonoguideError
 
 COMMAND_MODULES: tuple[str, ...] = (
     "sonoguide.commands",

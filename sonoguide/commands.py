@@ -53,7 +53,7 @@ def _pair(args: argparse.Namespace) -> int:
 
     from ar_bridge.security import pair_headset
     from sonoguide.config import load_config
-    from sonoguide.errors import ConfigError
+    from core.errors import ConfigError
     net = load_config(args.config).network
     pub, ctl = net.pub_endpoint, net.control_endpoint
     if args.host:

@@ -20,8 +20,8 @@ import numpy as np
 
 from ar_bridge.schema import NeedleOverlay, OverlayMessage, StructureOverlay
 from sonoguide.state import GuidanceState
-from vision.tracking.pose import PoseMeasurement
-from vision.types import Frame, SegmentationResult, Validity
+from core.pose import PoseMeasurement
+from core.types import Frame, SegmentationResult, Validity
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ from typing import Any
 
 from ar_bridge.config import NetworkConfig
 from ar_bridge.igtl_server import IgtlServerConfig
-from sonoguide.configtools import describe_type, is_number, require, section_from_dict, section_to_dict
-from sonoguide.errors import ConfigError
+from core.configtools import describe_type, is_number, require, section_from_dict, section_to_dict
+from core.errors import ConfigError
 from vision.needle.config import NeedleConfig
 from vision.phantom.config import PhantomConfig
 from vision.segmentation.config import SegmentationConfig

@@ -28,11 +28,11 @@ from typing import Any, Callable
 import numpy as np
 
 from sonoguide.compose import OverlayComposer
-from sonoguide.errors import SonoguideError
+from core.errors import SonoguideError
 from sonoguide.recording import Recorder
 from sonoguide.state import CommandProcessor, GuidanceState
-from vision.tracking.pose import PoseMeasurement
-from vision.types import Frame, SegmentationResult
+from core.pose import PoseMeasurement
+from core.types import Frame, SegmentationResult
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +225,7 @@ def pose_record(pose: PoseMeasurement | None) -> dict[str, Any] | None:
 
 def pose_from_record(d: dict[str, Any] | None) -> PoseMeasurement | None:
     """Inverse of :func:`pose_record`."""
-    from vision.types import Validity
+    from core.types import Validity
     if d is None:
         return None
     T = None if d["T"] is None else np.asarray(d["T"], dtype=np.float64)

@@ -30,8 +30,8 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from sonoguide import __version__
-from sonoguide.errors import RecordingError
+from core.version import __version__
+from core.errors import RecordingError
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from ar_bridge.schema import OverlayMessage
-from vision.types import Frame
+from core.types import Frame
 
 COLOURS_BGR = {"nerve": (0, 215, 255), "vessel": (60, 60, 230)}
 """Nerve yellow, vessel red (BGR), as drawn on snapshots."""

@@ -215,7 +215,7 @@ def _child_main(config: Any, curve_dir: str | None, conn: Any, stop: Any, noise:
         pass
     logging.basicConfig(level=log_level or logging.WARNING,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    from sonoguide.errors import SonoguideError
+    from core.errors import SonoguideError
     from voice.audio.sources import open_audio_source
     from voice.listener import VoiceListener
 

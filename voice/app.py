@@ -12,8 +12,8 @@ import time
 import tomllib
 from pathlib import Path
 
-from sonoguide.configtools import section_from_dict
-from sonoguide.errors import ConfigError
+from core.configtools import section_from_dict
+from core.errors import ConfigError
 from voice.config import VoiceConfig
 from voice.events import Decision, VoiceEvent
 

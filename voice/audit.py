@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any, Mapping
 
-from sonoguide.errors import ConfigError
+from core.errors import ConfigError
 from voice.events import VoiceEvent
 
 log = logging.getLogger(__name__)

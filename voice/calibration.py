@@ -26,7 +26,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from sonoguide.errors import ConfigError
+from core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from sonoguide.errors import ConfigError
+from core.errors import ConfigError
 from voice.intents import INTENTS
 
 

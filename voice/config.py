@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from sonoguide.configtools import is_number, require
+from core.configtools import is_number, require
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 """Bundled command sets, calibration files and the demo WAV."""

@@ -31,7 +31,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from sonoguide.errors import DeviceError, InputError
+from core.errors import DeviceError, InputError
 from voice.audio.resample import resample_block
 from voice.audio.wavio import write_wav
 from voice.commandset import CommandSet

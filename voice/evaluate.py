@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from sonoguide.errors import InputError
+from core.errors import InputError
 from voice.audio.wavio import read_wav
 from voice.config import ENGINE_RATE, VoiceConfig
 from voice.processor import UtteranceProcessor, UtteranceResult

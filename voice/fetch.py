@@ -21,7 +21,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from sonoguide.errors import InputError, ModelError, NetworkError
+from core.errors import InputError, ModelError, NetworkError
 from voice.engines.select import VOSK_MODEL_NAMES
 from voice.engines.vosk_engine import check_model_dir
 

@@ -1,7 +1,7 @@
 """The live voice listener: a consumer thread that decodes what the audio source enqueues.
 
 ``VoiceListener(config, source, on_event).start()`` opens the source, builds the engine (both
-raise :class:`~sonoguide.errors.DeviceError` / :class:`~sonoguide.errors.ModelError` with the
+raise :class:`~core.errors.DeviceError` / :class:`~core.errors.ModelError` with the
 fix), then runs :class:`~voice.processor.UtteranceProcessor` on a thread. Every decision goes to
 ``on_event`` and to the audit log. After start, bad audio or a failing callback is logged and
 the listener keeps running.

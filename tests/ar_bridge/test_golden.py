@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ar_bridge.golden import build_golden, unpack_frames
+from sonoguide.golden import build_golden, unpack_frames
 from ar_bridge.schema import OverlayMessage, decode
 
 GOLDEN = Path(__file__).resolve().parents[2] / "unity_client" / "Tests" / "Golden"
@@ -16,7 +16,7 @@ GOLDEN = Path(__file__).resolve().parents[2] / "unity_client" / "Tests" / "Golde
 def test_committed_golden_files_match_the_encoder():
     built = build_golden()
     on_disk = {p.name: p.read_bytes() for p in GOLDEN.iterdir() if p.is_file() and p.suffix != ".meta"}
-    assert set(built) == set(on_disk), "regenerate with: python -m ar_bridge.golden unity_client/Tests/Golden"
+    assert set(built) == set(on_disk), "regenerate with: python -m sonoguide.golden unity_client/Tests/Golden"
     for name, content in built.items():
         assert on_disk[name] == content, f"{name} differs from the encoder's output"
 

@@ -18,8 +18,8 @@ from ar_bridge.igtl_server import (  # noqa: E402
     IMAGE_TO_REFERENCE, LABELS, NEEDLE_TIP_TO_IMAGE, STATUS, IgtlServerConfig, SlicerServer, build_messages,
     label_map)
 from ar_bridge.schema import NeedleOverlay, OverlayMessage, StructureOverlay  # noqa: E402
-from sonoguide.configtools import section_from_dict  # noqa: E402
-from sonoguide.errors import ConfigError, NetworkError  # noqa: E402
+from core.configtools import section_from_dict  # noqa: E402
+from core.errors import ConfigError, NetworkError  # noqa: E402
 
 H, W = 120, 160
 ROW_MM, COL_MM = 0.2, 0.25  # anisotropic on purpose: catches a (row, col) / (x, y) mix-up

@@ -11,7 +11,7 @@ import zmq
 from ar_bridge.config import NetworkConfig
 from ar_bridge.publisher import Publisher
 from ar_bridge.schema import decode
-from sonoguide.errors import ConfigError, NetworkError
+from core.errors import ConfigError, NetworkError
 
 
 def _sub(ctx: zmq.Context, endpoint: str, *topics: bytes) -> zmq.Socket:

@@ -13,7 +13,7 @@ from ar_bridge.control import ControlServer
 from ar_bridge.publisher import Publisher
 from ar_bridge.schema import decode
 from ar_bridge.security import CurveSecurity, pair_headset
-from sonoguide.errors import ConfigError
+from core.errors import ConfigError
 
 
 def _client(ctx, kind, endpoint, bundle=None, server_public=None):

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from calibration.camera import CameraIntrinsics
-from sonoguide.errors import CalibrationError, InputError
+from core.camera import CameraIntrinsics
+from core.errors import CalibrationError, InputError
 
 GOOD = {"K": [[1000.0, 0, 640.0], [0, 1000.0, 360.0], [0, 0, 1]], "dist": [-0.1, 0.05, 0, 0, 0],
         "width": 1280, "height": 720}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from calibration.frames import FrameName, TransformGraph, check_transform, transform_name
-from sonoguide.errors import CalibrationError
-from vision.tracking.se3 import make_T, rotvec_to_R
+from core.frames import FrameName, TransformGraph, check_transform, transform_name
+from core.errors import CalibrationError
+from core.se3 import make_T, rotvec_to_R
 
 
 def _T(rv, t):

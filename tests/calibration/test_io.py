@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from calibration.frames import FrameName
+from core.frames import FrameName
 from calibration.io import Calibration, load_calibration
-from sonoguide.errors import CalibrationError
-from vision.tracking.se3 import make_T, rotvec_to_R
+from core.errors import CalibrationError
+from core.se3 import make_T, rotvec_to_R
 
 T = make_T(rotvec_to_R([0.1, -0.2, 0.3]), [10.0, 20.0, 30.0])
 

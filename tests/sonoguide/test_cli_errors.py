@@ -140,7 +140,7 @@ def test_insecure_is_accepted_and_said_loudly(caplog):
     import logging
 
     from ar_bridge.config import NetworkConfig
-    from sonoguide.errors import ConfigError
+    from core.errors import ConfigError
     with pytest.raises(ConfigError, match="--insecure"):
         NetworkConfig(control_endpoint="tcp://*:5557").check_exposure()
     NetworkConfig(control_endpoint="tcp://[::1]:5557").check_exposure()  # loopback: fine

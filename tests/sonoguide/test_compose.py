@@ -7,9 +7,9 @@ import numpy as np
 from calibration.simulated import T_HEADSET_FROM_CAMERA, T_MARKER_FROM_PROBE, T_probe_from_image
 from sonoguide.compose import CalibrationChain, OverlayComposer
 from sonoguide.state import GuidanceState
-from vision.tracking.pose import PoseMeasurement
-from vision.tracking.se3 import make_T, rotvec_to_R
-from vision.types import Frame, SegmentationResult, Structure, Validity
+from core.pose import PoseMeasurement
+from core.se3 import make_T, rotvec_to_R
+from core.types import Frame, SegmentationResult, Structure, Validity
 
 CHAIN = CalibrationChain(T_HEADSET_FROM_CAMERA, T_MARKER_FROM_PROBE @ T_probe_from_image((0.1, 0.1), 400))
 T_CM = make_T(rotvec_to_R([0.2, 0.1, 0.0]), [10.0, -5.0, 350.0])

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sonoguide.config import Config, config_from_dict, dump_toml, load_config
-from sonoguide.errors import ConfigError
+from core.errors import ConfigError
 
 EXE = str(Path(sys.executable).with_name("sonoguide"))
 

@@ -14,11 +14,11 @@ import zmq
 pyigtl = pytest.importorskip("pyigtl")
 
 from ar_bridge.schema import OverlayMessage, decode  # noqa: E402
-from calibration.frames import FrameName  # noqa: E402
+from core.frames import FrameName  # noqa: E402
 from calibration.io import Calibration  # noqa: E402
 from sonoguide.app import Runtime  # noqa: E402
 from sonoguide.config import CalibrationConfig, CameraConfig, Config, PipelineConfig  # noqa: E402
-from vision.tracking.se3 import make_T, rotvec_to_R  # noqa: E402
+from core.se3 import make_T, rotvec_to_R  # noqa: E402
 
 
 def _port() -> int:

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from sonoguide.errors import RecordingError
+from core.errors import RecordingError
 from sonoguide.recording import LOG_NAME, Recorder, read_meta, read_records
 
 

@@ -23,7 +23,7 @@ import zmq
 
 from ar_bridge.config import NetworkConfig
 from ar_bridge.control import ControlServer
-from ar_bridge.golden import golden_messages
+from sonoguide.golden import golden_messages
 from ar_bridge.publisher import Publisher
 from ar_bridge.schema import decode
 from ar_bridge.security import CurveSecurity, pair_headset

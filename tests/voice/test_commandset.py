@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sonoguide.errors import ConfigError
+from core.errors import ConfigError
 from voice.commandset import command_set_from_dict, load_command_set, normalise
 from voice.intents import INTENTS
 

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from sonoguide.errors import ConfigError, ModelError
+from core.errors import ConfigError, ModelError
 from voice.audio.wavio import read_wav
 from voice.commandset import command_set_from_dict
 from voice.config import VoiceConfig

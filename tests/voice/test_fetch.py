@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sonoguide.errors import ModelError, NetworkError
+from core.errors import ModelError, NetworkError
 from voice.fetch import VOSK_EN_SHA256, fetch_vosk_en, sha256_file
 
 
@@ -84,7 +84,7 @@ def test_path_traversal_refused(server, tmp_path):
     base, files = server
     data = _zip(evil=True)
     files["/e.zip"] = data
-    from sonoguide.errors import InputError
+    from core.errors import InputError
 
     with pytest.raises(InputError, match="escapes"):
         fetch_vosk_en(tmp_path / "models", url=base + "/e.zip", sha256=hashlib.sha256(data).hexdigest())

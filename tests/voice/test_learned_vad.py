@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sonoguide.errors import ModelError
+from core.errors import ModelError
 from voice.audio.learned_vad import LearnedEndpointer
 from voice.audio.vad import FRAME, VadKind
 from voice.audio.wavio import read_wav

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import zmq
 
-from sonoguide.errors import DeviceError, InputError, ModelError, NetworkError
+from core.errors import DeviceError, InputError, ModelError, NetworkError
 from voice.audio.sources import (AudioChunk, MicrophoneSource, WavSource, ZmqAudioSource, encode_audio,
                                  open_audio_source)
 from voice.audio.wavio import read_wav, write_wav

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from sonoguide.errors import ModelError
+from core.errors import ModelError
 from voice.audio.wavio import read_wav
 from voice.commandset import command_set_from_dict
 from voice.verifier.features import N_MELS, logmel
@@ -211,7 +211,7 @@ def test_an_ensemble_gives_the_normalised_geometric_mean_of_its_members(tmp_path
 
 
 def test_ensembles_refuse_mismatched_members_and_name_missing_weights(tmp_path, en_set):
-    from sonoguide.errors import InputError
+    from core.errors import InputError
     from voice.verifier.ensemble import combine_verifiers
 
     a, b = _single_model_dir(tmp_path / "a", seed=1), _single_model_dir(tmp_path / "b", seed=2)

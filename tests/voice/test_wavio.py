@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.io import wavfile
 
-from sonoguide.errors import InputError
+from core.errors import InputError
 from voice.audio.wavio import read_wav
 
 

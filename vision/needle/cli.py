@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from sonoguide.errors import ConfigError
+    from core.errors import ConfigError
     from vision.needle.evaluate import default_sequences, evaluate_needle, format_needle_summary, legacy_sequences
 
     if not (1 <= args.sequences <= 1000):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sonoguide.configtools import is_number, require
+from core.configtools import is_number, require
 
 _S = "needle"
 

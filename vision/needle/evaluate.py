@@ -42,7 +42,7 @@ from tqdm import tqdm
 from vision.needle.config import NeedleConfig
 from vision.needle.proximity import proximity_level, structure_distances
 from vision.needle.tracker import NeedleTracker
-from vision.types import Structure, Validity
+from core.types import Structure, Validity
 
 logger = logging.getLogger(__name__)
 

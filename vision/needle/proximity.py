@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from vision.needle.config import NeedleConfig
-from vision.types import Structure
+from core.types import Structure
 
 CLASSES = ("nerve", "vessel")
 

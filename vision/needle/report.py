@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from sonoguide.errors import InputError
+from core.errors import InputError
 from vision.needle.evaluate import LEVELS, NeedleEvalSummary
 
 

@@ -51,14 +51,14 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from sonoguide.errors import InputError
+from core.errors import InputError
 from vision.needle.config import NeedleConfig
 from vision.needle.detect import same_line, search_frame
 from vision.needle.entry import EntrySearch
 from vision.needle.motion import AnatomyMotion
 from vision.needle.proximity import CLASSES, proximity_level, structure_distances
 from vision.needle.strip import LineDetection, measure_shaft
-from vision.types import Structure, Validity
+from core.types import Structure, Validity
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Configuration of the synthetic ultrasound phantom.
 
 Every default lives here (DESIGN.md, "Configuration"); :meth:`PhantomConfig.__post_init__`
-validates every field and raises :class:`~sonoguide.errors.ConfigError` naming the field.
+validates every field and raises :class:`~core.errors.ConfigError` naming the field.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sonoguide.errors import ConfigError
+from core.errors import ConfigError
 
 PRESETS = ("femoral", "interscalene", "random")
 NEEDLE_SIDES = ("left", "right")

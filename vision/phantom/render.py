@@ -90,7 +90,7 @@ class PhantomFrame:
     structures: tuple[tuple[int, str, tuple[float, float], tuple[float, float]], ...]
 
     def truth(self) -> dict:
-        """Ground truth as a plain dict (for :class:`vision.types.Frame`'s ``truth``)."""
+        """Ground truth as a plain dict (for :class:`core.types.Frame`'s ``truth``)."""
         return {
             "labels": self.labels, "t_s": self.t_s, "probe_offset_mm": self.probe_offset_mm,
             "needle_visible": self.needle_visible, "needle_tip_px": self.needle_tip_px,

@@ -120,7 +120,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from sonoguide.errors import InputError
+    from core.errors import InputError
     from vision.segmentation.train import TrainConfig, train
 
     cfg = TrainConfig(arch=args.arch)
@@ -185,7 +185,7 @@ def _eval(args: argparse.Namespace) -> int:
         print(f"note: {args.data} is the data set these weights were trained on and {kept}; "
               "the figures below are not held-out figures")
     if args.split == "val":
-        from sonoguide.errors import InputError
+        from core.errors import InputError
         ids = set(card["training"]["val_ids"])
         if not ids:
             raise InputError(f"{path}: these weights were refitted on every image and hold out none; "
@@ -261,7 +261,7 @@ def _same_dir(trained_on: str | None, data: str) -> bool:
 
 
 def _card(args: argparse.Namespace) -> int:
-    from sonoguide.errors import InputError
+    from core.errors import InputError
     from vision.segmentation.evaluate import card_metrics, format_table, iter_dataset, list_pairs
     from vision.segmentation.modelcard import BUNDLED_WEIGHTS, read_card, write_card
 
@@ -313,7 +313,7 @@ def _export(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     import cv2
 
-    from sonoguide.errors import InputError
+    from core.errors import InputError
     from vision.segmentation.config import SegmentationConfig
     from vision.segmentation.segmenter import Segmenter, draw
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from sonoguide.errors import InputError
+from core.errors import InputError
 from vision.segmentation.data import list_pairs, read_pair
 from vision.segmentation.evaluate import card_entry, evaluate_samples, summarise
 from vision.segmentation.modelcard import card_path, read_card, write_card

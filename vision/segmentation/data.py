@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from sonoguide.errors import InputError
+from core.errors import InputError
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ A weights file is a ``torch.save`` dictionary ``{"format", "arch", "arch_kwargs"
 its model card beside it declares the input/output specification, the training data and its
 licence, the validation metrics and the SHA-256 of the weights file (the MONAI bundle idea:
 weights never travel without their declared spec). Any problem raises
-:class:`~sonoguide.errors.ModelError` naming the file and the fix.
+:class:`~core.errors.ModelError` naming the file and the fix.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from sonoguide.errors import ModelError
+from core.errors import ModelError
 from vision.segmentation.model import ARCHES, build_model
 
 log = logging.getLogger(__name__)

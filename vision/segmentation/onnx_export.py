@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sonoguide.errors import InputError, ModelError
+from core.errors import InputError, ModelError
 
 log = logging.getLogger(__name__)
 

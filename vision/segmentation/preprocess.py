@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from sonoguide.errors import InputError
+from core.errors import InputError
 
 MAX_SIDE = 8192
 """Frames with a side longer than this are refused (a screen grab is at most 4K-8K wide)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vision.types import Structure, Validity
+from core.types import Structure, Validity
 
 DARK_MEAN = 18.0
 BRIGHT_MEAN = 190.0

@@ -21,7 +21,7 @@ from typing import Any, Iterable
 import numpy as np
 import torch
 
-from sonoguide.errors import ModelError
+from core.errors import ModelError
 from vision.segmentation.modelcard import card_path, sha256
 
 log = logging.getLogger(__name__)

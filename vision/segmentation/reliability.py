@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from vision.segmentation.postprocess import CLASS_NAMES as FG
-from vision.types import Structure, Validity
+from core.types import Structure, Validity
 
 CORRECT_OVERLAP = 0.5
 SWEEP = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)

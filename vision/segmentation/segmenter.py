@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import torch
 
-from sonoguide.errors import ConfigError, ModelError
+from core.errors import ConfigError, ModelError
 from vision.segmentation import postprocess, quality as quality_mod
 from vision.segmentation.config import SegmentationConfig, parse_roi
 from vision.segmentation.inference import Network, OpenCVNetwork, pick_device
@@ -24,7 +24,7 @@ from vision.segmentation.modelcard import BUNDLED_WEIGHTS, load_model
 from vision.segmentation.preprocess import MIN_SIDE, Letterbox, detect_roi, to_gray
 from vision.segmentation.quantize import load_int8
 from vision.segmentation.temporal import ProbabilitySmoother, Tracker
-from vision.types import SegmentationResult, Structure
+from core.types import SegmentationResult, Structure
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from vision.segmentation.postprocess import Region
-from vision.types import Validity
+from core.types import Validity
 
 
 def frame_change(a: np.ndarray, b: np.ndarray) -> float:

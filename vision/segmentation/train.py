@@ -33,7 +33,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sonoguide.errors import InputError
+from core.errors import InputError
 from vision.segmentation import augment
 from vision.segmentation.data import Sample, dev_folds, load_dataset, phantom_bank, split_ids
 from vision.segmentation.model import build_model, count_parameters

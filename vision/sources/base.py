@@ -5,17 +5,17 @@ from __future__ import annotations
 import time
 from typing import Protocol, runtime_checkable
 
-from vision.types import Frame
+from core.types import Frame
 
 
 @runtime_checkable
 class FrameSource(Protocol):
-    """Anything that yields :class:`~vision.types.Frame` objects.
+    """Anything that yields :class:`~core.types.Frame` objects.
 
     ``read()`` blocks until the next frame is captured and returns it stamped with its capture
     time (host ``time.time_ns()``); it returns ``None`` at the end of a finite stream. Opening a
     source that cannot work (missing device, unreadable file) raises
-    :class:`~sonoguide.errors.DeviceError` or :class:`~sonoguide.errors.InputError`.
+    :class:`~core.errors.DeviceError` or :class:`~core.errors.InputError`.
     """
 
     name: str

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import cv2
 
-from sonoguide.errors import InputError
+from core.errors import InputError
 from vision.sources.base import RateLimiter
 from vision.sources.opencv_log import quiet_opencv
-from vision.types import Frame
+from core.types import Frame
 
 log = logging.getLogger(__name__)
 

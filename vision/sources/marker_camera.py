@@ -12,11 +12,11 @@ import time
 
 import numpy as np
 
-from calibration.camera import CameraIntrinsics
+from core.camera import CameraIntrinsics
 from vision.sources.base import RateLimiter
 from vision.tracking.board import BoardSpec, load_board
 from vision.tracking.simulate import ProbeMotionConfig, SimulatedCamera, SimulatedProbe
-from vision.types import Frame
+from core.types import Frame
 
 DEFAULT_BOARD = {"type": "charuco", "dictionary": "DICT_4X4_50", "squares_x": 5, "squares_y": 7,
                  "square_length_mm": 10.0, "marker_length_mm": 7.5}

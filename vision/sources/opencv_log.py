@@ -3,7 +3,7 @@
 OpenCV probes every capture backend it has when a device or a video file is opened and prints a
 ``[ WARN ]`` line for each one that fails (``cap_v4l.cpp: can't open camera by index``...), and
 FFmpeg prints its own lines for a file it cannot parse (``moov atom not found``). The source then
-raises one actionable :class:`~sonoguide.errors.SonoguideError`, which the CLI prints as the single
+raises one actionable :class:`~core.errors.SonoguideError`, which the CLI prints as the single
 ``error:`` line (DESIGN.md, "Errors"); :func:`quiet_opencv` silences the noise before it.
 """
 

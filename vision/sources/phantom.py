@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import time
 
-from sonoguide.configtools import require
+from core.configtools import require
 from vision.phantom import Phantom, PhantomConfig
 from vision.sources.base import RateLimiter
-from vision.types import Frame
+from core.types import Frame
 
 log = logging.getLogger(__name__)
 

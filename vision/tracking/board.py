@@ -29,7 +29,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from sonoguide.errors import ConfigError
+from core.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

@@ -52,8 +52,8 @@ def _tracking_config(path: str | None):
         return TrackingConfig()
     import tomllib
 
-    from sonoguide.configtools import section_from_dict
-    from sonoguide.errors import ConfigError
+    from core.configtools import section_from_dict
+    from core.errors import ConfigError
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -64,7 +64,7 @@ def _tracking_config(path: str | None):
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from sonoguide.errors import InputError
+    from core.errors import InputError
     from vision.tracking.evaluate import evaluate, format_summary
     from vision.tracking.report import write_report
 
@@ -89,7 +89,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from calibration.camera import CameraIntrinsics
+    from core.camera import CameraIntrinsics
     from vision.tracking.board import load_board
     from vision.tracking.dataset import DEFAULT_BOARD, RenderSettings, default_camera, render_dataset
 

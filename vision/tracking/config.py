@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from sonoguide.configtools import is_number, require
+from core.configtools import is_number, require
 
 _S = "tracking"
 

@@ -24,8 +24,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from calibration.camera import CameraIntrinsics
-from sonoguide.errors import ConfigError, InputError
+from core.camera import CameraIntrinsics
+from core.errors import ConfigError, InputError
 from vision.tracking.board import BoardSpec, load_board
 from vision.tracking.simulate import SimulatedCamera, board_centre, random_pose
 

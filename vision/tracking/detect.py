@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from calibration.camera import CameraIntrinsics
+from core.camera import CameraIntrinsics
 from vision.tracking.board import BoardSpec
 from vision.tracking.config import TrackingConfig
-from vision.tracking.se3 import R_to_rotvec
+from core.se3 import R_to_rotvec
 
 logger = logging.getLogger(__name__)
 

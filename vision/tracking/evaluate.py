@@ -22,11 +22,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from calibration.camera import CameraIntrinsics
-from sonoguide.errors import InputError
+from core.camera import CameraIntrinsics
+from core.errors import InputError
 from vision.tracking.board import load_board
 from vision.tracking.config import TrackingConfig
-from vision.tracking.se3 import is_rigid, rotation_angle_deg
+from core.se3 import is_rigid, rotation_angle_deg
 from vision.tracking.tracker import BoardTracker
 
 logger = logging.getLogger(__name__)

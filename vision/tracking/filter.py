@@ -31,9 +31,9 @@ import math
 import numpy as np
 
 from vision.tracking.config import TrackingConfig
-from vision.tracking.pose import PoseMeasurement
-from vision.tracking.se3 import R_to_rotvec, make_T, rotvec_to_R
-from vision.types import Validity
+from core.pose import PoseMeasurement
+from core.se3 import R_to_rotvec, make_T, rotvec_to_R
+from core.types import Validity
 
 _CHI2_6_999 = 22.458  # chi-square, 6 degrees of freedom, 99.9 %
 _DEFAULT_MEAS_VAR = np.diag([np.radians(0.3) ** 2] * 3 + [1.0] * 3)

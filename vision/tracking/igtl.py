@@ -5,7 +5,7 @@ An external tracker (optical or electromagnetic, served by PLUS; or a transform 
 an open network protocol for image-guided therapy environment", Int J Med Robot 5(4), 2009).
 :class:`IgtlPoseSource` connects as a client, keeps the newest transform of one device
 (``ProbeToTracker`` by default, PLUS's ``FromToTo`` naming) and returns it as a
-:class:`~vision.tracking.pose.PoseMeasurement` in millimetres.
+:class:`~core.pose.PoseMeasurement` in millimetres.
 
 Validity: ``ok`` for a fresh rigid transform; ``stale`` (with the last pose attached, never to be
 drawn as current) when no new message arrived for ``stale_after_ms``; ``lost`` before the
@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sonoguide.errors import ConfigError, DeviceError
-from vision.tracking.pose import PoseMeasurement
-from vision.tracking.se3 import is_rigid
-from vision.types import Validity
+from core.errors import ConfigError, DeviceError
+from core.pose import PoseMeasurement
+from core.se3 import is_rigid
+from core.types import Validity
 
 logger = logging.getLogger(__name__)
 

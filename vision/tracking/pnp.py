@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vision.tracking.se3 import R_to_rotvec, make_T, rotation_angle_deg, rotvec_to_R
+from core.se3 import R_to_rotvec, make_T, rotation_angle_deg, rotvec_to_R
 
 _LM_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 1e-10)
 

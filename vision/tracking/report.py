@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from sonoguide.errors import InputError
+from core.errors import InputError
 from vision.tracking.evaluate import EvalSummary
 
 _W, _H = 520, 400

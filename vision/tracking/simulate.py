@@ -22,10 +22,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from calibration.camera import CameraIntrinsics
-from sonoguide.errors import ConfigError
+from core.camera import CameraIntrinsics
+from core.errors import ConfigError
 from vision.tracking.board import BoardSpec
-from vision.tracking.se3 import make_T, rotvec_to_R
+from core.se3 import make_T, rotvec_to_R
 
 logger = logging.getLogger(__name__)
 

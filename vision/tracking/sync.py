@@ -29,9 +29,9 @@ import threading
 from collections import deque
 
 from vision.tracking.config import TrackingConfig
-from vision.tracking.pose import PoseMeasurement
-from vision.tracking.se3 import interpolate
-from vision.types import Validity
+from core.pose import PoseMeasurement
+from core.se3 import interpolate
+from core.types import Validity
 
 _RANK = {Validity.OK: 0, Validity.OCCLUDED: 1, Validity.UNCERTAIN: 2, Validity.STALE: 3, Validity.LOST: 4}
 

@@ -24,16 +24,16 @@ import logging
 import cv2
 import numpy as np
 
-from calibration.camera import CameraIntrinsics
-from sonoguide.errors import InputError
+from core.camera import CameraIntrinsics
+from core.errors import InputError
 from vision.tracking.board import BoardSpec
 from vision.tracking.config import TrackingConfig
 from vision.tracking.detect import MarkerDetector, Markers, refine_chessboard_corners
 from vision.tracking.pnp import (PnPSolution, noise_sigma, planar_candidates, pose_covariance, project,
                                  solve_general, solve_planar, undistort_px)
-from vision.tracking.pose import PoseMeasurement
-from vision.tracking.se3 import R_to_rotvec
-from vision.types import Validity
+from core.pose import PoseMeasurement
+from core.se3 import R_to_rotvec
+from core.types import Validity
 
 logger = logging.getLogger(__name__)
 

@@ -3,8 +3,8 @@
 Every source delivers :class:`AudioChunk` s of 16 kHz mono int16 with the host time of their
 first sample. Capture callbacks only enqueue (Vosk's examples: decoding happens on the consumer
 side); :meth:`AudioSource.read` blocks up to a timeout. A missing device, file or endpoint raises
-:class:`~sonoguide.errors.DeviceError` / :class:`~sonoguide.errors.InputError` /
-:class:`~sonoguide.errors.NetworkError` with the fix.
+:class:`~core.errors.DeviceError` / :class:`~core.errors.InputError` /
+:class:`~core.errors.NetworkError` with the fix.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
-from sonoguide.errors import DeviceError, InputError, NetworkError
+from core.errors import DeviceError, InputError, NetworkError
 from voice.audio.resample import StreamingResampler
 from voice.audio.wavio import float_to_int16, read_wav
 from voice.config import ENGINE_RATE, VoiceConfig

@@ -2,7 +2,7 @@
 
 Accepts what people actually hand over - other rates (resampled), stereo (averaged, with a
 warning), 8-bit unsigned, 24/32-bit integer and float WAVs (converted) - and refuses, with one
-clear :class:`~sonoguide.errors.InputError`, what cannot be audio: a missing file, a file that is
+clear :class:`~core.errors.InputError`, what cannot be audio: a missing file, a file that is
 not a WAV, an empty one.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sonoguide.errors import InputError
+from core.errors import InputError
 from voice.audio.resample import resample_block
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from sonoguide.errors import ConfigError, ModelError
+from core.errors import ConfigError, ModelError
 from voice.calibration import Calibration, load_calibration
 from voice.commandset import CommandSet
 from voice.config import VoiceConfig

@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-from sonoguide.errors import ConfigError, ModelError
+from core.errors import ConfigError, ModelError
 from voice.commandset import CommandSet
 from voice.engines.base import Recognition, WordHyp, base_word
 

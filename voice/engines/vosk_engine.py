@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sonoguide.errors import ConfigError, ModelError
+from core.errors import ConfigError, ModelError
 from voice.commandset import CommandSet
 from voice.engines.base import Recognition, WordHyp
 

@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from sonoguide.errors import InputError
+from core.errors import InputError
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 from typing import Sequence
 
-from sonoguide.errors import InputError
+from core.errors import InputError
 from voice.verifier.model import read_card, weight_files
 
 log = logging.getLogger(__name__)

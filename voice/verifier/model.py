@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sonoguide.errors import ModelError
+from core.errors import ModelError
 from voice.commandset import CommandSet
 from voice.verifier.features import N_MELS, utterance_input
 

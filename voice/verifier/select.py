@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from sonoguide.errors import ModelError
+from core.errors import ModelError
 from voice.calibration import Calibration
 from voice.commandset import CommandSet
 from voice.config import VoiceConfig

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sonoguide.errors import ModelError
+from core.errors import ModelError
 from voice.verifier.features import N_MELS, NoiseTracker, noise_floor_track, snr_features
 
 VAD_FORMAT = "sonoguide.voice-vad/2"

@@ -7,7 +7,7 @@ import pytest
 
 from vision.needle.config import NeedleConfig
 from vision.needle.proximity import point_polygon_mm, proximity_level, segment_polygon_mm, structure_distances
-from vision.types import Structure, Validity
+from core.types import Structure, Validity
 
 SQUARE = np.array([[100, 100], [200, 100], [200, 200], [100, 200]], np.float32)
 MM = (0.1, 0.1)

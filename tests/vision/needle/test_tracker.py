@@ -7,14 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from sonoguide.errors import ConfigError, InputError
-from sonoguide.configtools import section_from_dict
+from core.errors import ConfigError, InputError
+from core.configtools import section_from_dict
 from vision.needle.config import NeedleConfig
 from vision.needle.evaluate import label_structures
 from vision.needle.tracker import NeedleTracker, mann_kendall_z
 from vision.phantom.config import PhantomConfig
 from vision.phantom.render import Phantom
-from vision.types import Validity
+from core.types import Validity
 
 
 def test_sequence_tip_error_and_validity():

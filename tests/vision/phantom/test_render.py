@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from sonoguide.errors import ConfigError
+from core.errors import ConfigError
 from vision.phantom import Phantom, PhantomConfig
 from vision.phantom.render import NERVE, VESSEL, pulse_waveform
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sonoguide.configtools import section_from_dict
-from sonoguide.errors import ConfigError
+from core.configtools import section_from_dict
+from core.errors import ConfigError
 from vision.segmentation.config import SegmentationConfig, parse_roi
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from sonoguide.cli import main
-from sonoguide.errors import InputError
+from core.errors import InputError
 from vision.segmentation.crossval import FoldRun, check_folds, pool
 from vision.segmentation.modelcard import load_model
 from vision.segmentation.train import TrainConfig, train

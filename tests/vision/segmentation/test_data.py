@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from sonoguide.errors import InputError
+from core.errors import InputError
 from vision.segmentation.augment import elastic, geometric, photometric
 from vision.segmentation.data import (Sample, decode_mask, dev_folds, list_pairs, near_duplicate_groups, read_pair,
                                      split_ids)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from sonoguide.errors import ModelError
+from core.errors import ModelError
 from vision.segmentation.modelcard import BUNDLED_WEIGHTS, CLASS_SPEC, card_path, load_model, save_weights, sha256
 from vision.segmentation.model import build_model
 

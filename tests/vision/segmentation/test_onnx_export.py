@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from sonoguide.cli import main
-from sonoguide.errors import ConfigError, InputError, ModelError
+from core.errors import ConfigError, InputError, ModelError
 from vision.phantom import Phantom, PhantomConfig
 from vision.segmentation import Segmenter
 from vision.segmentation.config import SegmentationConfig

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from sonoguide.errors import InputError
+from core.errors import InputError
 from vision.segmentation.preprocess import Letterbox, detect_roi, to_gray
 from vision.segmentation.segmenter import auto_roi
 

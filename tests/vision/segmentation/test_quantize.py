@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from sonoguide.errors import ModelError
+from core.errors import ModelError
 from vision.phantom import Phantom, PhantomConfig
 from vision.segmentation import Segmenter
 from vision.segmentation.config import SegmentationConfig

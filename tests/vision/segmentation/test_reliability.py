@@ -8,7 +8,7 @@ import pytest
 
 from vision.segmentation.reliability import (CORRECT_OVERLAP, SWEEP, format_gate, reliability_png,
                                              structure_records, summarise_gate)
-from vision.types import Structure, Validity
+from core.types import Structure, Validity
 
 
 def _square(x0: int, y0: int, side: int) -> np.ndarray:

@@ -7,12 +7,12 @@ import cv2
 import numpy as np
 import pytest
 
-from sonoguide.errors import InputError
+from core.errors import InputError
 from vision.phantom.config import PhantomConfig
 from vision.phantom.render import Phantom
 from vision.segmentation.config import SegmentationConfig
 from vision.segmentation.segmenter import Segmenter
-from vision.types import SegmentationResult, Validity
+from core.types import SegmentationResult, Validity
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import numpy as np
 
 from vision.segmentation.postprocess import Region, regions
 from vision.segmentation.temporal import ProbabilitySmoother, Tracker
-from vision.types import Validity
+from core.types import Validity
 
 
 def _region(cls, x, conf):

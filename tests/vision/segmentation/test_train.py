@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sonoguide.errors import InputError
+from core.errors import InputError
 from vision.segmentation.modelcard import load_model
 from vision.segmentation.train import TrainConfig, WeightAverage, dice_ce_loss, protocol_check, train
 

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from sonoguide.errors import DeviceError, InputError
+from core.errors import DeviceError, InputError
 from vision.phantom import PhantomConfig
 from vision.sources import FrameSource
 from vision.sources.folder import ImageFolderSource

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from calibration.camera import CameraIntrinsics
+from core.camera import CameraIntrinsics
 from vision.tracking.board import load_board
 from vision.tracking.dataset import DEFAULT_BOARD, default_camera
 from vision.tracking.simulate import SimulatedCamera

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from sonoguide.errors import ConfigError
+from core.errors import ConfigError
 from vision.tracking.board import load_board
 
 

@@ -7,9 +7,9 @@ import pytest
 
 from vision.tracking.config import TrackingConfig
 from vision.tracking.filter import PoseFilter
-from vision.tracking.pose import PoseMeasurement
-from vision.tracking.se3 import make_T, rotvec_to_R
-from vision.types import Validity
+from core.pose import PoseMeasurement
+from core.se3 import make_T, rotvec_to_R
+from core.types import Validity
 
 DT = 33_333_333  # 30 Hz
 COV = np.diag([np.radians(0.1) ** 2] * 3 + [0.3 ** 2] * 3)

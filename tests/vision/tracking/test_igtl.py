@@ -10,9 +10,9 @@ import pytest
 
 pyigtl = pytest.importorskip("pyigtl")
 
-from sonoguide.errors import DeviceError  # noqa: E402
+from core.errors import DeviceError  # noqa: E402
 from vision.tracking.igtl import IgtlConfig, IgtlPoseSource  # noqa: E402
-from vision.types import Validity  # noqa: E402
+from core.types import Validity  # noqa: E402
 
 
 def _free_port() -> int:

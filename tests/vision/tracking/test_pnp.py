@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from vision.tracking.pnp import noise_sigma, pose_covariance, project, solve_general, solve_planar
-from vision.tracking.se3 import R_to_rotvec, make_T, rotvec_to_R
+from core.se3 import R_to_rotvec, make_T, rotvec_to_R
 
 K = np.array([[1100.0, 0, 640.0], [0, 1100.0, 360.0], [0, 0, 1.0]])
 GRID = np.array([[x, y, 0.0] for y in range(10, 70, 10) for x in range(10, 50, 10)])
@@ -58,7 +58,7 @@ def test_mirrored_solution_is_flagged_ambiguous_and_prior_decides():
     assert sol.ambiguous and not sol.used_prior
     with_prior = solve_planar(small, img, K, prior_T=T)
     assert with_prior.used_prior
-    from vision.tracking.se3 import rotation_angle_deg
+    from core.se3 import rotation_angle_deg
     assert rotation_angle_deg(with_prior.T[:3, :3], T[:3, :3]) <= rotation_angle_deg(sol.T[:3, :3], T[:3, :3]) + 1e-9
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from vision.tracking.se3 import make_T, rotvec_to_R
+from core.se3 import make_T, rotvec_to_R
 from vision.tracking.simulate import SimulatedCamera, SimulatedProbe, _exact_scale, board_centre
 
 

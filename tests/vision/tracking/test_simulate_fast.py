@@ -7,10 +7,10 @@ import pytest
 
 from vision.sources.marker_camera import DEFAULT_BOARD, SyntheticMarkerCamera, synthetic_intrinsics
 from vision.tracking.board import load_board
-from vision.tracking.se3 import make_T, rotation_angle_deg, rotvec_to_R
+from core.se3 import make_T, rotation_angle_deg, rotvec_to_R
 from vision.tracking.simulate import ProbeMotionConfig, SimulatedCamera, SimulatedProbe, board_centre
 from vision.tracking.tracker import BoardTracker
-from vision.types import Validity
+from core.types import Validity
 
 
 @pytest.fixture(scope="module")

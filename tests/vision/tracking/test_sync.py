@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from vision.tracking.config import TrackingConfig
-from vision.tracking.pose import PoseMeasurement
-from vision.tracking.se3 import make_T, rotation_angle_deg, rotvec_to_R
+from core.pose import PoseMeasurement
+from core.se3 import make_T, rotation_angle_deg, rotvec_to_R
 from vision.tracking.sync import PoseAgeGate, PoseBuffer
-from vision.types import Validity
+from core.types import Validity
 
 MS = 1_000_000
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from calibration.camera import CameraIntrinsics
-from sonoguide.errors import InputError
+from core.camera import CameraIntrinsics
+from core.errors import InputError
 from vision.tracking.board import load_board
 from vision.tracking.config import TrackingConfig
-from vision.tracking.se3 import make_T, rotation_angle_deg, rotvec_to_R
+from core.se3 import make_T, rotation_angle_deg, rotvec_to_R
 from vision.tracking.simulate import SimulatedCamera, board_centre
 from vision.tracking.tracker import BoardTracker
-from vision.types import Validity
+from core.types import Validity
 
 
 def _pose(board, depth, tilt_deg, spin=0.3, axis=(1.0, 0.4, 0.0), xy=(15.0, -10.0)):

@@ -5,7 +5,7 @@ namespace Sonoguide.Protocol.Wire
 {
     /// <summary>
     /// The golden-file container: each frame as a little-endian <c>u32</c> length followed by its bytes
-    /// (PROTOCOL.md, "Golden files"; <c>pack_frames</c> in <c>ar_bridge/golden.py</c>).
+    /// (PROTOCOL.md, "Golden files"; <c>pack_frames</c> in <c>sonoguide/golden.py</c>).
     /// </summary>
     public static class FramePacking
     {

@@ -20,7 +20,7 @@ namespace Sonoguide.Protocol.Tests
         /// <summary>Environment variable that points at the golden folder.</summary>
         public const string EnvironmentVariable = "SONOGUIDE_GOLDEN_DIR";
 
-        /// <summary>The golden messages the core writes today (<c>ar_bridge/golden.py</c>).</summary>
+        /// <summary>The golden messages the core writes today (<c>sonoguide/golden.py</c>).</summary>
         public static readonly string[] KnownNames = { "heartbeat", "overlay", "overlay_frozen", "overlay_pose_lost", "state" };
 
         private static string _cached;

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from vision.types import Validity
+from core.types import Validity
 
 
 @dataclass(frozen=True)

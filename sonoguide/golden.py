@@ -10,7 +10,7 @@ Each golden message is two files in the golden folder:
 The messages are built from fixed values (no clock, no randomness), so :func:`build_golden` is
 byte-for-byte reproducible; a test checks the committed files against it, so a change of the
 format cannot slip through unnoticed. Regenerate deliberately with
-``python -m ar_bridge.golden DIR`` after a compatible extension, and bump the schema version on
+``python -m sonoguide.golden DIR`` after a compatible extension, and bump the schema version on
 a breaking one.
 """
 
@@ -26,7 +26,7 @@ import numpy as np
 from ar_bridge.schema import NeedleOverlay, OverlayMessage, StructureOverlay, WireMessage, decode, encode, schema_name
 from calibration.simulated import T_HEADSET_FROM_CAMERA, T_MARKER_FROM_PROBE, T_probe_from_image
 from sonoguide.state import GuidanceState
-from vision.tracking.se3 import make_T, rotvec_to_R
+from core.se3 import make_T, rotvec_to_R
 from voice.events import Decision, VoiceEvent
 
 T0 = 1_790_000_000_000_000_000
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     """Write the golden files into the folder given as the only argument."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m ar_bridge.golden DIR", file=sys.stderr)
+        print("usage: python -m sonoguide.golden DIR", file=sys.stderr)
         return 2
     out = Path(args[0])
     out.mkdir(parents=True, exist_ok=True)

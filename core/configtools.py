@@ -14,7 +14,7 @@ import types
 import typing
 from typing import Any, TypeVar
 
-from sonoguide.errors import ConfigError
+from core.errors import ConfigError
 
 T = TypeVar("T")
 

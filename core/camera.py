@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from sonoguide.errors import CalibrationError, InputError
+from core.errors import CalibrationError, InputError
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sonoguide.errors import CalibrationError
+from core.errors import CalibrationError
 
 
 class FrameName(str, enum.Enum):
