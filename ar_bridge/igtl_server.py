@@ -63,7 +63,7 @@ import numpy as np
 import pyigtl
 from pyigtl.comm import OpenIGTLinkBase
 
-from ar_bridge.schema import NeedleOverlay, OverlayMessage, StructureOverlay
+from ar_bridge.messages import NeedleOverlay, OverlayMessage, StructureOverlay
 from core.configtools import is_number, require
 from core.errors import NetworkError
 

@@ -29,6 +29,7 @@ import zmq.utils.monitor
 
 from ar_bridge.schema import (TOPIC_HEARTBEAT, TOPIC_STATE, TOPICS, WireMessage, encode, schema_name)
 from ar_bridge.config import NetworkConfig
+from ar_bridge.messages import HeartbeatMessage
 from core.errors import NetworkError
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,9 @@ class Publisher:
 
     Args:
         config: endpoints and rates.
-        heartbeat_body: called by the publisher thread at each heartbeat for extra fields.
+        heartbeat_body: called by the publisher thread at each heartbeat; returns the fields of
+            :class:`~ar_bridge.messages.HeartbeatMessage` besides ``uptime_s`` and ``subscribers``
+            (absent ones keep their defaults: no video, tracking off).
         context: ZeroMQ context (the global instance by default).
         socket_setup: optional hook applied to the socket before binding (CurveZMQ keys).
     """
@@ -283,12 +286,13 @@ class Publisher:
             self.on_sent(topic, t_capture_ns, msg.t_publish_ns)
 
     def _send_heartbeat(self, pub: zmq.Socket) -> None:
-        body = {"uptime_s": round(time.monotonic() - self._t_start, 3), "subscribers": self.peers}
+        uptime = time.monotonic() - self._t_start
         try:
-            body.update(self._hb_body())
+            msg = HeartbeatMessage(uptime_s=uptime, subscribers=self.peers, **self._hb_body())
         except Exception:  # a broken stats provider must not stop the heartbeat
             log.exception("heartbeat body provider failed")
-        self._send(pub, TOPIC_HEARTBEAT, time.time_ns(), body, {})
+            msg = HeartbeatMessage(uptime_s=uptime, subscribers=self.peers)
+        self._send(pub, TOPIC_HEARTBEAT, time.time_ns(), msg.to_body(), {})
 
     def _send_cached_state(self, pub: zmq.Socket) -> None:
         with self._state_lock:

@@ -35,8 +35,8 @@ import numpy as np
 import zmq
 import zmq.utils.monitor
 
-from ar_bridge.schema import (SCHEMA_PREFIX, SCHEMA_VERSIONS, TOPIC_HEARTBEAT, TOPIC_OVERLAY, TOPIC_STATE,
-                              TOPIC_VOICE, OverlayMessage, ProtocolError, WireMessage, decode, schema_name)
+from ar_bridge.schema import SCHEMA_PREFIX, SCHEMA_VERSIONS, TOPIC_HEARTBEAT, TOPIC_OVERLAY, TOPIC_STATE, TOPIC_VOICE, ProtocolError, WireMessage, decode, schema_name
+from ar_bridge.messages import OverlayMessage
 from core.errors import ConfigError, NetworkError
 
 log = logging.getLogger(__name__)

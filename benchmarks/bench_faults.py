@@ -59,6 +59,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ar_bridge.schema import decode  # noqa: E402
+from sonoguide.compose import state_message
 
 EXE = str(Path(sys.executable).with_name("sonoguide"))
 PROCS: list[subprocess.Popen] = []
@@ -382,7 +383,7 @@ def _command_handler():
         if req.command == "ping":
             return {"ok": True}
         if req.command == "get_state":
-            return {"ok": True, "state": commands.state.to_body()}
+            return {"ok": True, "state": state_message(commands.state).to_body()}
         res = commands.submit(req.command, origin="control")
         out = {"ok": res.ok, "status": res.status, "intent": res.intent}
         if res.error:

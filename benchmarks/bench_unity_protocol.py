@@ -27,8 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from sonoguide.golden import pack_frames  # noqa: E402
-from ar_bridge.schema import (NeedleOverlay, OverlayMessage, StructureOverlay, WireMessage, encode,  # noqa: E402
-                              schema_name)
+from ar_bridge.schema import WireMessage, encode
+from ar_bridge.messages import NeedleOverlay, OverlayMessage, StructureOverlay
 
 
 def _contour(cx: float, cy: float, r: float, n: int = 200) -> np.ndarray:

@@ -26,7 +26,7 @@ import numpy as np
 from ar_bridge.control import ControlRequest, ControlServer
 from ar_bridge.publisher import Publisher
 from core.frames import FrameName
-from sonoguide.compose import CalibrationChain, OverlayComposer
+from sonoguide.compose import CalibrationChain, OverlayComposer, state_message, voice_message
 from sonoguide.config import Config, dump_toml, load_config, require_paths
 from core.errors import CalibrationError, ConfigError, RecordingError, SonoguideError
 from sonoguide.pipeline import FrameProcessor, Pipeline, RateMeter, StageStats, pose_from_record
@@ -221,7 +221,7 @@ class Runtime:
             self.publisher.stop()
             raise
         self.commands.add_listener(self._on_state)
-        self.publisher.set_state(self.commands.state.to_body())
+        self.publisher.set_state(state_message(self.commands.state).to_body())
         if self._record_dir:
             err = self._start_recording(self._record_dir)
             if err:
@@ -313,10 +313,11 @@ class Runtime:
                 "frozen": s.frozen, "state_version": s.version, "control": self.control.status}
 
     def _on_state(self, state: GuidanceState) -> None:
-        self.publisher.set_state(state.to_body())
+        body = state_message(state).to_body()
+        self.publisher.set_state(body)
         rec = self.pipeline.recorder
         if rec is not None:
-            rec.write("state", {"state": state.to_body()})
+            rec.write("state", {"state": body})
 
     def _record(self, rtype: str, header: dict[str, Any]) -> None:
         rec = self.pipeline.recorder
@@ -330,7 +331,7 @@ class Runtime:
         if req.command == "ping":
             return {"ok": True}
         if req.command == "get_state":
-            return {"ok": True, "state": self.commands.state.to_body()}
+            return {"ok": True, "state": state_message(self.commands.state).to_body()}
         if req.command == "get_stats":
             return {"ok": True, "stages": self.stats.table(), "overlay_hz": self.pipeline.overlay_rate.rate()}
         res = self.commands.submit(req.command, origin="control")
@@ -343,8 +344,9 @@ class Runtime:
 
     def _publish_voice(self, event: Any, audit: bool) -> None:
         """Publish and record a voice decision; ``audit`` for decisions the listener did not log itself."""
-        self.publisher.publish("voice", event.t_end_ns, event.to_body())
-        self._record("voice", {"event": event.to_body()})
+        body = voice_message(event).to_body()
+        self.publisher.publish("voice", event.t_end_ns, body)
+        self._record("voice", {"event": body})
         listener = self.voice_listener
         if audit and listener is not None and listener.audit is not None:
             try:
@@ -565,7 +567,7 @@ def _print_summary(s: Summary, tty: bool) -> None:
 # ---------------------------------------------------------------------------------------- replay
 def replay(args: argparse.Namespace) -> int:
     """``sonoguide replay DIR``: rerun the recorded frames and compare with the recorded overlays."""
-    from ar_bridge.schema import OverlayMessage  # noqa: F401  (documents the compared type)
+    from ar_bridge.messages import OverlayMessage  # noqa: F401  (documents the compared type)
     meta = read_meta(args.recording)
     if args.config:
         config = load_config(args.config)

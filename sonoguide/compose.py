@@ -1,4 +1,8 @@
-"""Overlay composition: one processed ultrasound frame → one :class:`OverlayMessage`.
+"""Domain objects → wire messages, in one place.
+
+Overlay composition turns one processed ultrasound frame into one :class:`OverlayMessage`;
+:func:`state_message` and :func:`voice_message` turn the guidance state and a voice decision into
+theirs (the heartbeat is built by the publisher from :class:`~ar_bridge.messages.HeartbeatMessage`).
 
 Joins the segmentation, the needle and the probe pose at the frame's capture time with the
 static calibration links into ``T_headset_from_image``::
@@ -18,10 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from ar_bridge.schema import NeedleOverlay, OverlayMessage, StructureOverlay
-from sonoguide.state import GuidanceState
+from ar_bridge.messages import NeedleOverlay, OverlayMessage, StateMessage, StructureOverlay, VoiceMessage
 from core.pose import PoseMeasurement
 from core.types import Frame, SegmentationResult, Validity
+from sonoguide.state import GuidanceState
+from voice.events import VoiceEvent
 
 
 @dataclass(frozen=True)
@@ -123,3 +128,19 @@ class OverlayComposer:
             T_headset_from_image=T, structures=tuple(structures),
             needle=needle_overlay(needle) if needle is not None else None, source=frame.source,
             image=frame.image if (self.send_image and frame.image.ndim == 2) else None, frozen_at_ns=None)
+
+
+def state_message(state: GuidanceState) -> StateMessage:
+    """The ``state`` wire message for the guidance state."""
+    return StateMessage(version=state.version, frozen=state.frozen, layers=dict(state.layers),
+                        recording=state.recording, tracking=state.tracking,
+                        pending_confirmation=state.pending_confirmation,
+                        pending_deadline_ns=state.pending_deadline_ns, last_command=state.last_command,
+                        snapshots=state.snapshots, noise_dbfs=state.noise_dbfs, voice_engine=state.voice_engine)
+
+
+def voice_message(event: VoiceEvent) -> VoiceMessage:
+    """The ``voice`` wire message for one decision of the voice front end."""
+    return VoiceMessage(t_end_ns=event.t_end_ns, t_event_ns=event.t_event_ns, text=event.text,
+                        confidence=event.confidence, intent=event.intent, decision=event.decision.value,
+                        reason=event.reason, engine=event.engine, noise_dbfs=event.noise_dbfs)

@@ -23,11 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ar_bridge.schema import NeedleOverlay, OverlayMessage, StructureOverlay, WireMessage, decode, encode, schema_name
+from ar_bridge.schema import WireMessage, decode, encode, schema_name
+from ar_bridge.messages import HeartbeatMessage, NeedleOverlay, OverlayMessage, StructureOverlay
 from calibration.simulated import T_HEADSET_FROM_CAMERA, T_MARKER_FROM_PROBE, T_probe_from_image
 from sonoguide.state import GuidanceState
 from core.se3 import make_T, rotvec_to_R
 from voice.events import Decision, VoiceEvent
+from sonoguide.compose import state_message, voice_message
 
 T0 = 1_790_000_000_000_000_000
 """Fixed capture time of the golden messages (ns)."""
@@ -63,19 +65,19 @@ def golden_messages() -> dict[str, WireMessage]:
                           pending_deadline_ns=T0 + 5_000_000_000,
                           last_command={"intent": "hide vessel", "origin": "voice", "t_ns": T0 - 1_000_000},
                           snapshots=2, noise_dbfs=-48.25, voice_engine="pocketsphinx")
-    msgs["state"] = WireMessage("state", schema_name("state"), 17, T0, T0 + 100_000, state.to_body(), {})
+    msgs["state"] = WireMessage("state", schema_name("state"), 17, T0, T0 + 100_000, state_message(state).to_body(), {})
     awaiting = VoiceEvent(t_end_ns=T0 - 350_000_000, t_event_ns=T0 - 120_000_000, text="hide all", confidence=0.875,
                           intent="hide all", decision=Decision.AWAITING_CONFIRMATION, reason="", engine="pocketsphinx",
                           noise_dbfs=-52.5)
-    msgs["voice"] = WireMessage("voice", schema_name("voice"), 3, awaiting.t_end_ns, T0, awaiting.to_body(), {})
+    msgs["voice"] = WireMessage("voice", schema_name("voice"), 3, awaiting.t_end_ns, T0, voice_message(awaiting).to_body(), {})
     rejected = VoiceEvent(t_end_ns=T0 - 50_000_000, t_event_ns=T0, text="the nerve looks swollen", confidence=0.25,
                           intent=None, decision=Decision.REJECTED, reason="embedded in longer speech",
                           engine="pocketsphinx", noise_dbfs=-47.0)
     msgs["voice_rejected"] = WireMessage("voice", schema_name("voice"), 4, rejected.t_end_ns, T0 + 1_000_000,
-                                         rejected.to_body(), {})
-    msgs["heartbeat"] = WireMessage("heartbeat", schema_name("heartbeat"), 5000, T0, T0,
-                                    {"uptime_s": 500.0, "subscribers": 1, "overlay_hz": 25.0, "tracking": "ok",
-                                     "frozen": False, "state_version": 9}, {})
+                                         voice_message(rejected).to_body(), {})
+    heartbeat = HeartbeatMessage(uptime_s=500.0, subscribers=1, overlay_hz=25.0, tracking="ok", frozen=False,
+                                 state_version=9, control="up")
+    msgs["heartbeat"] = WireMessage("heartbeat", schema_name("heartbeat"), 5000, T0, T0, heartbeat.to_body(), {})
     return msgs
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ar_bridge.schema import OverlayMessage
+from ar_bridge.messages import OverlayMessage
 from core.types import Frame
 
 COLOURS_BGR = {"nerve": (0, 215, 255), "vessel": (60, 60, 230)}

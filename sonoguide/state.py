@@ -26,7 +26,8 @@ TRACKING_STATES = ("ok", "occluded", "lost", "stale", "off")
 
 @dataclass(frozen=True)
 class GuidanceState:
-    """What the system shows and does now; published on the ``state`` topic.
+    """What the system shows and does now; published on the ``state`` topic
+    (:func:`sonoguide.compose.state_message`).
 
     Attributes:
         version: +1 on every change.
@@ -54,18 +55,6 @@ class GuidanceState:
     noise_dbfs: float | None = None
     voice_engine: str | None = None
 
-    def to_body(self) -> dict[str, Any]:
-        """JSON body of the ``state`` message."""
-        return {
-            "version": self.version, "frozen": self.frozen, "layers": dict(self.layers),
-            "recording": self.recording, "tracking": self.tracking,
-            "pending_confirmation": self.pending_confirmation,
-            "pending_deadline_ns": self.pending_deadline_ns,
-            "last_command": dict(self.last_command) if self.last_command else None,
-            "snapshots": self.snapshots,
-            "noise_dbfs": None if self.noise_dbfs is None else round(float(self.noise_dbfs), 1),
-            "voice_engine": self.voice_engine,
-        }
 
 
 @dataclass(frozen=True)

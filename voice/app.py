@@ -49,17 +49,16 @@ def listen(args: argparse.Namespace, cfg: VoiceConfig) -> int:
         from ar_bridge.config import NetworkConfig
         from ar_bridge.publisher import Publisher
 
-        # no video here: the heartbeat says so in the fields every heartbeat carries
-        publisher = Publisher(NetworkConfig(pub_endpoint=args.pub), heartbeat_body=lambda: {
-            "overlay_hz": 0.0, "tracking": "off", "frozen": False, "state_version": 0})
+        publisher = Publisher(NetworkConfig(pub_endpoint=args.pub))  # heartbeat defaults: no video
         publisher.start()
     lock = threading.Lock()
 
     def on_event(ev: VoiceEvent) -> None:
         if publisher is not None:
+            from ar_bridge.messages import VoiceMessage
             from ar_bridge.schema import TOPIC_VOICE
 
-            publisher.publish(TOPIC_VOICE, ev.t_end_ns, ev.to_body())
+            publisher.publish(TOPIC_VOICE, ev.t_end_ns, VoiceMessage(**ev.to_body()).to_body())
         if args.all:
             line = ev.to_body()
         elif ev.decision in (Decision.ACCEPTED, Decision.CONFIRMED):

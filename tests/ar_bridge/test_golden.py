@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from sonoguide.golden import build_golden, unpack_frames
-from ar_bridge.schema import OverlayMessage, decode
+from ar_bridge.schema import decode
+from ar_bridge.messages import OverlayMessage
 
 GOLDEN = Path(__file__).resolve().parents[2] / "unity_client" / "Tests" / "Golden"
 

@@ -17,7 +17,7 @@ pyigtl = pytest.importorskip("pyigtl")
 from ar_bridge.igtl_server import (  # noqa: E402
     IMAGE_TO_REFERENCE, LABELS, NEEDLE_TIP_TO_IMAGE, STATUS, IgtlServerConfig, SlicerServer, build_messages,
     label_map)
-from ar_bridge.schema import NeedleOverlay, OverlayMessage, StructureOverlay  # noqa: E402
+from ar_bridge.messages import NeedleOverlay, OverlayMessage, StructureOverlay  # noqa: E402
 from core.configtools import section_from_dict  # noqa: E402
 from core.errors import ConfigError, NetworkError  # noqa: E402
 

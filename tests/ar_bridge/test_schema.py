@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from ar_bridge.schema import (NeedleOverlay, OverlayMessage, ProtocolError, StructureOverlay, UNITY_FROM_HEADSET,
-                              WireMessage, decode, encode, schema_name)
+from ar_bridge.schema import ProtocolError, WireMessage, decode, encode, schema_name
+from ar_bridge.messages import NeedleOverlay, OverlayMessage, StructureOverlay, UNITY_FROM_HEADSET
 
 
 def _overlay(**kw) -> OverlayMessage:

@@ -12,11 +12,13 @@ import zmq
 
 from ar_bridge.config import NetworkConfig
 from ar_bridge.publisher import Publisher
-from ar_bridge.schema import NeedleOverlay, OverlayMessage, StructureOverlay, WireMessage, encode, schema_name
+from ar_bridge.schema import WireMessage, encode, schema_name
+from ar_bridge.messages import NeedleOverlay, OverlayMessage, StructureOverlay
 from ar_bridge.security import CurveSecurity, pair_headset
 from ar_bridge.watch import Watcher, WatchSummary, run_watch
 from sonoguide.cli import main
 from sonoguide.state import GuidanceState
+from sonoguide.compose import state_message
 
 HB_BODY = {"overlay_hz": 25.0, "tracking": "ok", "frozen": False, "state_version": 1}
 
@@ -86,7 +88,7 @@ def core(endpoints):
     pub = Publisher(NetworkConfig(pub_endpoint=endpoints[0], control_endpoint=endpoints[1]),
                     heartbeat_body=lambda: dict(HB_BODY))
     pub.start()
-    pub.set_state(GuidanceState(version=1, tracking="ok").to_body())
+    pub.set_state(state_message(GuidanceState(version=1, tracking="ok")).to_body())
     yield pub
     pub.stop()
 
@@ -101,7 +103,7 @@ def test_healthy_core_through_the_cli(core, capsys):
             body, arrays = _overlay(t, 60_000.0, "ok" if i % 4 else "occluded", i).to_body()
             core.publish("overlay", t, body, arrays)
             if i == 20:
-                core.set_state(GuidanceState(version=2, tracking="lost").to_body())
+                core.set_state(state_message(GuidanceState(version=2, tracking="lost")).to_body())
             time.sleep(0.02)
 
     producer = threading.Thread(target=produce, daemon=True)
@@ -243,7 +245,7 @@ def test_curve_core_needs_the_pairing_bundle(tmp_path, endpoints, capsys):
     pub = Publisher(NetworkConfig(pub_endpoint=endpoints[0], control_endpoint=endpoints[1]),
                     heartbeat_body=lambda: dict(HB_BODY), context=ctx, socket_setup=sec.setup)
     pub.start()
-    pub.set_state(GuidanceState(version=1, tracking="ok").to_body())
+    pub.set_state(state_message(GuidanceState(version=1, tracking="ok")).to_body())
     try:
         # the endpoint comes from the bundle
         rc = main(["watch", "--pairing", str(tmp_path / "watch.pairing.json"), "--seconds", "0.8", "--json",

@@ -13,7 +13,8 @@ import zmq
 
 pyigtl = pytest.importorskip("pyigtl")
 
-from ar_bridge.schema import OverlayMessage, decode  # noqa: E402
+from ar_bridge.schema import decode  # noqa: E402
+from ar_bridge.messages import OverlayMessage
 from core.frames import FrameName  # noqa: E402
 from calibration.io import Calibration  # noqa: E402
 from sonoguide.app import Runtime  # noqa: E402

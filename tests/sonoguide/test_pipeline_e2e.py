@@ -21,7 +21,8 @@ import pytest
 import torch
 import zmq
 
-from ar_bridge.schema import OverlayMessage, decode
+from ar_bridge.schema import decode
+from ar_bridge.messages import OverlayMessage
 from sonoguide.app import Runtime
 from sonoguide.config import Config
 

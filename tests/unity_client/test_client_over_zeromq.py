@@ -30,6 +30,7 @@ from ar_bridge.security import CurveSecurity, pair_headset
 from sonoguide.state import CommandProcessor
 from voice.commandset import bundled_command_set_path, load_command_set
 from voice.confirm import ConfirmationGate
+from sonoguide.compose import state_message
 
 
 def _free_endpoint() -> str:
@@ -48,7 +49,7 @@ class Core:
         self.ctx = ctx
         self.setup = security.setup if security is not None else None
         self.commands = CommandProcessor(ConfirmationGate(load_command_set(bundled_command_set_path("en")), 5.0))
-        self.commands.add_listener(lambda s: self.publisher.set_state(s.to_body()) if self.publisher else None)
+        self.commands.add_listener(lambda s: self.publisher.set_state(state_message(s).to_body()) if self.publisher else None)
         self.publisher: Publisher | None = None
         self.control = ControlServer(ctl_ep, self._handle, context=ctx, socket_setup=self.setup)
         self.send_overlays = threading.Event()
@@ -61,7 +62,7 @@ class Core:
         if req.command == "ping":
             return {"ok": True}
         if req.command == "get_state":
-            return {"ok": True, "state": self.commands.state.to_body()}
+            return {"ok": True, "state": state_message(self.commands.state).to_body()}
         res = self.commands.submit(req.command, origin="control")
         out: dict[str, Any] = {"ok": res.ok, "status": res.status, "intent": res.intent}
         if res.error:
@@ -75,7 +76,7 @@ class Core:
     def start_publisher(self) -> None:
         self.publisher = Publisher(self.cfg, heartbeat_body=self._heartbeat, context=self.ctx, socket_setup=self.setup)
         self.publisher.start()
-        self.publisher.set_state(self.commands.state.to_body())
+        self.publisher.set_state(state_message(self.commands.state).to_body())
 
     def stop_publisher(self) -> None:
         pub, self.publisher = self.publisher, None
