@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from core.configtools import is_number, require
+from core.configtools import Section, bounds, check, require
 from core.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,10 @@ def endpoint_problem(ep: object) -> str | None:
     if not port.isdigit() or not 1 <= int(port) <= 65535:
         return f"a port 1..65535 (got {port!r}), like tcp://127.0.0.1:5556"
     return None
+
+
+def _is_endpoint(ep: object) -> bool:
+    return endpoint_problem(ep) is None
 
 
 def is_loopback(ep: str) -> bool:
@@ -72,7 +76,7 @@ def check_exposure(endpoints: dict[str, str], curve: bool, insecure: bool) -> No
 
 
 @dataclass(frozen=True)
-class NetworkConfig:
+class NetworkConfig(Section, key="network"):
     """Endpoints and rates of the ZeroMQ wire (DESIGN.md, "Wire contract").
 
     Attributes:
@@ -92,28 +96,18 @@ class NetworkConfig:
             without it such a configuration is refused (see :func:`check_exposure`).
     """
 
-    pub_endpoint: str = "tcp://127.0.0.1:5556"
-    control_endpoint: str = "tcp://127.0.0.1:5557"
-    heartbeat_hz: float = 10.0
-    state_hz: float = 1.0
-    sndhwm: int = 32
+    pub_endpoint: str = field(default="tcp://127.0.0.1:5556", metadata=check(_is_endpoint, endpoint_problem))
+    control_endpoint: str = field(default="tcp://127.0.0.1:5557", metadata=check(_is_endpoint, endpoint_problem))
+    heartbeat_hz: float = field(default=10.0, metadata=bounds(5.0, 100.0, note="(the contract requires >= 5 Hz)"))
+    state_hz: float = field(default=1.0, metadata=bounds(0.2, 50.0))
+    sndhwm: int = field(default=32, metadata=bounds(1, 100000))
     curve: bool = False
     curve_dir: str = "~/.config/sonoguide/curve"
     insecure: bool = False
 
-    def __post_init__(self) -> None:
-        for key in ("pub_endpoint", "control_endpoint"):
-            v = getattr(self, key)
-            problem = endpoint_problem(v)
-            require(problem is None, f"network.{key}", problem or "", v)
+    def cross_check(self) -> None:
         require(self.pub_endpoint != self.control_endpoint, "network.control_endpoint",
                 "an endpoint different from network.pub_endpoint", self.control_endpoint)
-        require(is_number(self.heartbeat_hz) and 5.0 <= self.heartbeat_hz <= 100.0, "network.heartbeat_hz",
-                "a number 5..100 (the contract requires >= 5 Hz)", self.heartbeat_hz)
-        require(is_number(self.state_hz) and 0.2 <= self.state_hz <= 50.0, "network.state_hz",
-                "a number 0.2..50", self.state_hz)
-        require(isinstance(self.sndhwm, int) and not isinstance(self.sndhwm, bool) and 1 <= self.sndhwm <= 100000,
-                "network.sndhwm", "an integer 1..100000", self.sndhwm)
 
     def check_exposure(self, extra: dict[str, str] | None = None) -> None:
         """:func:`check_exposure` for this section's endpoints (plus ``extra``, e.g. the headset audio)."""

@@ -55,7 +55,7 @@ import socket
 import socketserver
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import cv2
@@ -64,7 +64,7 @@ import pyigtl
 from pyigtl.comm import OpenIGTLinkBase
 
 from ar_bridge.messages import NeedleOverlay, OverlayMessage, StructureOverlay
-from core.configtools import is_number, require
+from core.configtools import Section, bounds, check, require
 from core.errors import NetworkError
 
 log = logging.getLogger(__name__)
@@ -122,8 +122,11 @@ def _device_name_ok(name: object) -> bool:
     return len(name.encode("ascii")) <= DEVICE_NAME_MAX_BYTES and name not in FIXED_DEVICES
 
 
+_DEVICE_NAMES = f"ASCII, 1..{DEVICE_NAME_MAX_BYTES} characters, not one of {', '.join(sorted(FIXED_DEVICES))}"
+
+
 @dataclass(frozen=True)
-class IgtlServerConfig:
+class IgtlServerConfig(Section, key=_SECTION):
     """The OpenIGTLink server that 3D Slicer connects to (section ``[igtl_server]``).
 
     Attributes:
@@ -138,23 +141,14 @@ class IgtlServerConfig:
     """
 
     enabled: bool = False
-    host: str = "127.0.0.1"
-    port: int = 18945
-    send_hz: float = 15.0
-    image_device: str = "Image"
-    segmentation_device: str = "Segmentation"
+    host: str = field(default="127.0.0.1", metadata=check(
+        lambda v: bool(v.strip()), "an address to listen on, such as 127.0.0.1 or 0.0.0.0"))
+    port: int = field(default=18945, metadata=bounds(0, 65535, note="(0: any free port)"))
+    send_hz: float = field(default=15.0, metadata=bounds(0.1, 60.0, note="(bundles per second)"))
+    image_device: str = field(default="Image", metadata=check(_device_name_ok, _DEVICE_NAMES))
+    segmentation_device: str = field(default="Segmentation", metadata=check(_device_name_ok, _DEVICE_NAMES))
 
-    def __post_init__(self) -> None:
-        require(isinstance(self.enabled, bool), f"{_SECTION}.enabled", "true or false", self.enabled)
-        require(isinstance(self.host, str) and bool(self.host.strip()), f"{_SECTION}.host",
-                "an address to listen on, such as 127.0.0.1 or 0.0.0.0", self.host)
-        require(isinstance(self.port, int) and not isinstance(self.port, bool) and 0 <= self.port <= 65535,
-                f"{_SECTION}.port", "an integer 1..65535 (0: any free port)", self.port)
-        require(is_number(self.send_hz) and 0.1 <= self.send_hz <= 60.0, f"{_SECTION}.send_hz",
-                "a number 0.1..60 (bundles per second)", self.send_hz)
-        names = f"ASCII, 1..{DEVICE_NAME_MAX_BYTES} characters, not one of {', '.join(sorted(FIXED_DEVICES))}"
-        for key in ("image_device", "segmentation_device"):
-            require(_device_name_ok(getattr(self, key)), f"{_SECTION}.{key}", names, getattr(self, key))
+    def cross_check(self) -> None:
         require(self.segmentation_device != self.image_device, f"{_SECTION}.segmentation_device",
                 f"a name different from {_SECTION}.image_device", self.segmentation_device)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sonoguide.app import Runtime  # noqa: E402
+from sonoguide.runtime import Runtime  # noqa: E402
 from sonoguide.config import Config, load_config  # noqa: E402
 
 ORDER = ("wait", "pose_lookup", "segment", "needle", "compose", "total", "track", "filter")

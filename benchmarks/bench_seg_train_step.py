@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from research.segmentation.train import ARCH_DEFAULTS, TrainConfig, epoch_plan  # noqa: E402
 from vision.segmentation.model import build_model, count_parameters  # noqa: E402
-from vision.segmentation.train import ARCH_DEFAULTS, TrainConfig, epoch_plan  # noqa: E402
 
 
 def step_seconds(arch: str, size: int, batch: int, steps: int) -> tuple[float, int]:

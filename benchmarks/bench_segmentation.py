@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cv2  # noqa: E402
 import torch  # noqa: E402
 
-from vision.phantom.config import PhantomConfig  # noqa: E402
+from vision.phantom.config import (PhantomAnatomyConfig, PhantomConfig, PhantomMotionConfig,  # noqa: E402
+                                   PhantomNeedleConfig, PhantomVesselsConfig)
 from vision.phantom.render import Phantom  # noqa: E402
 from vision.segmentation.config import SegmentationConfig  # noqa: E402
 from vision.segmentation.segmenter import Segmenter  # noqa: E402
@@ -65,7 +66,10 @@ def structure_ious(prev, cur, shape) -> dict[str, list[float]]:
 
 def flicker(seg: Segmenter, preset: str, n: int) -> dict[str, float]:
     """Consecutive-frame IoU of every structure on a still phantom (speckle fixed, noise per frame)."""
-    ph = Phantom(PhantomConfig(preset=preset, motion=False, pulsation=False, needle=False))
+    ph = Phantom(PhantomConfig(anatomy=PhantomAnatomyConfig(preset=preset),
+                               motion=PhantomMotionConfig(enabled=False),
+                               vessels=PhantomVesselsConfig(pulsation=False),
+                               needle=PhantomNeedleConfig(enabled=False)))
     seg.reset()
     prev = None
     ious: dict[str, list[float]] = {"nerve": [], "vessel": []}
@@ -94,8 +98,9 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
 
 def moving_accuracy(seg: Segmenter, n: int) -> dict[str, float]:
     """Mean Dice against the phantom's truth on a moving, pulsating scene (lag shows as a drop)."""
-    ph = Phantom(PhantomConfig(preset="femoral", motion=True, motion_amplitude_mm=4.0, motion_period_s=4.0,
-                               needle=False))
+    ph = Phantom(PhantomConfig(anatomy=PhantomAnatomyConfig(preset="femoral"),
+                               motion=PhantomMotionConfig(enabled=True, amplitude_mm=4.0, period_s=4.0),
+                               needle=PhantomNeedleConfig(enabled=False)))
     seg.reset()
     d = {1: [], 2: []}
     for i in range(n):
@@ -110,7 +115,9 @@ def phantom_accuracy(seg: Segmenter, n: int) -> dict[str, float]:
     """Mean per-frame Dice on varied single phantom frames (three presets, random seeds)."""
     d = {1: [], 2: []}
     for i in range(n):
-        cfg = PhantomConfig(preset=("femoral", "interscalene", "random")[i % 3], seed=1000 + i, needle=i % 2 == 0)
+        cfg = PhantomConfig(seed=1000 + i,
+                            anatomy=PhantomAnatomyConfig(preset=("femoral", "interscalene", "random")[i % 3]),
+                            needle=PhantomNeedleConfig(enabled=i % 2 == 0))
         f = Phantom(cfg).render(1.0 + i * 0.37)
         seg.reset()
         res = seg.segment(f.image, want_labels=True)
@@ -158,7 +165,8 @@ def main() -> int:
     print("|---|---|---|---|")
     print(f"| network only, {seg.size}x{seg.size} input | {np.median(tn_ms):.1f} | {np.percentile(tn_ms, 90):.1f} "
           f"| {1000.0 / tn_ms.mean():.0f} |")
-    ph_frames = [Phantom(PhantomConfig(preset=p, seed=s)).render(0.5 + s) for p in ("femoral", "interscalene")
+    ph_frames = [Phantom(PhantomConfig(seed=s, anatomy=PhantomAnatomyConfig(preset=p))).render(0.5 + s)
+                 for p in ("femoral", "interscalene")
                  for s in range(2)]
     cases = [("phantom 400x400", [f.image for f in ph_frames])]
     if USGRA.is_dir():

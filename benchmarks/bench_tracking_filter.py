@@ -19,7 +19,6 @@ Prints a markdown table. Usage::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from vision.tracking.board import load_board  # noqa: E402
-from vision.tracking.config import TrackingConfig  # noqa: E402
+from vision.tracking.config import FilterConfig, TrackingConfig  # noqa: E402
 from vision.tracking.dataset import DEFAULT_BOARD, default_camera  # noqa: E402
 from vision.tracking.filter import PoseFilter  # noqa: E402
 from vision.tracking.simulate import ProbeMotionConfig, SimulatedCamera, SimulatedProbe, board_centre  # noqa: E402
@@ -46,7 +45,7 @@ def _centre(T: np.ndarray, c: np.ndarray) -> np.ndarray:
 def run(probe: SimulatedProbe, n: int, cfg: TrackingConfig, seed: int, board, camera):
     sim = SimulatedCamera(board, camera, seed=seed, gray=True)
     tracker = BoardTracker(board, camera, cfg)
-    filt = PoseFilter(cfg)
+    filt = PoseFilter(cfg.filter)
     rng = np.random.default_rng(seed)
     c = board_centre(board)
     rows = []
@@ -90,7 +89,7 @@ def main() -> int:
     ap.add_argument("--static-frames", type=int, default=150)
     ap.add_argument("--moving-seconds", type=float, default=10.0)
     args = ap.parse_args()
-    cfg = dataclasses.replace(TrackingConfig(), filter=args.filter)
+    cfg = TrackingConfig(filter=FilterConfig(kind=args.filter))
     board = load_board(DEFAULT_BOARD)
     camera = default_camera()
     print(f"filter: {args.filter}; 30 fps; 1280x720 rendered, blur 0.6 px, noise 3 grey levels")

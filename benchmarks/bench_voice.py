@@ -14,7 +14,6 @@ process's CPU time, front end and VAD included).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import platform
@@ -26,13 +25,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 MODES = {
-    "naive": {"naive": True},
+    "naive": {"defence.naive": True},
     "defended": {},
-    "round1": {"vad": "energy", "verifier": "off", "endpoint_silence_s": 0.2},
-    "round2": {"vad": "learned", "verifier": "bundled"},
-    "engine-only": {"vad": "learned", "verifier": "off"},
+    "round1": {"vad.kind": "energy", "defence.verifier": "off", "vad.endpoint_silence_s": 0.2},
+    "round2": {"vad.kind": "learned", "defence.verifier": "bundled"},
+    "engine-only": {"vad.kind": "learned", "defence.verifier": "off"},
 }
-"""Configuration changes per recogniser (``verifier = "bundled"``: the bundled verifier, required)."""
+"""``[voice]`` keys changed per recogniser (``defence.verifier = "bundled"``: the bundled verifier, required)."""
 
 
 def main() -> int:
@@ -50,13 +49,15 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: the RTF is on one core)")
     args = ap.parse_args()
 
+    from research.voice.datagen import generate
+    from research.voice.evaluate import evaluate, write_report_png
     from voice.commandset import load_command_set
-    from voice.config import VoiceConfig
-    from voice.datagen import generate
+    from core.configtools import replace_keys
+    from voice.config import VoiceConfig, VoiceEngineConfig
     from voice.engines.select import build_engine
-    from voice.evaluate import evaluate, write_report_png
 
-    cfg = VoiceConfig(lang=args.lang, engine="pocketsphinx" if args.lang == "en" else "vosk", audit_log="")
+    cfg = VoiceConfig(lang=args.lang, audit_log="",
+                      engine=VoiceEngineConfig(name="pocketsphinx" if args.lang == "en" else "vosk"))
     cs = load_command_set(cfg.command_set_path())
     manifest = Path(args.data) if args.data else REPO / "runs" / "voice_data" / f"{args.lang}_test" / "manifest.jsonl"
     if not manifest.is_file():
@@ -75,7 +76,7 @@ def main() -> int:
     for mode in args.modes.split(","):
         if mode not in MODES:
             ap.error(f"unknown mode {mode!r} (one of {', '.join(MODES)})")
-        c = dataclasses.replace(cfg, **MODES[mode])
+        c = replace_keys(cfg, MODES[mode])
         engine, cal = build_engine(c, cs, vosk_model=model)
         model = getattr(engine, "model", None)
         summary, results = evaluate(c, manifest, progress=sys.stderr.isatty(), limit=args.limit, engine=engine,

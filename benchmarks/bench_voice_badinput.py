@@ -39,8 +39,8 @@ def main() -> int:
         wavfile.write(t / "clipped.wav", 16000, (np.clip(x * 30, -1, 1) * 32767).astype(np.int16))
         wavfile.write(t / "empty.wav", 16000, np.zeros(0, np.int16))
         (t / "text.wav").write_text("not audio at all")
-        (t / "cfg.toml").write_text('[voice]\ninput = "microphone"\nmicrophone_device = "no such mic 99"\n'
-                                    'audit_log = ""\nengine = "pocketsphinx"\n')
+        (t / "cfg.toml").write_text('[voice]\naudit_log = ""\n[voice.engine]\nname = "pocketsphinx"\n'
+                                    '[voice.input]\nsource = "microphone"\nmicrophone_device = "no such mic 99"\n')
         cases = [
             ("missing WAV", ["voice", "listen", "--wav", str(t / "missing.wav")]),
             ("not a WAV (text file)", ["voice", "listen", "--wav", str(t / "text.wav")]),

@@ -28,10 +28,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--manifest", required=True)
     ap.add_argument("--every", type=int, default=1, help="use every N-th clip")
-    ap.add_argument("--start", type=float, help="onset probability (default: the configured voice.vad_start_prob)")
+    ap.add_argument("--start", type=float, help="onset probability (default: the configured voice.vad.start_prob)")
     ap.add_argument("--stop", default="0.35,0.45,0.5", help="comma list of stop probabilities (<= the start one)")
     ap.add_argument("--silence", default="0.2,0.15", help="comma list of endpointing silences (s)")
-    ap.add_argument("--vad-model", metavar="NPZ", help="VAD weights (default: the configured voice.vad_model)")
+    ap.add_argument("--vad-model", metavar="NPZ", help="VAD weights (default: the configured voice.vad.model)")
     args = ap.parse_args()
 
     from voice.audio.comfort import ComfortNoise
@@ -43,8 +43,8 @@ def main() -> int:
     from voice.verifier.vad_model import load_vad
 
     cfg = VoiceConfig()
-    weights = load_vad(args.vad_model or cfg.vad_model_path())
-    start = cfg.vad_start_prob if args.start is None else args.start
+    weights = load_vad(args.vad_model or cfg.vad.model_path())
+    start = cfg.vad.start_prob if args.start is None else args.start
     man = Path(args.manifest)
     clips = [json.loads(x) for x in man.read_text(encoding="utf-8").splitlines() if x.strip()][::args.every]
     clips = [c for c in clips if c.get("expect") is not None]
@@ -57,8 +57,8 @@ def main() -> int:
         for sil in (float(x) for x in args.silence.split(",")):
             delays, cut, never = [], 0, 0
             for c, x in zip(clips, audio):
-                ep = LearnedEndpointer(weights, start, stop, sil, cfg.preroll_s, cfg.max_utterance_s + 0.5)
-                mel, comfort = StreamingLogMel(), ComfortNoise(cfg.comfort_noise_dbfs)
+                ep = LearnedEndpointer(weights, start, stop, sil, cfg.vad.preroll_s, cfg.defence.max_utterance_s + 0.5)
+                mel, comfort = StreamingLogMel(), ComfortNoise(cfg.input.comfort_noise_dbfs)
                 ends = []
                 for i in range(0, len(x) - 159, 160):
                     f = x[i:i + 160]

@@ -47,9 +47,9 @@ def main() -> int:
     ap.add_argument("--fa-targets", default="0.005,0.01", help="comma list of false-accept targets")
     args = ap.parse_args()
 
-    from voice.app import read_fusion_records
-    from voice.calibration import HARD_REASONS, calibrate, clip_samples, shared_threshold
-    from voice.fusion import fit
+    from research.voice.calibrate import read_fusion_records
+    from research.voice.fusion_fit import fit
+    from research.voice.thresholds import HARD_REASONS, calibrate, clip_samples, shared_threshold
     from voice.verifier.model import bundled_verifier_dir, read_card
 
     labels = read_card(bundled_verifier_dir(args.lang))["labels"]

@@ -117,8 +117,8 @@ class Payloads:
 def _ultrasound_frames(size: int, n: int, seed: int) -> tuple[list[np.ndarray], tuple, list, str]:
     """``n`` grey B-mode-like frames: the project's phantom, else log-compressed speckle."""
     try:
-        from vision.phantom import Phantom, PhantomConfig
-        ph = Phantom(PhantomConfig(seed=seed, width_px=size, height_px=size))
+        from vision.phantom import Phantom, PhantomConfig, PhantomImagingConfig
+        ph = Phantom(PhantomConfig(seed=seed, imaging=PhantomImagingConfig(width_px=size, height_px=size)))
         frames = [ph.render(0.6 + i / 25.0) for i in range(n)]
         return [f.image for f in frames], tuple(frames[0].mm_per_px), list(frames[0].structures), "phantom"
     except Exception:  # the phantom is a convenience; speckle is as good for the wire

@@ -21,12 +21,17 @@ from core.errors import SonoguideError
 
 COMMAND_MODULES: tuple[str, ...] = (
     "sonoguide.commands",
+    "research.segmentation.cli",
     "vision.segmentation.cli",
     "vision.tracking.cli",
     "voice.cli",
+    "research.voice.cli",
     "ar_bridge.cli",
 )
-"""Modules whose ``register(subparsers)`` adds sub-commands, in help order."""
+"""Modules whose ``register(subparsers)`` adds sub-commands, in help order. The ``seg`` and
+``voice`` groups are shared between a real-time package and :mod:`research`
+(:func:`core.subcommands.command_group`): the first module to register creates the group, so
+``research.segmentation.cli`` comes first to keep ``seg run`` last in its help."""
 
 log = logging.getLogger("sonoguide")
 

@@ -1,6 +1,7 @@
 """Core sub-commands: ``demo``, ``run``, ``replay`` and ``config show``.
 
-Thin argument parsing only; the work happens in :mod:`sonoguide.app`.
+Thin argument parsing only; the work happens in :mod:`sonoguide.console`, :mod:`sonoguide.runtime`
+and :mod:`sonoguide.replay`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("recording", metavar="DIR", help="recording directory written by --record")
     p.add_argument("--config", metavar="FILE", help="TOML configuration (default: the one stored in the recording)")
     p.add_argument("--out", metavar="FILE", help="write the replayed overlays as JSON lines to FILE")
-    p.add_argument("--publish", action="store_true", help="also publish the replayed stream on the PUB endpoint")
+    p.add_argument("--publish", action="store_true",
+                   help="also publish the replayed stream at the recorded pace, re-timed to now, as the live loop does")
+    p.add_argument("--pub", metavar="ENDPOINT", help="override network.pub_endpoint for --publish")
     p.set_defaults(func=_replay)
 
     p = sub.add_parser("config", help="configuration tools")
@@ -96,17 +99,17 @@ def _loop_args(p: argparse.ArgumentParser) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from sonoguide.app import run_loop
+    from sonoguide.console import run_loop
     return run_loop(args, demo=True)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from sonoguide.app import run_loop
+    from sonoguide.console import run_loop
     return run_loop(args, demo=False)
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from sonoguide.app import replay
+    from sonoguide.replay import replay
     return replay(args)
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from ar_bridge.config import NetworkConfig
 from ar_bridge.igtl_server import IgtlServerConfig
-from core.configtools import describe_type, is_number, require, section_from_dict, section_to_dict
+from core.configtools import Section, bounds, check, describe_type, require, section_from_dict, section_to_dict
 from core.errors import ConfigError
 from vision.needle.config import NeedleConfig
 from vision.phantom.config import PhantomConfig
@@ -42,8 +42,15 @@ def _source_ok(spec: object, allow_phantom: bool) -> bool:
     return True  # a file or folder path: checked when the source opens
 
 
+def _camera_source_ok(spec: str) -> bool:
+    if spec.startswith("igtl:"):
+        host, _, port = spec[5:].rpartition(":")
+        return bool(host) and port.isdigit() and 1 <= int(port) <= 65535
+    return spec in ("synthetic", "none") or _source_ok(spec, False)
+
+
 @dataclass(frozen=True)
-class UltrasoundConfig:
+class UltrasoundConfig(Section, key="ultrasound"):
     """The ultrasound image source (section ``[ultrasound]``).
 
     Attributes:
@@ -55,25 +62,21 @@ class UltrasoundConfig:
         loop: restart a video file or folder at its end.
     """
 
-    source: str = "phantom"
-    fps: float = 30.0
-    mm_per_px: tuple[float, float] | None = None
+    source: str = field(default="phantom", metadata=check(lambda v: _source_ok(v, True),
+                                                          "phantom, device:N, folder:PATH or a video file path"))
+    fps: float = field(default=30.0, metadata=bounds(1.0, 240.0))
+    mm_per_px: tuple[float, float] | None = field(default=None, metadata=check(
+        lambda v: all(0.005 <= x <= 2.0 for x in v), "two numbers 0.005..2 (mm per pixel: row, column)"))
     loop: bool = True
 
-    def __post_init__(self) -> None:
-        require(_source_ok(self.source, True), "ultrasound.source",
-                "phantom, device:N, folder:PATH or a video file path", self.source)
-        require(is_number(self.fps) and 1.0 <= self.fps <= 240.0, "ultrasound.fps", "a number 1..240", self.fps)
-        if self.mm_per_px is not None:
-            require(all(is_number(v) and 0.005 <= v <= 2.0 for v in self.mm_per_px), "ultrasound.mm_per_px",
-                    "two numbers 0.005..2 (mm per pixel: row, column)", self.mm_per_px)
+    def cross_check(self) -> None:
         require(self.source == "phantom" or self.mm_per_px is not None, "ultrasound.mm_per_px",
                 "[row_mm, col_mm] for a real ultrasound source (read it off the scanner's depth scale)",
                 self.mm_per_px)
 
 
 @dataclass(frozen=True)
-class CameraConfig:
+class CameraConfig(Section, key="camera"):
     """The probe-tracking camera (section ``[camera]``).
 
     Attributes:
@@ -90,37 +93,25 @@ class CameraConfig:
         seed: seed of the simulated probe trajectory.
     """
 
-    source: str = "synthetic"
-    igtl_device: str = "ProbeToTracker"
+    source: str = field(default="synthetic", metadata=check(
+        _camera_source_ok, "synthetic, none, device:N, folder:PATH, a video file path or igtl:HOST:PORT"))
+    igtl_device: str = field(default="ProbeToTracker", metadata=check(
+        bool, "an OpenIGTLink device name such as ProbeToTracker"))
     intrinsics: str = ""
     board: str = ""
-    fps: float = 30.0
-    width: int = 640
-    height: int = 480
-    seed: int = 0
+    fps: float = field(default=30.0, metadata=bounds(1.0, 240.0))
+    width: int = field(default=640, metadata=bounds(160, 4096))
+    height: int = field(default=480, metadata=bounds(120, 4096))
+    seed: int = field(default=0, metadata=bounds(lo=0))
 
-    def __post_init__(self) -> None:
-        ok = self.source in ("synthetic", "none") or _source_ok(self.source, False)
-        if self.source.startswith("igtl:"):
-            host, _, port = self.source[5:].rpartition(":")
-            ok = bool(host) and port.isdigit() and 1 <= int(port) <= 65535
-        require(ok, "camera.source", "synthetic, none, device:N, folder:PATH, a video file path or igtl:HOST:PORT",
-                self.source)
-        require(isinstance(self.igtl_device, str) and bool(self.igtl_device), "camera.igtl_device",
-                "an OpenIGTLink device name such as ProbeToTracker", self.igtl_device)
-        require(is_number(self.fps) and 1.0 <= self.fps <= 240.0, "camera.fps", "a number 1..240", self.fps)
-        require(isinstance(self.width, int) and 160 <= self.width <= 4096, "camera.width", "an integer 160..4096",
-                self.width)
-        require(isinstance(self.height, int) and 120 <= self.height <= 4096, "camera.height",
-                "an integer 120..4096", self.height)
-        require(isinstance(self.seed, int) and self.seed >= 0, "camera.seed", "an integer >= 0", self.seed)
+    def cross_check(self) -> None:
         real = self.source not in ("synthetic", "none") and not self.source.startswith("igtl:")
         require(not real or bool(self.intrinsics), "camera.intrinsics",
                 "the path of the camera JSON for a real camera (run camera calibration)", self.intrinsics)
 
 
 @dataclass(frozen=True)
-class CalibrationConfig:
+class CalibrationConfig(Section, key="calibration"):
     """Calibration files of the transform chain (section ``[calibration]``).
 
     ``T_headset_from_image = T_headset_from_camera @ T_camera_from_marker @ T_marker_from_image``;
@@ -138,18 +129,14 @@ class CalibrationConfig:
 
     image_to_marker: str = ""
     camera_to_headset: str = ""
-    max_rms_mm: float = 2.0
+    max_rms_mm: float = field(default=2.0, metadata=bounds(0.01, 20.0, note="(mm)"))
     probe_id: str = ""
     camera_id: str = ""
     headset_id: str = ""
 
-    def __post_init__(self) -> None:
-        require(is_number(self.max_rms_mm) and 0.01 <= self.max_rms_mm <= 20.0, "calibration.max_rms_mm",
-                "a number 0.01..20 (mm)", self.max_rms_mm)
-
 
 @dataclass(frozen=True)
-class PipelineConfig:
+class PipelineConfig(Section, key="pipeline"):
     """How frames become overlays (section ``[pipeline]``).
 
     Attributes:
@@ -167,28 +154,17 @@ class PipelineConfig:
             is applied, sets OpenCV's process-wide count to ``segmentation.threads`` (1 on 2 cores).
     """
 
-    overlay_validity_ms: float = 200.0
+    overlay_validity_ms: float = field(default=200.0, metadata=bounds(20.0, 5000.0))
     send_image: bool = True
     segmentation: bool = True
     needle: bool = True
-    status_hz: float = 2.0
-    snapshot_dir: str = "snapshots"
-    opencv_threads: int = 1
-
-    def __post_init__(self) -> None:
-        require(is_number(self.overlay_validity_ms) and 20.0 <= self.overlay_validity_ms <= 5000.0,
-                "pipeline.overlay_validity_ms", "a number 20..5000", self.overlay_validity_ms)
-        require(is_number(self.status_hz) and 0.1 <= self.status_hz <= 20.0, "pipeline.status_hz",
-                "a number 0.1..20", self.status_hz)
-        require(isinstance(self.snapshot_dir, str) and bool(self.snapshot_dir), "pipeline.snapshot_dir",
-                "a folder path", self.snapshot_dir)
-        require(isinstance(self.opencv_threads, int) and not isinstance(self.opencv_threads, bool)
-                and 0 <= self.opencv_threads <= 256, "pipeline.opencv_threads", "an integer 0..256",
-                self.opencv_threads)
+    status_hz: float = field(default=2.0, metadata=bounds(0.1, 20.0))
+    snapshot_dir: str = field(default="snapshots", metadata=check(bool, "a folder path"))
+    opencv_threads: int = field(default=1, metadata=bounds(0, 256))
 
 
 @dataclass(frozen=True)
-class RecordingConfig:
+class RecordingConfig(Section, key="recording"):
     """Recording (section ``[recording]``).
 
     Attributes:
@@ -196,11 +172,8 @@ class RecordingConfig:
         camera_poses: record every tracker measurement (besides the pose used per frame).
     """
 
-    dir: str = "recordings"
+    dir: str = field(default="recordings", metadata=check(bool, "a folder path"))
     camera_poses: bool = True
-
-    def __post_init__(self) -> None:
-        require(isinstance(self.dir, str) and bool(self.dir), "recording.dir", "a folder path", self.dir)
 
 
 @dataclass(frozen=True)
@@ -317,7 +290,8 @@ def configured_paths(config: Config) -> list[tuple[str, str, str]]:
 
     ``kind`` is ``"file"`` or ``"folder"``. Empty values (a bundled or simulated default) and
     outputs created on demand (``pipeline.snapshot_dir``, ``recording.dir``, ``voice.audit_log``,
-    ``voice.model_dir``) are not listed; ``network.curve_dir`` is, when ``network.curve`` is on.
+    ``voice.engine.model_dir``) are not listed; ``network.curve_dir`` is, when ``network.curve`` is
+    on.
     """
     out: list[tuple[str, str, str]] = []
     for src in (_source_path(config.ultrasound.source, "ultrasound.source"),
@@ -330,14 +304,14 @@ def configured_paths(config: Config) -> list[tuple[str, str, str]]:
              ("segmentation.model", config.segmentation.model))
     out += [(key, path, "file") for key, path in files if path]
     voice = config.voice
-    for name, kind in (("command_set", "file"), ("calibration", "file"), ("wav_path", "file"),
-                       ("vad_model", "file"), ("vosk_model", "folder")):
-        path = getattr(voice, name, "")
-        if isinstance(path, str) and path:
-            out.append((f"voice.{name}", path, kind))
-    verifier = getattr(voice, "verifier", "")
-    if isinstance(verifier, str) and verifier not in _UNSET_VERIFIER:
-        out.append(("voice.verifier", verifier, "folder"))
+    for key, path, kind in (("command_set", voice.command_set, "file"),
+                            ("defence.calibration", voice.defence.calibration, "file"),
+                            ("input.wav_path", voice.input.wav_path, "file"), ("vad.model", voice.vad.model, "file"),
+                            ("engine.vosk_model", voice.engine.vosk_model, "folder")):
+        if path:
+            out.append((f"voice.{key}", path, kind))
+    if voice.defence.verifier not in _UNSET_VERIFIER:
+        out.append(("voice.defence.verifier", voice.defence.verifier, "folder"))
     if config.network.curve:
         out.append(("network.curve_dir", config.network.curve_dir, "folder"))
     return out
@@ -398,25 +372,34 @@ def _toml_value(v: Any) -> str:
     raise TypeError(f"cannot write {type(v).__name__} as TOML")
 
 
-def dump_toml(config: Config) -> str:
-    """The configuration as TOML text that :func:`load_config` reads back to the same values.
-
-    Every key appears, in field order. TOML has no null, so an optional key that is unset
-    (``None``, such as ``ultrasound.mm_per_px`` with the phantom) is written as a comment,
-    ``# mm_per_px = unset (optional: a list of 2 numbers)``, which reads back as unset.
-    """
-    lines: list[str] = []
-    for f in dataclasses.fields(config):
-        section = getattr(config, f.name)
-        values = section_to_dict(section)
-        hints = typing.get_type_hints(type(section))
-        lines.append(f"[{f.name}]")
-        for g in dataclasses.fields(section):
-            if not g.init:
-                continue
+def _dump_table(section: Any, name: str, lines: list[str]) -> None:
+    """Append ``[name]`` with the section's keys, then a ``[name.sub]`` table per sub-section."""
+    values = section_to_dict(section)
+    hints = typing.get_type_hints(type(section))
+    fields = [g for g in dataclasses.fields(section) if g.init]
+    subs = [g for g in fields if dataclasses.is_dataclass(getattr(section, g.name))]
+    keys = [g for g in fields if g not in subs]
+    if keys or not subs:
+        lines.append(f"[{name}]")
+        for g in keys:
             if g.name in values:
                 lines.append(f"{g.name} = {_toml_value(values[g.name])}")
             else:
                 lines.append(f"# {g.name} = unset (optional: {describe_type(hints[g.name], optional=False)})")
         lines.append("")
+    for g in subs:
+        _dump_table(getattr(section, g.name), f"{name}.{g.name}", lines)
+
+
+def dump_toml(config: Config) -> str:
+    """The configuration as TOML text that :func:`load_config` reads back to the same values.
+
+    Every key appears, in field order; a section made of stages is written as one table per
+    stage (``[tracking.detector]``, ``[tracking.pose]``, ...). TOML has no null, so an optional
+    key that is unset (``None``, such as ``ultrasound.mm_per_px`` with the phantom) is written as
+    a comment, ``# mm_per_px = unset (optional: a list of 2 numbers)``, which reads back as unset.
+    """
+    lines: list[str] = []
+    for f in dataclasses.fields(config):
+        _dump_table(getattr(config, f.name), f.name, lines)
     return "\n".join(lines)

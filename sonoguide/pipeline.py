@@ -23,16 +23,27 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from sonoguide.compose import OverlayComposer
 from core.errors import SonoguideError
-from sonoguide.recording import Recorder
-from sonoguide.state import CommandProcessor, GuidanceState
 from core.pose import PoseMeasurement
+from core.recording import Recorder, frame_record, overlay_record, pose_record
 from core.types import Frame, SegmentationResult
+from sonoguide.compose import OverlayComposer
+from sonoguide.state import CommandProcessor, GuidanceState
+
+if TYPE_CHECKING:  # types only: the stages are imported where they are built
+    from ar_bridge.messages import OverlayMessage
+    from ar_bridge.publisher import Publisher
+    from vision.needle.tracker import NeedleTracker
+    from vision.segmentation.segmenter import Segmenter
+    from vision.sources.base import FrameSource, PoseSource
+    from vision.sources.replay import ReplaySource
+    from vision.tracking.filter import PoseFilter
+    from vision.tracking.sync import PoseBuffer
+    from vision.tracking.tracker import BoardTracker
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +70,18 @@ def lower_thread_priority(increment: int) -> None:
 
 
 class Mailbox:
-    """A one-slot, latest-wins hand-over between two threads.
+    """A one-slot hand-over between two threads: latest wins, or lossless for a replay.
 
     ``put`` replaces an item not yet taken (counted in :attr:`dropped`); ``get`` waits for an item.
+    A ``lossless`` mailbox instead makes ``put`` wait until the reader took the previous item (a
+    recording is replayed frame by frame, as fast as the stages go, never dropping one).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, lossless: bool = False) -> None:
         self._cond = threading.Condition()
         self._item: Any = None
         self._has = False
+        self._lossless = lossless
         self.closed = False
         self.dropped = 0
         self.delivered = 0
@@ -75,11 +89,13 @@ class Mailbox:
     def put(self, item: Any) -> bool:
         """Offer ``item``; returns True when an older, untaken item was dropped."""
         with self._cond:
+            while self._lossless and self._has and not self.closed:
+                self._cond.wait(0.1)
             dropped = self._has
             if dropped:
                 self.dropped += 1
             self._item, self._has = item, True
-            self._cond.notify()
+            self._cond.notify_all()
             return dropped
 
     def get(self, timeout: float) -> Any:
@@ -91,6 +107,7 @@ class Mailbox:
                 return None
             item, self._item, self._has = self._item, None, False
             self.delivered += 1
+            self._cond.notify_all()  # a lossless writer may put the next one
             return item
 
     def close(self) -> None:
@@ -188,8 +205,8 @@ class FrameProcessor:
         stats: where stage durations go.
     """
 
-    segmenter: Any
-    needle: Any
+    segmenter: Segmenter | None
+    needle: NeedleTracker | None
     composer: OverlayComposer
     stats: StageStats = field(default_factory=StageStats)
 
@@ -213,51 +230,38 @@ class FrameProcessor:
         return overlay, seg, needle
 
 
-def pose_record(pose: PoseMeasurement | None) -> dict[str, Any] | None:
-    """A pose as JSON fields for the recording."""
-    if pose is None:
-        return None
-    return {"T": None if pose.T_camera_from_board is None else pose.T_camera_from_board.tolist(),
-            "validity": pose.validity.value, "t_capture_ns": pose.t_capture_ns,
-            "reproj_err_px": None if not np.isfinite(pose.reproj_err_px) else pose.reproj_err_px,
-            "n_points": pose.n_points, "n_markers": pose.n_markers, "reason": pose.reason, "source": pose.source}
-
-
-def pose_from_record(d: dict[str, Any] | None) -> PoseMeasurement | None:
-    """Inverse of :func:`pose_record`."""
-    from core.types import Validity
-    if d is None:
-        return None
-    T = None if d["T"] is None else np.asarray(d["T"], dtype=np.float64)
-    err = d.get("reproj_err_px")
-    return PoseMeasurement(T, Validity(d["validity"]), int(d["t_capture_ns"]),
-                           reproj_err_px=float("nan") if err is None else float(err),
-                           n_points=int(d.get("n_points", 0)), n_markers=int(d.get("n_markers", 0)),
-                           reason=str(d.get("reason", "")), source=str(d.get("source", "")))
-
-
 class Pipeline:
     """Runs the guidance loop until stopped or the ultrasound source ends.
 
     Args:
         us_source: the ultrasound :class:`~vision.sources.FrameSource`.
         processor: the per-frame stages.
-        publisher: the started :class:`~ar_bridge.publisher.Publisher`.
+        publisher: the started :class:`~ar_bridge.publisher.Publisher`, or ``None`` (a replay that
+            only compares).
         commands: the command processor (state owner).
-        camera_source: the tracking camera source, or ``None`` without tracking.
-        tracker: ``BoardTracker`` for camera frames (with ``camera_source``).
+        camera_source: the tracking camera's frame source, or ``None``.
+        tracker: ``BoardTracker`` turning camera frames into poses (with ``camera_source``).
         pose_filter: ``PoseFilter`` applied to every measurement.
         pose_buffer: ``PoseBuffer`` queried at each ultrasound frame's capture time.
+        pose_source: a :class:`~vision.sources.base.PoseSource` of ready-made poses (an external
+            tracker), instead of a camera; ``None`` without one.
+        replay: a :class:`~vision.sources.replay.ReplaySource` as ``us_source``: every frame is
+            processed (lossless hand-over) with the pose and the view recorded with it, and
+            published re-timed to now (``replay.offset_ns``) so a headset shows it as current.
     """
 
-    def __init__(self, us_source: Any, processor: FrameProcessor, publisher: Any, commands: CommandProcessor,
-                 camera_source: Any = None, tracker: Any = None, pose_filter: Any = None,
-                 pose_buffer: Any = None) -> None:
+    def __init__(self, us_source: FrameSource, processor: FrameProcessor, publisher: Publisher | None,
+                 commands: CommandProcessor,
+                 camera_source: FrameSource | None = None, tracker: BoardTracker | None = None,
+                 pose_filter: PoseFilter | None = None, pose_buffer: PoseBuffer | None = None,
+                 pose_source: PoseSource | None = None, replay: ReplaySource | None = None) -> None:
         self.us_source = us_source
         self.processor = processor
         self.publisher = publisher
         self.commands = commands
         self.camera_source = camera_source
+        self.pose_source = pose_source
+        self.replay = replay
         self.tracker = tracker
         self.pose_filter = pose_filter
         self.pose_buffer = pose_buffer
@@ -266,14 +270,14 @@ class Pipeline:
         self.camera_rate = RateMeter()
         self.recorder: Recorder | None = None
         self.record_camera_poses = True
-        self.on_overlay: Callable[[Frame, Any], None] | None = None
-        self._us_box = Mailbox()
+        self.on_overlay: Callable[[Frame, OverlayMessage], None] | None = None
+        self._us_box = Mailbox(lossless=replay is not None)
         self._cam_box = Mailbox()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.finished = threading.Event()
         self.error: BaseException | None = None
-        self.last: tuple[Frame, Any] | None = None
+        self.last: tuple[Frame, OverlayMessage] | None = None
         self._last_lock = threading.Lock()
         self._last_tracking = "off"
 
@@ -285,7 +289,7 @@ class Pipeline:
         if self.camera_source is not None and self.tracker is not None:
             self._spawn("camera-capture", self._capture_loop, self.camera_source, self._cam_box, nice=CAMERA_NICE)
             self._spawn("camera-track", self._camera_loop, nice=CAMERA_NICE)
-        elif self.camera_source is not None and self.pose_buffer is not None:
+        if self.pose_source is not None and self.pose_buffer is not None:
             self._spawn("pose-source", self._pose_source_loop)
 
     def _spawn(self, name: str, fn: Callable[..., None], *args: Any, nice: int = 0) -> None:
@@ -320,6 +324,8 @@ class Pipeline:
         published or recorded after this returns.
         """
         self._stop.set()
+        if self.replay is not None:  # a lossless hand-over may hold the reader: release it first
+            self._us_box.close()
         capture = [t for t in self._threads if t.name in _CAPTURE_THREADS]
         for t in capture:
             t.join(5.0)
@@ -328,7 +334,7 @@ class Pipeline:
         for t in self._threads:
             t.join(5.0)
         self._threads.clear()
-        for src in (self.us_source, self.camera_source):
+        for src in (self.us_source, self.camera_source, self.pose_source):
             if src is not None:
                 try:
                     src.close()
@@ -336,7 +342,7 @@ class Pipeline:
                     log.exception("closing %s failed", getattr(src, "name", src))
 
     # ------------------------------------------------------------------ loops
-    def _capture_loop(self, source: Any, box: Mailbox) -> None:
+    def _capture_loop(self, source: FrameSource, box: Mailbox) -> None:
         while not self._stop.is_set():
             frame = source.read()
             if frame is None:
@@ -352,6 +358,28 @@ class Pipeline:
         self.stats.add("pose_lookup", (time.perf_counter() - t0) * 1e3)
         return pose
 
+    def _pose_for(self, frame: Frame) -> tuple[PoseMeasurement | None, str]:
+        """The pose for ``frame`` and the tracking status it gives; a replay also restores the view."""
+        if self.replay is not None:
+            recorded = self.replay.recorded(frame.seq)
+            view = recorded.state
+            self.commands.restore_view(bool(view.get("frozen", False)),
+                                       view.get("layers") or GuidanceState().layers)
+            pose = recorded.pose
+            return pose, "off" if pose is None else pose.validity.value
+        self.stats.add("wait", (time.time_ns() - frame.t_capture_ns) / 1e6)
+        pose = self._pose_at(frame.t_capture_ns)
+        return pose, "off" if self.pose_buffer is None else (pose.validity.value if pose is not None else "lost")
+
+    def _publish(self, frame: Frame, body: dict, arrays: dict) -> None:
+        t_capture = frame.t_capture_ns
+        if self.replay is not None:  # recorded times shifted to now, so the overlay is current when shown
+            offset = self.replay.offset_ns
+            body = {**body, "valid_until_ns": body["valid_until_ns"] + offset,
+                    "frozen_at_ns": None if body.get("frozen_at_ns") is None else body["frozen_at_ns"] + offset}
+            t_capture += offset
+        self.publisher.publish("overlay", t_capture, body, arrays)
+
     def _us_loop(self) -> None:
         while True:  # ends when the mailbox is closed and empty (source ended, or stop())
             frame = self._us_box.get(0.1)
@@ -361,16 +389,15 @@ class Pipeline:
                     self.finished.set()
                     return
                 continue
-            self.stats.add("wait", (time.time_ns() - frame.t_capture_ns) / 1e6)
-            pose = self._pose_at(frame.t_capture_ns)
-            tracking = "off" if self.pose_buffer is None else (pose.validity.value if pose is not None else "lost")
+            pose, tracking = self._pose_for(frame)
             if tracking != self._last_tracking:
                 self._last_tracking = tracking
                 self.commands.update(tracking=tracking)
             state = self.commands.state
             overlay, seg, needle = self.processor.process(frame, pose, state)
             body, arrays = overlay.to_body()
-            self.publisher.publish("overlay", frame.t_capture_ns, body, arrays)
+            if self.publisher is not None:
+                self._publish(frame, body, arrays)
             self.overlay_rate.tick()
             with self._last_lock:
                 self.last = (frame, overlay)
@@ -383,14 +410,11 @@ class Pipeline:
     def _record_frame(self, rec: Recorder, frame: Frame, pose: PoseMeasurement | None, state: GuidanceState,
                       body: dict, arrays: dict) -> None:
         try:
-            rec.write("frame", {"seq": frame.seq, "t_capture_ns": frame.t_capture_ns, "source": frame.source,
-                                "mm_per_px": list(frame.mm_per_px) if frame.mm_per_px else None,
-                                "pose": pose_record(pose),
-                                "state": {"frozen": state.frozen, "layers": dict(state.layers),
-                                          "version": state.version}},
-                      arrays={"image": frame.image})
-            rec.write("overlay", {"frame_seq": frame.seq, "t_capture_ns": frame.t_capture_ns, "body": body},
-                      arrays={k: v for k, v in arrays.items() if k != "image"})
+            header, images = frame_record(frame, pose, {"frozen": state.frozen, "layers": dict(state.layers),
+                                                        "version": state.version})
+            rec.write("frame", header, arrays=images)
+            header, overlay_arrays = overlay_record(frame, body, arrays)
+            rec.write("overlay", header, arrays=overlay_arrays)
         except SonoguideError as exc:  # a full disk stops the recording, not the guidance
             log.error("recording stopped: %s", exc)
             self.recorder = None
@@ -400,7 +424,7 @@ class Pipeline:
         """Poses that arrive ready (OpenIGTLink): filter and buffer each new one."""
         last_t = None
         while not self._stop.is_set():
-            m = self.camera_source.read(0.1)
+            m = self.pose_source.read(0.1)
             if m.T_camera_from_board is None or m.t_capture_ns == last_t or not m.usable:
                 continue  # nothing new; the buffer ages the last pose to stale by itself
             last_t = m.t_capture_ns

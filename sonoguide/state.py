@@ -128,6 +128,13 @@ class CommandProcessor:
                 return self._state
             return self._commit(**changes)
 
+    def restore_view(self, frozen: bool, layers: Mapping[str, bool]) -> GuidanceState:
+        """Set the view (freeze, visible layers) to what a recording says it was (replay)."""
+        with self._lock:
+            if self._state.frozen == frozen and dict(self._state.layers) == dict(layers):
+                return self._state
+            return self._commit(frozen=bool(frozen), layers=dict(layers))
+
     # ------------------------------------------------------------------ commands
     def submit(self, intent: str, origin: str = "control") -> CommandResult:
         """Apply one command.

@@ -235,7 +235,7 @@ def _child_main(config: Any, curve_dir: str | None, conn: Any, stop: Any, noise:
             from ar_bridge.security import CurveSecurity
             security = CurveSecurity(curve_dir)
             setup = security.setup
-        source = open_audio_source(config, setup, demo=demo)
+        source = open_audio_source(config.input, setup, demo=demo)
         if security is not None and hasattr(source, "rebind"):  # a revoked headset's audio ends too
             security.on_revoked = lambda names: source.rebind()
         listener = VoiceListener(config, source, lambda ev: send(_EVENT, ev), gate=PassThroughGate())

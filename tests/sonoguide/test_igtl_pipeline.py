@@ -17,7 +17,7 @@ from ar_bridge.schema import decode  # noqa: E402
 from ar_bridge.messages import OverlayMessage
 from core.frames import FrameName  # noqa: E402
 from calibration.io import Calibration  # noqa: E402
-from sonoguide.app import Runtime  # noqa: E402
+from sonoguide.runtime import Runtime  # noqa: E402
 from sonoguide.config import CalibrationConfig, CameraConfig, Config, PipelineConfig  # noqa: E402
 from core.se3 import make_T, rotvec_to_R  # noqa: E402
 

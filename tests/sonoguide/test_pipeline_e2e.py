@@ -23,8 +23,9 @@ import zmq
 
 from ar_bridge.schema import decode
 from ar_bridge.messages import OverlayMessage
-from sonoguide.app import Runtime
+from sonoguide.runtime import Runtime
 from sonoguide.config import Config
+from core.configtools import replace_keys
 
 EXE = str(Path(sys.executable).with_name("sonoguide"))
 CHATTER = Path(__file__).resolve().parents[1] / "data" / "voice" / "en_chatter_nerve.wav"
@@ -63,8 +64,8 @@ def recorded_run(tmp_path_factory):
     cfg = cfg.replace(network=dataclasses.replace(cfg.network, pub_endpoint=_ep(), control_endpoint=_ep()),
                       # the voice process runs on looped theatre chatter: it listens, but the
                       # scripted demo commands cannot race the control commands under test
-                      voice=dataclasses.replace(cfg.voice, input="wav", wav_path=str(CHATTER),
-                                                audit_log=str(rec_dir.parent / "audit.jsonl")))
+                      voice=replace_keys(cfg.voice, {"input.source": "wav", "input.wav_path": str(CHATTER),
+                                                     "audit_log": str(rec_dir.parent / "audit.jsonl")}))
     ctx = zmq.Context()
     sub = ctx.socket(zmq.SUB)
     sub.setsockopt(zmq.SUBSCRIBE, b"")
@@ -179,3 +180,31 @@ def test_kill_9_during_recording_then_clean_replay(tmp_path):
     assert "Traceback" not in p.stderr
     n = int(p.stdout.split("replayed ")[1].split()[0])
     assert n >= 10
+
+
+def test_replay_publish_serves_a_headset_like_the_live_loop(recorded_run):
+    """The recording, replayed through the live pipeline with --publish: a reference subscriber sees
+    every overlay, state and heartbeat valid by the contract, current on arrival, nothing lost."""
+    import threading
+
+    from ar_bridge.watch import Watcher, run_watch
+
+    ep = _ep()
+    watcher = Watcher(ep)
+    stop = threading.Event()
+    box: dict = {}
+    t = threading.Thread(target=lambda: box.setdefault("summary", run_watch(watcher, None, stop=stop)))
+    t.start()
+    try:
+        p = subprocess.run([EXE, "replay", str(recorded_run["rec_dir"]), "--publish", "--pub", ep],
+                           capture_output=True, text=True, timeout=300)
+    finally:
+        stop.set()
+        t.join(10)
+    assert p.returncode == 0, p.stderr
+    n = int(p.stdout.split("replayed ")[1].split()[0])
+    s = box["summary"]
+    assert s.invalid == 0, s.errors
+    assert s.topics["overlay"].count == n and s.topics["overlay"].lost == 0
+    assert s.overlays.expired_on_arrival == 0
+    assert s.topics["heartbeat"].count >= 5 and s.topics["state"].count >= 1

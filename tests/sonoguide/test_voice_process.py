@@ -15,7 +15,7 @@ import pytest
 
 from sonoguide.voice_process import VoiceProcess
 from voice.commandset import bundled_command_set_path, load_command_set
-from voice.config import VoiceConfig
+from voice.config import VoiceConfig, VoiceInputConfig
 from voice.confirm import ConfirmationGate, apply_gate
 from voice.events import Decision, VoiceEvent
 
@@ -70,7 +70,8 @@ def _run(config: VoiceConfig, seconds: float, demo: bool = False) -> dict:
 @pytest.mark.timeout(120)
 def test_child_listens_and_the_parent_gates(tmp_path):
     audit = tmp_path / "audit.jsonl"
-    cfg = VoiceConfig(input="wav", wav_realtime=False, wav_loop=False, audit_log=str(audit))
+    cfg = VoiceConfig(audit_log=str(audit),
+                      input=VoiceInputConfig(source="wav", wav_realtime=False, wav_loop=False))
     got = _run(cfg, 90.0, demo=True)
     assert got["error"] is None and got["ready"] == "pocketsphinx"
     assert not got["alive_after_stop"]
@@ -87,13 +88,14 @@ def test_child_listens_and_the_parent_gates(tmp_path):
 
 
 def test_missing_wav_is_one_line_and_no_listener(tmp_path):
-    cfg = VoiceConfig(input="wav", wav_path=str(tmp_path / "nope.wav"), audit_log="")
+    cfg = VoiceConfig(audit_log="", input=VoiceInputConfig(source="wav", wav_path=str(tmp_path / "nope.wav")))
     got = _run(cfg, 60.0)
     assert got["ready"] is None and "nope.wav" in got["error"] and "\n" not in got["error"]
 
 
-@pytest.mark.parametrize("cfg", [VoiceConfig(input="auto", microphone_device="no such device 12345", audit_log=""),
-                                 VoiceConfig(input="wav", audit_log="")])
+@pytest.mark.parametrize("cfg", [VoiceConfig(audit_log="", input=VoiceInputConfig(
+                                     source="auto", microphone_device="no such device 12345")),
+                                 VoiceConfig(audit_log="", input=VoiceInputConfig(source="wav"))])
 def test_a_real_session_never_plays_the_demo_script(cfg):
     """Without a microphone, 'run' gets no voice (said in one line), never the demo's canned commands."""
     got = _run(cfg, 60.0, demo=False)
@@ -105,10 +107,10 @@ _OWNER = """
 import sys, time
 from sonoguide.voice_process import VoiceProcess
 from voice.commandset import bundled_command_set_path, load_command_set
-from voice.config import VoiceConfig
+from voice.config import VoiceConfig, VoiceInputConfig
 from voice.confirm import ConfirmationGate
 gate = ConfirmationGate(load_command_set(bundled_command_set_path("en")), 5.0)
-vp = VoiceProcess(VoiceConfig(input="wav", audit_log=""), None, lambda e: None, gate,
+vp = VoiceProcess(VoiceConfig(input=VoiceInputConfig(source="wav"), audit_log=""), None, lambda e: None, gate,
                   on_ready=lambda name: print("ready", vp._proc.pid, flush=True), demo=True)
 if __name__ == "__main__":
     vp.start()

@@ -58,7 +58,7 @@ class Core:
         self._body, self._arrays = dict(golden.body), dict(golden.arrays)
         self._thread = threading.Thread(target=self._overlays, daemon=True)
 
-    def _handle(self, req) -> dict[str, Any]:  # the same mapping as sonoguide.app.Runtime._handle_control
+    def _handle(self, req) -> dict[str, Any]:  # the same mapping as sonoguide.runtime.Runtime._handle_control
         if req.command == "ping":
             return {"ok": True}
         if req.command == "get_state":

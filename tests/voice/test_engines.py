@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from core.errors import ConfigError, ModelError
+from research.voice.evaluate import run_clip
 from voice.audio.wavio import read_wav
 from voice.commandset import command_set_from_dict
-from voice.config import VoiceConfig
+from voice.config import VoiceConfig, VoiceDefenceConfig, VoiceEngineConfig
 from voice.engines.select import build_engine, choose_engine
-from voice.evaluate import run_clip
 
 
 def _decode(engine, pcm: np.ndarray):
@@ -52,7 +52,9 @@ def test_sphinx_rejects_chatter_with_command_words(sphinx, en_set, voice_data, n
 
 def test_naive_grammar_fires_on_chatter(en_set, voice_data):
     """The known failure the defence exists for: a command-only grammar returns a command."""
-    engine, cal = build_engine(VoiceConfig(engine="pocketsphinx", naive=True, audit_log=""), en_set)
+    engine, cal = build_engine(VoiceConfig(audit_log="",
+                                           engine=VoiceEngineConfig(name="pocketsphinx"),
+                                           defence=VoiceDefenceConfig(naive=True)), en_set)
     pcm, _ = read_wav(voice_data / "en_chatter_nerve.wav")
     r = _decode(engine, pcm)
     assert r.words and not any(w.garbage for w in r.words)  # it forced some command onto the sentence
@@ -81,22 +83,25 @@ def test_sphinx_word_without_pronunciation_fails(tmp_path):
 
 def test_sphinx_only_english():
     with pytest.raises(ConfigError, match="only English"):
-        choose_engine(VoiceConfig(engine="pocketsphinx", lang="ko"))
+        choose_engine(VoiceConfig(lang="ko", engine=VoiceEngineConfig(name="pocketsphinx")))
 
 
 def test_auto_choice(tmp_path):
-    c = choose_engine(VoiceConfig(lang="en", model_dir=str(tmp_path)))
+    c = choose_engine(VoiceConfig(lang="en", engine=VoiceEngineConfig(model_dir=str(tmp_path))))
     assert c.engine == "pocketsphinx" and "no English Vosk model" in c.why
     (tmp_path / "vosk-model-small-en-us-0.15" / "am").mkdir(parents=True)
     (tmp_path / "vosk-model-small-en-us-0.15" / "am" / "final.mdl").write_bytes(b"x")
-    assert choose_engine(VoiceConfig(lang="en", model_dir=str(tmp_path))).engine == "vosk"
+    assert choose_engine(VoiceConfig(lang="en",
+                                     engine=VoiceEngineConfig(model_dir=str(tmp_path)))).engine == "vosk"
 
 
 def test_missing_vosk_model_is_a_model_error(tmp_path, en_set):
     with pytest.raises(ModelError, match="models fetch vosk-en"):
-        choose_engine(VoiceConfig(engine="vosk", lang="en", model_dir=str(tmp_path)))
+        choose_engine(VoiceConfig(lang="en", engine=VoiceEngineConfig(name="vosk", model_dir=str(tmp_path))))
     with pytest.raises(ModelError, match="not found"):
-        build_engine(VoiceConfig(engine="vosk", lang="en", vosk_model=str(tmp_path / "gone"), audit_log=""), en_set)
+        build_engine(VoiceConfig(lang="en",
+                                 audit_log="",
+                                 engine=VoiceEngineConfig(name="vosk", vosk_model=str(tmp_path / "gone"))), en_set)
 
 
 def test_vosk_korean_grammar_and_garbage(vosk_ko_model, ko_set, voice_data):
@@ -130,7 +135,7 @@ def test_vosk_out_of_vocabulary_command_fails(vosk_ko_model):
 
 def test_vosk_korean_end_to_end(vosk_ko_model, ko_set, voice_data):
     path, model = vosk_ko_model
-    cfg = VoiceConfig(lang="ko", engine="vosk", audit_log="")
+    cfg = VoiceConfig(lang="ko", audit_log="", engine=VoiceEngineConfig(name="vosk"))
     engine, cal = build_engine(cfg, ko_set, vosk_model=model)
     v, utts, _ = _first_passed(cfg, ko_set, engine, cal, voice_data / "ko_start_recording.wav")
     assert v is not None and v.intent == "start recording", [u.verdict for u in utts]

@@ -17,7 +17,7 @@ from voice.verifier.vad_model import VadStream, load_vad, save_vad, vad_probs
 
 @pytest.fixture(scope="module")
 def vad():
-    return load_vad(VoiceConfig().vad_model_path())
+    return load_vad(VoiceConfig().vad.model_path())
 
 
 def test_bundled_vad_has_a_card(vad):
@@ -85,7 +85,7 @@ def test_bundled_vad_finds_the_utterance(vad, voice_data, name):
 
 
 def test_bundled_vad_ignores_monitor_beeps(vad):
-    from voice.datagen import beeps
+    from research.voice.datagen import beeps
 
     x = beeps(16000 * 5, np.random.default_rng(3)) * 10 ** (-30 / 20)
     segs, _ = _segments(vad, (x * 32767).astype(np.int16))

@@ -15,7 +15,7 @@ from voice.audio.sources import (AudioChunk, MicrophoneSource, WavSource, ZmqAud
                                  open_audio_source)
 from voice.audio.wavio import read_wav, write_wav
 from voice.audit import read_audit
-from voice.config import VoiceConfig
+from voice.config import VoiceConfig, VoiceEngineConfig, VoiceInputConfig
 from voice.events import Decision
 from voice.listener import VoiceListener
 
@@ -39,10 +39,11 @@ def _collect(listener, timeout=60.0):
 def test_wav_session_with_confirmation_and_audit(voice_data, tmp_path):
     wav = _session(voice_data, tmp_path, ["en_freeze", "en_chatter_nerve", "en_hide_all", "en_confirm"])
     audit = tmp_path / "audit.jsonl"
-    cfg = VoiceConfig(engine="pocketsphinx", input="wav", wav_path=str(wav), wav_realtime=False, wav_loop=False,
-                      audit_log=str(audit))
+    cfg = VoiceConfig(audit_log=str(audit),
+                      input=VoiceInputConfig(source="wav", wav_path=str(wav), wav_realtime=False, wav_loop=False),
+                      engine=VoiceEngineConfig(name="pocketsphinx"))
     events = []
-    lis = VoiceListener(cfg, open_audio_source(cfg), events.append)
+    lis = VoiceListener(cfg, open_audio_source(cfg.input), events.append)
     lis.start()
     _collect(lis)
     lis.stop()
@@ -60,10 +61,12 @@ def test_wav_session_with_confirmation_and_audit(voice_data, tmp_path):
 
 def test_expired_confirmation(voice_data, tmp_path, en_set):
     wav = _session(voice_data, tmp_path, ["en_hide_all"], gap_s=0.2)
-    cfg = VoiceConfig(engine="pocketsphinx", input="wav", wav_path=str(wav), wav_realtime=False, wav_loop=False,
-                      audit_log="", confirm_window_s=0.5)
+    cfg = VoiceConfig(confirm_window_s=0.5,
+                      audit_log="",
+                      input=VoiceInputConfig(source="wav", wav_path=str(wav), wav_realtime=False, wav_loop=False),
+                      engine=VoiceEngineConfig(name="pocketsphinx"))
     events = []
-    lis = VoiceListener(cfg, open_audio_source(cfg), events.append)
+    lis = VoiceListener(cfg, open_audio_source(cfg.input), events.append)
     lis.start()
     _collect(lis)
     deadline = time.time() + 5
@@ -107,7 +110,8 @@ def test_listener_survives_bad_audio_and_callback_errors(voice_data):
         got.append(ev)
         raise RuntimeError("consumer bug")
 
-    lis = VoiceListener(VoiceConfig(engine="pocketsphinx", audit_log=""), _BadThenGood(pcm), cb)
+    lis = VoiceListener(VoiceConfig(audit_log="",
+                                    engine=VoiceEngineConfig(name="pocketsphinx")), _BadThenGood(pcm), cb)
     lis.start()
     _collect(lis)
     lis.stop()
@@ -118,10 +122,11 @@ def test_listener_survives_bad_audio_and_callback_errors(voice_data):
 def test_silence_gives_no_command(tmp_path):
     p = tmp_path / "silence.wav"
     write_wav(p, np.zeros(32000, np.int16))
-    cfg = VoiceConfig(engine="pocketsphinx", input="wav", wav_path=str(p), wav_realtime=False, wav_loop=False,
-                      audit_log="")
+    cfg = VoiceConfig(audit_log="",
+                      input=VoiceInputConfig(source="wav", wav_path=str(p), wav_realtime=False, wav_loop=False),
+                      engine=VoiceEngineConfig(name="pocketsphinx"))
     events = []
-    lis = VoiceListener(cfg, open_audio_source(cfg), events.append)
+    lis = VoiceListener(cfg, open_audio_source(cfg.input), events.append)
     lis.start()
     _collect(lis)
     lis.stop()
@@ -130,8 +135,8 @@ def test_silence_gives_no_command(tmp_path):
 
 def test_missing_wav_and_model(tmp_path):
     with pytest.raises(InputError, match="not found"):
-        open_audio_source(VoiceConfig(input="wav", wav_path=str(tmp_path / "none.wav")))
-    cfg = VoiceConfig(engine="vosk", lang="en", model_dir=str(tmp_path), audit_log="")
+        open_audio_source(VoiceInputConfig(source="wav", wav_path=str(tmp_path / "none.wav")))
+    cfg = VoiceConfig(lang="en", audit_log="", engine=VoiceEngineConfig(name="vosk", model_dir=str(tmp_path)))
     lis = VoiceListener(cfg, WavSource(str(tmp_path / "x.wav")), lambda e: None)
     with pytest.raises(ModelError, match="fetch vosk-en"):
         lis.start()
@@ -143,17 +148,17 @@ def test_no_microphone_is_a_device_error():
 
 
 def test_auto_input_without_microphone_uses_demo_wav_in_the_demo_only():
-    cfg = VoiceConfig(input="auto", microphone_device="no such device 12345")
-    src = open_audio_source(cfg, demo=True)
+    cfg = VoiceConfig(input=VoiceInputConfig(source="auto", microphone_device="no such device 12345"))
+    src = open_audio_source(cfg.input, demo=True)
     assert isinstance(src, WavSource) and src.loop and src.realtime and src.path.endswith("demo_script.wav")
     with pytest.raises(DeviceError, match="no microphone"):
-        open_audio_source(cfg)
+        open_audio_source(cfg.input)
 
 
 def test_scripted_recording_is_refused_outside_the_demo():
     with pytest.raises(InputError, match="wav_path"):
-        open_audio_source(VoiceConfig(input="wav"))
-    assert open_audio_source(VoiceConfig(input="wav"), demo=True).path.endswith("demo_script.wav")
+        open_audio_source(VoiceInputConfig(source="wav"))
+    assert open_audio_source(VoiceInputConfig(source="wav"), demo=True).path.endswith("demo_script.wav")
 
 
 def _free_endpoint():
@@ -172,9 +177,11 @@ def test_headset_stream_over_zeromq(voice_data):
     pcm16, _ = read_wav(voice_data / "en_freeze.wav")
     pcm48 = (resample_block(pcm16.astype(np.float32) / 32768, 16000, 48000) * 32767).astype(np.int16)
     pcm48 = np.concatenate([pcm48, np.zeros(48000, np.int16)])
-    cfg = VoiceConfig(engine="pocketsphinx", input="zmq", zmq_endpoint=ep, audit_log="")
+    cfg = VoiceConfig(audit_log="",
+                      input=VoiceInputConfig(source="zmq", zmq_endpoint=ep),
+                      engine=VoiceEngineConfig(name="pocketsphinx"))
     events = []
-    src = open_audio_source(cfg)
+    src = open_audio_source(cfg.input)
     lis = VoiceListener(cfg, src, events.append)
     lis.start()
     push = zmq.Context.instance().socket(zmq.PUSH)
@@ -200,7 +207,7 @@ def test_busy_endpoint_is_a_network_error():
     a = ZmqAudioSource(ep)
     a.start()
     try:
-        with pytest.raises(NetworkError, match="voice.zmq_endpoint"):
+        with pytest.raises(NetworkError, match=r"voice\.input\.zmq_endpoint"):
             ZmqAudioSource(ep).start()
     finally:
         a.close()

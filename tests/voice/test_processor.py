@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from voice.audio.wavio import read_wav
-from voice.config import VoiceConfig
+from voice.config import VoiceConfig, VoiceDefenceConfig, VoiceEngineConfig, VoiceVadConfig
 from voice.engines.select import build_engine
 from voice.events import Decision
 from voice.processor import UtteranceProcessor
@@ -35,9 +35,12 @@ class CountingEngine:
 
 @pytest.fixture(scope="module")
 def parts(en_set):
-    cfg = VoiceConfig(engine="pocketsphinx", audit_log="", vad="learned", verifier="bundled")
+    cfg = VoiceConfig(audit_log="",
+                      engine=VoiceEngineConfig(name="pocketsphinx"),
+                      vad=VoiceVadConfig(kind="learned"),
+                      defence=VoiceDefenceConfig(verifier="bundled"))
     engine, cal = build_engine(cfg, en_set)
-    return cfg, engine, cal, build_verifier(cfg, en_set, cal), load_vad_for(cfg)
+    return cfg, engine, cal, build_verifier(cfg, en_set, cal), load_vad_for(cfg.vad)
 
 
 def _run(parts, en_set, pcm):
@@ -73,7 +76,7 @@ def test_command_followed_by_more_speech_is_not_accepted(parts, en_set, voice_da
     """A pause shorter than the endpointing silence: the speculative result on "freeze" is dropped."""
     cfg = parts[0]
     # speech of en_freeze ends at 0.984 s and en_chatter_nerve's starts at 0.5 s (manifest_en.jsonl)
-    gap = np.zeros(int(0.6 * cfg.endpoint_silence_s * 16000), np.int16)
+    gap = np.zeros(int(0.6 * cfg.vad.endpoint_silence_s * 16000), np.int16)
     pcm = np.concatenate([_clip(voice_data, "en_freeze")[:int(0.984 * 16000)], gap,
                           _clip(voice_data, "en_chatter_nerve")[int(0.5 * 16000):]])
     events, results, eng, _ = _run(parts, en_set, pcm)
@@ -93,7 +96,7 @@ def test_clean_command_after_digital_silence_is_heard_whole(parts, en_set, text,
     """Regression: with an all-zero lead-in the learned VAD hovered between its thresholds and cut these
     commands to fragments ("too short", "low confidence"); the log-mel front end now hears the comfort noise."""
     from voice.audio.wavio import float_to_int16
-    from voice.datagen import ClipSpec, render
+    from research.voice.datagen import ClipSpec, render
 
     x, t0, t1 = render(ClipSpec(text=text, expect=intent, voice=voice, rate_wpm=rate, pitch=pitch, noise="clean",
                                 snr_db=None, level_dbfs=-24.0, lead_s=0.5, tail_s=0.6, seed=7), None)

@@ -1,23 +1,27 @@
-"""Configuration of needle tracking: section ``[needle]`` of the TOML file."""
+"""Configuration of needle tracking: section ``[needle]`` of the TOML file.
+
+One table per stage: ``[needle.detector]`` (finding and measuring a shaft in one frame:
+:mod:`vision.needle.entry`, :mod:`vision.needle.strip`), ``[needle.tracker]`` (following and
+confirming candidate lines over frames: :class:`~vision.needle.tracker.NeedleTracker`) and
+``[needle.proximity]`` (the predicted path and the warning levels:
+:mod:`vision.needle.proximity`). Every default lives here; each field declares its allowed
+values (:class:`~core.configtools.Section`). The flat keys of the previous release
+(``stop_mm`` directly in ``[needle]``) are still read, with a deprecation line.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from core.configtools import is_number, require
-
-_S = "needle"
+from core.configtools import Section, bounds, require
 
 
 @dataclass(frozen=True)
-class NeedleConfig:
-    """Detector, tracking, smoothing and proximity parameters.
+class NeedleDetectorConfig(Section, key="needle.detector"):
+    """Finding and measuring a needle shaft in one frame (``[needle.detector]``).
 
     Attributes:
         skin_mm: depth of the bright near field (skin, coupling layer) ignored by the detector.
-        search_lines: while no needle is confirmed, the best entering lines
-            (:mod:`vision.needle.entry`) not on a known line that are measured per frame (plus
-            one lower-ranked line in turn).
         min_angle_deg, max_angle_deg: range of shaft angles below the image horizontal.
         strip_half_px: half-width (px) of the band around a line hypothesis in which the shaft
             is looked for (the entering line's or the prediction's uncertainty across the line).
@@ -39,6 +43,41 @@ class NeedleConfig:
             than this (shorter dips are part of the shaft).
         tip_level: the tip is where the echo along the line falls below this fraction of the
             shaft's median contrast (sub-pixel).
+    """
+
+    skin_mm: float = field(default=1.5, metadata=bounds(0.0, 20.0))
+    min_angle_deg: float = field(default=10.0, metadata=bounds(0.0, 89.0))
+    max_angle_deg: float = field(default=80.0, metadata=bounds(1.0, 90.0))
+    strip_half_px: int = field(default=10, metadata=bounds(2, 100))
+    max_tilt_deg: float = field(default=3.0, metadata=bounds(0.1, 20.0))
+    shaft_half_px: int = field(default=1, metadata=bounds(0, 20))
+    background_px: tuple[int, int] = (5, 10)
+    max_entry_gap_mm: float = field(default=3.0, metadata=bounds(0.0, 200.0))
+    min_length_mm: float = field(default=3.0, metadata=bounds(0.1, 200.0))
+    min_contrast: float = field(default=12.0, metadata=bounds(0.0, 255.0))
+    min_snr: float = field(default=2.0, metadata=bounds(0.0, 100.0))
+    orientation_tol_deg: float = field(default=15.0, metadata=bounds(1.0, 90.0))
+    max_wobble_px: float = field(default=1.2, metadata=bounds(0.1, 20.0))
+    gap_mm: float = field(default=1.0, metadata=bounds(0.0, 50.0))
+    tip_gap_mm: float = field(default=0.3, metadata=bounds(0.0, 50.0))
+    tip_level: float = field(default=0.5, metadata=bounds(0.05, 0.95))
+
+    def cross_check(self) -> None:
+        key, bg = self.section_key, self.background_px
+        require(self.shaft_half_px < bg[0] < bg[1] <= 50, f"{key}.background_px",
+                "two integers (inner, outer) with shaft_half_px < inner < outer <= 50", bg)
+        require(self.min_angle_deg < self.max_angle_deg, f"{key}.max_angle_deg", "a value above min_angle_deg",
+                self.max_angle_deg)
+
+
+@dataclass(frozen=True)
+class NeedleTrackerConfig(Section, key="needle.tracker"):
+    """Following candidate lines over frames and confirming the needle (``[needle.tracker]``).
+
+    Attributes:
+        search_lines: while no needle is confirmed, the best entering lines
+            (:mod:`vision.needle.entry`) not on a known line that are measured per frame (plus
+            one lower-ranked line in turn).
         gate_angle_deg: a detection further than this from a track's angle belongs to another line.
         gate_px: ... or further than this from its line (px, anatomy-compensated).
         angle_process_deg: process noise of the angle (degrees per sqrt(second)).
@@ -59,6 +98,29 @@ class NeedleConfig:
         relock_s: for this long after a confirmed needle was lost, a shaft on its line is
             confirmed at once.
         max_missed: frames without a detection before a track is dropped.
+    """
+
+    search_lines: int = field(default=2, metadata=bounds(1, 100))
+    gate_angle_deg: float = field(default=5.0, metadata=bounds(0.5, 90.0))
+    gate_px: float = field(default=8.0, metadata=bounds(1.0, 1000.0))
+    angle_process_deg: float = field(default=2.0, metadata=bounds(0.0, 100.0))
+    tip_accel_mm_s2: float = field(default=20.0, metadata=bounds(0.0, 1e5))
+    tip_meas_px: float = field(default=1.5, metadata=bounds(0.05, 100.0))
+    confirm_advance_mm: float = field(default=1.0, metadata=bounds(0.0, 100.0))
+    confirm_z: float = field(default=2.33, metadata=bounds(0.0, 10.0))
+    history: int = field(default=24, metadata=bounds(4, 1000))
+    max_unconfirmed: int = field(default=20, metadata=bounds(2, 100000))
+    max_tracks: int = field(default=6, metadata=bounds(1, 100))
+    static_memory_s: float = field(default=30.0, metadata=bounds(0.0, 3600.0))
+    relock_s: float = field(default=10.0, metadata=bounds(0.0, 3600.0))
+    max_missed: int = field(default=5, metadata=bounds(0, 1000))
+
+
+@dataclass(frozen=True)
+class ProximityConfig(Section, key="needle.proximity"):
+    """The predicted path and the warning levels (``[needle.proximity]``).
+
+    Attributes:
         trajectory_mm: length of the extrapolated path drawn ahead of the tip.
         caution_mm: tip closer than this to a nerve or vessel, or a path that passes within
             ``stop_mm`` of one: ``caution``.
@@ -67,69 +129,25 @@ class NeedleConfig:
         stop_mm: tip closer than this to a nerve or vessel: ``stop``.
     """
 
-    skin_mm: float = 1.5
-    search_lines: int = 2
-    min_angle_deg: float = 10.0
-    max_angle_deg: float = 80.0
-    strip_half_px: int = 10
-    max_tilt_deg: float = 3.0
-    shaft_half_px: int = 1
-    background_px: tuple[int, int] = (5, 10)
-    max_entry_gap_mm: float = 3.0
-    min_length_mm: float = 3.0
-    min_contrast: float = 12.0
-    min_snr: float = 2.0
-    orientation_tol_deg: float = 15.0
-    max_wobble_px: float = 1.2
-    gap_mm: float = 1.0
-    tip_gap_mm: float = 0.3
-    tip_level: float = 0.5
-    gate_angle_deg: float = 5.0
-    gate_px: float = 8.0
-    angle_process_deg: float = 2.0
-    tip_accel_mm_s2: float = 20.0
-    tip_meas_px: float = 1.5
-    confirm_advance_mm: float = 1.0
-    confirm_z: float = 2.33
-    history: int = 24
-    max_unconfirmed: int = 20
-    max_tracks: int = 6
-    static_memory_s: float = 30.0
-    relock_s: float = 10.0
-    max_missed: int = 5
-    trajectory_mm: float = 15.0
-    caution_mm: float = 3.0
-    tip_margin_mm: float = 0.5
-    stop_mm: float = 1.0
+    trajectory_mm: float = field(default=15.0, metadata=bounds(0.0, 200.0))
+    caution_mm: float = field(default=3.0, metadata=bounds(0.0, 100.0))
+    tip_margin_mm: float = field(default=0.5, metadata=bounds(0.0, 20.0))
+    stop_mm: float = field(default=1.0, metadata=bounds(0.0, 100.0))
 
-    def __post_init__(self) -> None:
-        ranges = (
-            ("skin_mm", 0.0, 20.0), ("min_angle_deg", 0.0, 89.0), ("max_angle_deg", 1.0, 90.0),
-            ("max_tilt_deg", 0.1, 20.0), ("max_entry_gap_mm", 0.0, 200.0), ("min_length_mm", 0.1, 200.0),
-            ("min_contrast", 0.0, 255.0), ("min_snr", 0.0, 100.0), ("max_wobble_px", 0.1, 20.0),
-            ("orientation_tol_deg", 1.0, 90.0),
-            ("gap_mm", 0.0, 50.0), ("tip_gap_mm", 0.0, 50.0), ("tip_level", 0.05, 0.95),
-            ("gate_angle_deg", 0.5, 90.0), ("gate_px", 1.0, 1000.0), ("angle_process_deg", 0.0, 100.0),
-            ("tip_accel_mm_s2", 0.0, 1e5), ("tip_meas_px", 0.05, 100.0), ("confirm_advance_mm", 0.0, 100.0),
-            ("confirm_z", 0.0, 10.0), ("static_memory_s", 0.0, 3600.0), ("relock_s", 0.0, 3600.0),
-            ("trajectory_mm", 0.0, 200.0), ("caution_mm", 0.0, 100.0), ("tip_margin_mm", 0.0, 20.0),
-            ("stop_mm", 0.0, 100.0),
-        )
-        for key, lo, hi in ranges:
-            v = getattr(self, key)
-            require(is_number(v) and lo <= v <= hi, f"{_S}.{key}", f"a number {lo:g}..{hi:g}", v)
-        ints = (("search_lines", 1, 100), ("strip_half_px", 2, 100), ("shaft_half_px", 0, 20),
-                ("history", 4, 1000), ("max_unconfirmed", 2, 100000), ("max_tracks", 1, 100),
-                ("max_missed", 0, 1000))
-        for key, lo, hi in ints:
-            v = getattr(self, key)
-            require(isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi, f"{_S}.{key}",
-                    f"an integer {lo}..{hi}", v)
-        bg = self.background_px
-        require(isinstance(bg, tuple) and len(bg) == 2
-                and all(isinstance(b, int) and not isinstance(b, bool) for b in bg)
-                and self.shaft_half_px < bg[0] < bg[1] <= 50,
-                f"{_S}.background_px", "two integers (inner, outer) with shaft_half_px < inner < outer <= 50", bg)
-        require(self.min_angle_deg < self.max_angle_deg, f"{_S}.max_angle_deg", "a value above min_angle_deg",
-                self.max_angle_deg)
-        require(self.stop_mm <= self.caution_mm, f"{_S}.stop_mm", "a value <= caution_mm", self.stop_mm)
+    def cross_check(self) -> None:
+        require(self.stop_mm <= self.caution_mm, f"{self.section_key}.stop_mm", "a value <= caution_mm", self.stop_mm)
+
+
+@dataclass(frozen=True)
+class NeedleConfig(Section, key="needle"):
+    """Needle tracking, one sub-section per stage.
+
+    Attributes:
+        detector: shaft detection in one frame (:class:`NeedleDetectorConfig`).
+        tracker: tracks over frames and confirmation (:class:`NeedleTrackerConfig`).
+        proximity: predicted path and warning levels (:class:`ProximityConfig`).
+    """
+
+    detector: NeedleDetectorConfig = field(default_factory=NeedleDetectorConfig)
+    tracker: NeedleTrackerConfig = field(default_factory=NeedleTrackerConfig)
+    proximity: ProximityConfig = field(default_factory=ProximityConfig)

@@ -46,21 +46,23 @@ def search_frame(image: np.ndarray, full: np.ndarray, mm_per_px: tuple[float, fl
     Args:
         image: ``HxW`` uint8 frame; ``full``: the same as float32.
         mm_per_px: pixel spacing ``(row, col)``.
-        config: detector parameters.
+        config: ``[needle]``: ``detector`` measures the lines, ``tracker``'s gates decide which
+            entering lines ``skip`` passes over.
         entry: the entry-line search (holds its cached sampling grid).
         n_lines: how many of the best entering lines are measured.
         lines: extra hypotheses ``(point, direction)`` in px, measured first (predicted tracks).
         skip: lines not to measure again (static anatomy already known): an entry hypothesis
-            within ``gate_angle_deg`` and ``gate_px`` of one is passed over.
+            within ``tracker.gate_angle_deg`` and ``tracker.gate_px`` of one is passed over.
         rng: randomness of the line fits (repeatable when not given).
     """
     rng = rng or np.random.default_rng(0)
     hyps = [(np.asarray(p, float), np.asarray(u, float)) for p, u in (lines or [])]
-    cos_gate = math.cos(math.radians(config.gate_angle_deg))
+    gates = config.tracker
+    cos_gate = math.cos(math.radians(gates.gate_angle_deg))
     n_entry = 0
-    for p, u, _ in entry.hypotheses(image, mm_per_px, config, keep=n_lines + len(skip or ())):
+    for p, u, _ in entry.hypotheses(image, mm_per_px, config.detector, keep=n_lines + len(skip or ())):
         if skip and any(abs(float(u @ u2)) >= cos_gate
-                        and abs(float((p - p2) @ np.array([-u2[1], u2[0]]))) <= config.gate_px for p2, u2 in skip):
+                        and abs(float((p - p2) @ np.array([-u2[1], u2[0]]))) <= gates.gate_px for p2, u2 in skip):
             continue
         hyps.append((p, u))
         n_entry += 1
@@ -68,7 +70,7 @@ def search_frame(image: np.ndarray, full: np.ndarray, mm_per_px: tuple[float, fl
             break
     found: list[LineDetection] = []
     for p, u in hyps:
-        d = measure_shaft(full, p, u, mm_per_px, config, rng=rng)
+        d = measure_shaft(full, p, u, mm_per_px, config.detector, rng=rng)
         if d is None:
             continue
         dup = next((k for k, e in enumerate(found) if same_line(e, d)), None)
@@ -92,7 +94,7 @@ def detect_needle(image: np.ndarray, mm_per_px: tuple[float, float], config: Nee
     Args:
         image: ``HxW`` uint8 (or ``HxWx3``) ultrasound image.
         mm_per_px: pixel spacing ``(row, col)``.
-        config: detector parameters.
+        config: ``[needle]`` (see :func:`search_frame`).
         prior: a predicted line ``(point, unit direction)``, measured as a hypothesis first.
         rng: randomness of the line fits (repeatable when not given).
         exclude: lines ``(point, unit direction)`` known not to be the needle.

@@ -29,7 +29,7 @@ import math
 import cv2
 import numpy as np
 
-from vision.needle.config import NeedleConfig
+from vision.needle.config import NeedleDetectorConfig
 
 _LEVELS = 2  # quarter resolution
 _STEP_DEG = 2.5
@@ -53,7 +53,7 @@ class EntrySearch:
         self._grid: tuple | None = None
 
     @staticmethod
-    def _build(h: int, w: int, sy: float, sx: float, top: float, cfg: NeedleConfig) -> tuple:
+    def _build(h: int, w: int, sy: float, sx: float, top: float, cfg: NeedleDetectorConfig) -> tuple:
         angles = np.arange(cfg.min_angle_deg, cfg.max_angle_deg + 1e-6, _STEP_DEG)
         entries, dirs, side, ang = [], [], [], []
         ys = np.arange(math.ceil(top), h - 1, 1.0)
@@ -80,14 +80,14 @@ class EntrySearch:
         inside = (mx >= 0) & (mx <= w - 1) & (my >= top) & (my <= h - 1) & (i * mm_along[None, :] <= _REACH_MM)
         return (mx.astype(np.float32), my.astype(np.float32), inside, e, d, grid_shape, mm_along.astype(np.float32))
 
-    def hypotheses(self, image: np.ndarray, mm_per_px: tuple[float, float], config: NeedleConfig,
+    def hypotheses(self, image: np.ndarray, mm_per_px: tuple[float, float], config: NeedleDetectorConfig,
                    keep: int) -> list[tuple[np.ndarray, np.ndarray, float]]:
         """The ``keep`` best-scoring entering lines.
 
         Args:
             image: ``HxW`` uint8 frame at full resolution.
             mm_per_px: pixel spacing ``(row, col)``.
-            config: angle range and ``skin_mm``.
+            config: ``[needle.detector]`` (angle range and ``skin_mm``).
             keep: how many hypotheses to return.
 
         Returns:

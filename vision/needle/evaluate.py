@@ -39,7 +39,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from vision.needle.config import NeedleConfig
+from vision.needle.config import NeedleConfig, ProximityConfig
 from vision.needle.proximity import proximity_level, structure_distances
 from vision.needle.tracker import NeedleTracker
 from core.types import Structure, Validity
@@ -73,11 +73,15 @@ class SequenceSpec:
 
     def phantom_config(self):
         """The :class:`~vision.phantom.config.PhantomConfig` of this sequence."""
-        from vision.phantom.config import PhantomConfig
+        from vision.phantom.config import (PhantomAnatomyConfig, PhantomConfig, PhantomImagingConfig,
+                                           PhantomMotionConfig, PhantomNeedleConfig)
 
-        return PhantomConfig(seed=self.seed, preset=self.preset, needle_angle_deg=self.angle_deg,
-                             needle_side=self.side, needle_target=self.target, depth_mm=self.depth_mm,
-                             gain_db=self.gain_db, motion=self.motion, bone=self.bone, needle=self.needle)
+        return PhantomConfig(
+            seed=self.seed, imaging=PhantomImagingConfig(depth_mm=self.depth_mm, gain_db=self.gain_db),
+            anatomy=PhantomAnatomyConfig(preset=self.preset, bone=self.bone),
+            motion=PhantomMotionConfig(enabled=self.motion),
+            needle=PhantomNeedleConfig(enabled=self.needle, angle_deg=self.angle_deg, side=self.side,
+                                       target=self.target))
 
 
 def default_sequences(n: int = 24, needle_free: int = 4, base_seed: int = 200) -> list[SequenceSpec]:
@@ -182,7 +186,8 @@ class NeedleEvalSummary:
         }
 
 
-def _true_level(tip, angle_deg: float, side: str, structs: list[Structure], mm_per_px, cfg: NeedleConfig) -> str:
+def _true_level(tip, angle_deg: float, side: str, structs: list[Structure], mm_per_px,
+                cfg: ProximityConfig) -> str:
     sy, sx = mm_per_px
     d = np.array([math.cos(math.radians(angle_deg)) * (1 if side == "left" else -1), math.sin(math.radians(angle_deg))])
     end = np.asarray(tip) + d * cfg.trajectory_mm / np.array([sx, sy])
@@ -267,7 +272,7 @@ def evaluate_needle(sequences: list[SequenceSpec] | None = None, fps: float = 10
             seq["frames"] += 1
             seq["angle"] = float(f.needle_angle_deg)  # the actual angle (a target re-aims the needle)
             if spec.target != "none" and res.validity in (Validity.OK, Validity.UNCERTAIN):
-                true_level = _true_level(tip, f.needle_angle_deg, spec.side, structs, f.mm_per_px, cfg)
+                true_level = _true_level(tip, f.needle_angle_deg, spec.side, structs, f.mm_per_px, cfg.proximity)
                 out.safe_when_stop += int(true_level == "stop" and res.proximity == "safe")
             if res.validity != Validity.OK:
                 continue

@@ -6,7 +6,7 @@ structure is at distance 0. The path is the segment from the tip to the extrapol
 its distance to a polygon is 0 when they intersect, else the smallest point-to-segment
 distance between the path's end points and the polygon's edges and vice versa.
 
-Levels (configurable thresholds, ``NeedleConfig``):
+Levels (configurable thresholds, ``[needle.proximity]``):
 
 * ``stop``: the tip is within ``stop_mm`` of a nerve or vessel;
 * ``caution``: the tip is within ``caution_mm``, or the path ahead passes within ``stop_mm``;
@@ -21,7 +21,7 @@ from collections.abc import Iterable
 import cv2
 import numpy as np
 
-from vision.needle.config import NeedleConfig
+from vision.needle.config import ProximityConfig
 from core.types import Structure
 
 CLASSES = ("nerve", "vessel")
@@ -119,7 +119,8 @@ def structure_distances(tip_px, path_end_px, structures: Iterable[Structure], mm
     return tip_d, path_d
 
 
-def proximity_level(tip_d: dict[str, float | None], path_d: dict[str, float | None], config: NeedleConfig) -> str:
+def proximity_level(tip_d: dict[str, float | None], path_d: dict[str, float | None],
+                    config: ProximityConfig) -> str:
     """``stop`` / ``caution`` / ``safe`` from the distances (see the module docstring)."""
     tips = [d for d in tip_d.values() if d is not None]
     paths = [d for d in path_d.values() if d is not None]

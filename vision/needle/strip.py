@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vision.needle.config import NeedleConfig
+from vision.needle.config import NeedleDetectorConfig
 
 _RANSAC_HYPOTHESES = 48
 _INLIER_PX = 1.5
@@ -239,7 +239,7 @@ def _runs(good: np.ndarray, gap: int) -> list[tuple[int, int]]:
 
 
 def measure_shaft(image: np.ndarray, point: np.ndarray, direction: np.ndarray, mm_per_px: tuple[float, float],
-                  config: NeedleConfig, search_px: int | None = None,
+                  config: NeedleDetectorConfig, search_px: int | None = None,
                   rng: np.random.Generator | None = None) -> LineDetection | None:
     """Find and measure the shaft near the line ``point + t direction``; ``None`` when there is none.
 
@@ -247,7 +247,7 @@ def measure_shaft(image: np.ndarray, point: np.ndarray, direction: np.ndarray, m
         image: ``HxW`` float32 B-mode image.
         point, direction: the line hypothesis (px); the direction's sign is ignored.
         mm_per_px: pixel spacing ``(row, col)``.
-        config: thresholds.
+        config: thresholds (``[needle.detector]``).
         search_px: how far across the hypothesis the shaft may lie (default ``strip_half_px``).
         rng: randomness of the RANSAC fit (seeded per call when not given: repeatable).
     """

@@ -52,7 +52,7 @@ import cv2
 import numpy as np
 
 from core.errors import InputError
-from vision.needle.config import NeedleConfig
+from vision.needle.config import NeedleConfig, NeedleTrackerConfig
 from vision.needle.detect import same_line, search_frame
 from vision.needle.entry import EntrySearch
 from vision.needle.motion import AnatomyMotion
@@ -128,7 +128,7 @@ class _Track:
     """One candidate line followed over frames (state in anatomy-fixed millimetres)."""
 
     def __init__(self, tid: int, det: LineDetection, t_ns: int, D: np.ndarray, mm: tuple[float, float],
-                 cfg: NeedleConfig) -> None:
+                 cfg: NeedleTrackerConfig) -> None:
         self.id = tid
         self.cfg = cfg
         self.sign = 1.0 if det.direction[0] >= 0 else -1.0
@@ -350,7 +350,7 @@ class NeedleTracker:
         assigned: dict[int, LineDetection] = {}
         if confirmed is not None:
             p, u = confirmed.line_px(t, D, mm)
-            det = measure_shaft(full, p, u, mm, cfg, rng=rng)
+            det = measure_shaft(full, p, u, mm, cfg.detector, rng=rng)
             if det is not None and confirmed.matches(det, t, D, mm) is not None:
                 assigned[confirmed.id] = det
             else:
@@ -385,7 +385,7 @@ class NeedleTracker:
         candidates every ``_SLOW_EVERY`` frames, and one static line in turn. The entering lines
         are searched on every second frame while there are candidates (on every frame otherwise).
         """
-        cfg, mm = self.config, self._mm
+        cfg, mm = self.config.tracker, self._mm
         active = [k for k in self._tracks if not k.static]
         static = [k for k in self._tracks if k.static]
         advancing = [k for k in active if k.hits >= 5 and k.advance()[0] >= _SHOW_Z]
@@ -396,7 +396,7 @@ class NeedleTracker:
         if not active or self._frame % 2 == 0:
             known = [k.line_px(t, D, mm) for k in self._tracks]
             cos_gate = math.cos(math.radians(cfg.gate_angle_deg))
-            fresh = [(p, u) for p, u, _ in self._entry.hypotheses(image, mm, cfg, keep=_ENTRY_RANKS)
+            fresh = [(p, u) for p, u, _ in self._entry.hypotheses(image, mm, self.config.detector, keep=_ENTRY_RANKS)
                      if not any(abs(float(u @ u2)) >= cos_gate
                                 and abs(float((p - p2) @ np.array([-u2[1], u2[0]]))) <= cfg.gate_px
                                 for p2, u2 in known)]
@@ -413,7 +413,7 @@ class NeedleTracker:
         queue = queue[:_MEASURE_BUDGET]
         cands: list[LineDetection] = []
         for _, (p, u) in queue:
-            d = measure_shaft(full, p, u, mm, cfg, rng=rng)
+            d = measure_shaft(full, p, u, mm, self.config.detector, rng=rng)
             if d is not None and not any(same_line(e, d) for e in cands):
                 cands.append(d)
         cands.sort(key=lambda d: -d.score)
@@ -460,7 +460,7 @@ class NeedleTracker:
 
     # ------------------------------------------------------------------ confirmation and pruning
     def _confirm(self, t: int, D: np.ndarray) -> None:
-        cfg = self.config
+        cfg = self.config.tracker
         if any(k.confirmed for k in self._tracks):
             return
         ready = []
@@ -481,7 +481,7 @@ class NeedleTracker:
             logger.debug("needle track %d confirmed (advance %.2f mm)", k.id, k.advance()[1])
 
     def _prune(self, t: int, D: np.ndarray) -> None:
-        cfg = self.config
+        cfg = self.config.tracker
         keep = []
         for k in self._tracks:
             if k.confirmed and k.missed > cfg.max_missed:
@@ -497,7 +497,7 @@ class NeedleTracker:
     # ------------------------------------------------------------------ output
     def _output(self, t: int, D: np.ndarray, structures: Sequence[Structure] | None,
                 fused: dict[int, bool]) -> NeedleResult:
-        cfg = self.config
+        cfg = self.config.tracker
         confirmed = next((k for k in self._tracks if k.confirmed), None)
         if confirmed is not None:
             if confirmed.id not in fused:
@@ -521,7 +521,7 @@ class NeedleTracker:
         tip = k.tip_px(D, self._mm)
         d = k.dir_px(self._mm)
         d_mm = float(np.linalg.norm(d * np.array([sx, sy])))
-        end = tip + d * (self.config.trajectory_mm / max(d_mm, 1e-9))
+        end = tip + d * (self.config.proximity.trajectory_mm / max(d_mm, 1e-9))
         traj = np.array([tip, end], np.float32)
         tip_t = (float(tip[0]), float(tip[1]))
         if structures is None:
@@ -529,10 +529,10 @@ class NeedleTracker:
             path_d = {c: None for c in CLASSES}
             level = "unknown"
         else:
-            ahead = tip + d * (self.config.tip_margin_mm / max(d_mm, 1e-9))
+            ahead = tip + d * (self.config.proximity.tip_margin_mm / max(d_mm, 1e-9))
             tip_d, path_d = structure_distances(tip_t, (float(end[0]), float(end[1])), structures, (sy, sx),
                                                 tip_ahead_px=(float(ahead[0]), float(ahead[1]))
-                                                if self.config.tip_margin_mm > 0 else None)
-            level = proximity_level(tip_d, path_d, self.config)
+                                                if self.config.proximity.tip_margin_mm > 0 else None)
+            level = proximity_level(tip_d, path_d, self.config.proximity)
         return NeedleResult(validity, tip_t, k.det.entry_px, float(k.ang), traj, tip_d, path_d, level, t,
                             raw_tip_px=k.det.tip_px)

@@ -72,7 +72,7 @@ class Anatomy:
 
 
 def build_anatomy(cfg: PhantomConfig) -> Anatomy:
-    """Builds the anatomy for ``cfg.preset``, jittered by ``cfg.seed``.
+    """Builds the anatomy for ``cfg.anatomy.preset``, jittered by ``cfg.seed``.
 
     Args:
         cfg: phantom configuration.
@@ -81,9 +81,9 @@ def build_anatomy(cfg: PhantomConfig) -> Anatomy:
         The anatomy in world millimetres.
     """
     rng = np.random.default_rng([cfg.seed, 1])
-    if cfg.preset == "femoral":
+    if cfg.anatomy.preset == "femoral":
         return _femoral(cfg, rng)
-    if cfg.preset == "interscalene":
+    if cfg.anatomy.preset == "interscalene":
         return _interscalene(cfg, rng)
     return _random(cfg, rng)
 
@@ -129,9 +129,9 @@ def _nerve(rng: np.random.Generator, cx: float, cy: float, ax: float, ay: float,
 
 def _bone(cfg: PhantomConfig, rng: np.random.Generator, x0: float, x1: float
           ) -> tuple[tuple[float, float], ...] | None:
-    if not cfg.bone:
+    if not cfg.anatomy.bone:
         return None
-    d = cfg.bone_depth_mm
+    d = cfg.anatomy.bone_depth_mm
     xs = np.linspace(x0, x1, 24)
     mid, half = 0.5 * (x0 + x1) + rng.uniform(-2, 2), 0.5 * (x1 - x0)
     ys = d + 3.0 * ((xs - mid) / half) ** 2
@@ -139,7 +139,7 @@ def _bone(cfg: PhantomConfig, rng: np.random.Generator, x0: float, x1: float
 
 
 def _femoral(cfg: PhantomConfig, rng: np.random.Generator) -> Anatomy:
-    w = cfg.width_mm
+    w = cfg.imaging.width_mm
     lata = tuple((x, _j(rng, 4.5, 0.3) + 0.6 * math.sin(x / 7.0)) for x in np.linspace(-15, w + 15, 12))
     nx, ny = _j(rng, 12.0), _j(rng, 16.0)
     ax_, ay_ = _j(rng, 24.0), _j(rng, 14.5)
@@ -156,7 +156,7 @@ def _femoral(cfg: PhantomConfig, rng: np.random.Generator) -> Anatomy:
 
 
 def _interscalene(cfg: PhantomConfig, rng: np.random.Generator) -> Anatomy:
-    w = cfg.width_mm
+    w = cfg.imaging.width_mm
     fat = tuple((x, _j(rng, 3.0, 0.3) + 0.3 * math.sin(x / 5.0)) for x in np.linspace(-15, w + 15, 12))
     rx = _j(rng, 21.5)
     roots = tuple(
@@ -180,17 +180,18 @@ def _interscalene(cfg: PhantomConfig, rng: np.random.Generator) -> Anatomy:
 
 
 def _random(cfg: PhantomConfig, rng: np.random.Generator) -> Anatomy:
-    w = cfg.width_mm
+    w = cfg.imaging.width_mm
     d_fat = rng.uniform(3.0, 7.0)
     fat = tuple((x, d_fat + rng.uniform(-0.5, 0.5)) for x in np.linspace(-15, w + 15, 10))
     deep = rng.uniform(d_fat + 6.0, d_fat + 12.0)
     fascia2 = tuple((x, deep + 2.0 * math.sin(x / 9.0 + rng.uniform(0, 6)))
                     for x in np.linspace(-15, w + 15, 10))
-    y_max = (cfg.bone_depth_mm - 5.0) if cfg.bone else cfg.depth_mm - 5.0
+    y_max = (cfg.anatomy.bone_depth_mm - 5.0) if cfg.anatomy.bone else cfg.imaging.depth_mm - 5.0
     placed: list[tuple[float, float, float]] = []
     nerves: list[Nerve] = []
     vessels: list[Vessel] = []
-    kinds = ["nerve"] * cfg.n_nerves + ["artery" if i % 2 == 0 else "vein" for i in range(cfg.n_vessels)]
+    a = cfg.anatomy
+    kinds = ["nerve"] * a.n_nerves + ["artery" if i % 2 == 0 else "vein" for i in range(a.n_vessels)]
     for kind in kinds:
         for _ in range(300):
             if kind == "nerve":

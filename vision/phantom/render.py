@@ -125,8 +125,8 @@ class Phantom:
         self.anatomy: Anatomy = build_anatomy(cfg)
         self.mm_per_px = cfg.mm_per_px
         sy, sx = self.mm_per_px
-        h, w = cfg.height_px, cfg.width_px
-        amp = cfg.motion_amplitude_mm if cfg.motion else 0.0
+        h, w = cfg.imaging.height_px, cfg.imaging.width_px
+        amp = cfg.motion.amplitude_mm if cfg.motion.enabled else 0.0
         self._margin = int(math.ceil(amp / sx)) + 2
         self._off_x_mm = self._margin * sx
         world = build_world(cfg, self.anatomy, (h, w + 2 * self._margin), self._off_x_mm)
@@ -141,7 +141,7 @@ class Phantom:
         # there (the needle) shows with its own echo on top of this, whatever tissue it is in
         self._path_db = (depth_gain_db(cfg, h) - world["cum_alpha"]).astype(np.float32)
         rng = np.random.default_rng([cfg.seed, 3])
-        self._noise = rng.standard_normal((_NOISE_BANK, h, w), dtype=np.float32) * np.float32(cfg.noise_std)
+        self._noise = rng.standard_normal((_NOISE_BANK, h, w), dtype=np.float32) * np.float32(cfg.imaging.noise_std)
         self._needle_texture = 0.75 + 0.5 * rng.random((h, w), dtype=np.float32)
         self._needle_angle, self._needle_limit = self._plan_needle()
 
@@ -149,9 +149,9 @@ class Phantom:
     def probe_offset_mm(self, t_s: float) -> float:
         """Lateral probe displacement from rest at ``t_s`` (smooth slide), mm."""
         c = self.config
-        if not c.motion or c.motion_amplitude_mm == 0:
+        if not c.motion.enabled or c.motion.amplitude_mm == 0:
             return 0.0
-        return c.motion_amplitude_mm * math.sin(2.0 * math.pi * t_s / c.motion_period_s)
+        return c.motion.amplitude_mm * math.sin(2.0 * math.pi * t_s / c.motion.period_s)
 
     def vessels_at(self, t_s: float) -> tuple[Vessel, ...]:
         """Vessels at ``t_s``: arteries distended by the pulse, veins compressed."""
@@ -160,13 +160,13 @@ class Phantom:
         for v in self.anatomy.vessels:
             if v.kind == "artery":
                 k = 1.0
-                if c.pulsation:
-                    k += c.pulse_amplitude * pulse_waveform((t_s * c.heart_rate_hz) % 1.0)
+                if c.vessels.pulsation:
+                    k += c.vessels.pulse_amplitude * pulse_waveform((t_s * c.vessels.heart_rate_hz) % 1.0)
                 out.append(Vessel(v.kind, v.cx, v.cy, v.ax * k, v.ay * k, v.angle_deg, v.wall_mm))
             else:
-                comp = c.vein_compression
-                if c.vein_compression_period_s > 0:
-                    comp *= 0.5 * (1.0 - math.cos(2.0 * math.pi * t_s / c.vein_compression_period_s))
+                comp = c.vessels.vein_compression
+                if c.vessels.vein_compression_period_s > 0:
+                    comp *= 0.5 * (1.0 - math.cos(2.0 * math.pi * t_s / c.vessels.vein_compression_period_s))
                 out.append(Vessel(v.kind, v.cx, v.cy, v.ax * (1.0 + 0.3 * comp), v.ay * (1.0 - comp),
                                   v.angle_deg, v.wall_mm))
         return tuple(out)
@@ -174,18 +174,18 @@ class Phantom:
     def _plan_needle(self) -> tuple[float, float]:
         """Insertion angle and maximum insertion, aimed at a target when configured."""
         c = self.config
-        angle, limit = c.needle_angle_deg, c.needle_max_insert_mm
+        angle, limit = c.needle.angle_deg, c.needle.max_insert_mm
         px, py = self._puncture()
         target = None
-        if c.needle_target == "nerve" and self.anatomy.nerves:
+        if c.needle.target == "nerve" and self.anatomy.nerves:
             n = self.anatomy.nerves[0]
             target = (n.cx, n.cy, n.ax, n.ay, n.angle_deg)
-        elif c.needle_target == "vessel" and self.anatomy.vessels:
+        elif c.needle.target == "vessel" and self.anatomy.vessels:
             v = self.anatomy.vessels[0]
             target = (v.cx, v.cy, v.ax, v.ay, v.angle_deg)
         if target is not None:
             tx, ty, ax, ay, ang = target
-            dx, dy = (tx - px) if c.needle_side == "left" else (px - tx), ty - py
+            dx, dy = (tx - px) if c.needle.side == "left" else (px - tx), ty - py
             angle = float(np.clip(math.degrees(math.atan2(dy, dx)), 5.0, 75.0))
             # stop with the tip touching the structure's wall (the "stop" case of a block)
             d = math.hypot(tx - px, ty - py)
@@ -206,7 +206,7 @@ class Phantom:
             return None
         a = math.radians(angle_deg)
         p = np.array(self._puncture())
-        d = np.array([math.cos(a) if self.config.needle_side == "left" else -math.cos(a), math.sin(a)])
+        d = np.array([math.cos(a) if self.config.needle.side == "left" else -math.cos(a), math.sin(a)])
         best = None
         for q0, q1 in zip(bone[:-1], bone[1:]):
             q0, e = np.asarray(q0, float), np.asarray(q1, float) - np.asarray(q0, float)
@@ -222,20 +222,20 @@ class Phantom:
 
     def _puncture(self) -> tuple[float, float]:
         c = self.config
-        if c.needle_side == "left":
-            return (-c.needle_entry_offset_mm, 0.0)
-        return (c.width_mm + c.needle_entry_offset_mm, 0.0)
+        if c.needle.side == "left":
+            return (-c.needle.entry_offset_mm, 0.0)
+        return (c.imaging.width_mm + c.needle.entry_offset_mm, 0.0)
 
     def needle_at(self, t_s: float) -> NeedleState | None:
         """Needle geometry at ``t_s`` (world mm), or ``None`` when disabled or not yet inserted."""
         c = self.config
-        if not c.needle:
+        if not c.needle.enabled:
             return None
-        ins = min(self._needle_limit, c.needle_speed_mm_s * (t_s - c.needle_start_s))
+        ins = min(self._needle_limit, c.needle.speed_mm_s * (t_s - c.needle.start_s))
         if ins <= 0.0:
             return None
         a = math.radians(self._needle_angle)
-        d = (math.cos(a), math.sin(a)) if c.needle_side == "left" else (-math.cos(a), math.sin(a))
+        d = (math.cos(a), math.sin(a)) if c.needle.side == "left" else (-math.cos(a), math.sin(a))
         p = self._puncture()
         tip = (p[0] + ins * d[0], p[1] + ins * d[1])
         return NeedleState(p, tip, d, ins, self._needle_angle)
@@ -244,7 +244,7 @@ class Phantom:
     def render(self, t_s: float) -> PhantomFrame:
         """Render the frame at phantom time ``t_s`` seconds."""
         c = self.config
-        h, w = c.height_px, c.width_px
+        h, w = c.imaging.height_px, c.imaging.width_px
         sy, sx = self.mm_per_px
         dx_mm = self.probe_offset_mm(t_s)
         col0 = self._margin + int(round(dx_mm / sx))
@@ -304,14 +304,14 @@ class Phantom:
         a, b = seg
         if math.hypot((b[0] - a[0]) * sx, (b[1] - a[1]) * sy) < 1.0:
             return tip, None, False
-        thick = c.needle_thickness_px
+        thick = c.needle.thickness_px
         spacing = max(2.0, 1.6 * thick)
         # work in the lines' bounding box only (a few % of the frame)
         m = thick + 2
         x0 = max(0, int(min(a[0], b[0])) - m)
         x1 = min(w, int(math.ceil(max(a[0], b[0]))) + m + 1)
         y0 = max(0, int(min(a[1], b[1])) - m)
-        y1 = min(h, int(math.ceil(max(a[1], b[1]) + c.reverberations * spacing)) + m + 1)
+        y1 = min(h, int(math.ceil(max(a[1], b[1]) + c.needle.reverberations * spacing)) + m + 1)
         origin = np.array([x0, y0], float)
         box = display[y0:y1, x0:x1]
         path = self._path_db[y0:y1, col0 + x0:col0 + x1]
@@ -319,10 +319,10 @@ class Phantom:
         # specular echo: strong when the shaft is near-parallel to the transducer face; it is a
         # reflector of its own, so it shows in an anechoic lumen as in tissue (only the path
         # above it attenuates it)
-        gain = c.needle_brightness * math.cos(math.radians(n.angle_deg)) ** 1.5
+        gain = c.needle.brightness * math.cos(math.radians(n.angle_deg)) ** 1.5
         base = to_display(path, c)
         cover = np.zeros(box.shape, np.float32)
-        for k in range(c.reverberations + 1):  # k = 0: the shaft, then its reverberations
+        for k in range(c.needle.reverberations + 1):  # k = 0: the shaft, then its reverberations
             cover.fill(0.0)
             shift = np.array([0.0, k * spacing]) - origin
             _line(cover, a + shift, b + shift, 1.0, thick if k == 0 else max(1, thick - 1))

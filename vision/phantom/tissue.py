@@ -147,7 +147,7 @@ def build_world(cfg: PhantomConfig, anatomy: Anatomy, shape: tuple[int, int], of
     tissue = tissue * (1.0 - soft) + nerve_img * soft + np.where(nerve_mask > 0, 0, 0)
 
     # --- attenuation (round trip, dB per pixel) ----------------------------------------------
-    alpha = np.full((h, w), cfg.attenuation_db_per_cm * sy / 10.0, np.float32)
+    alpha = np.full((h, w), cfg.imaging.attenuation_db_per_cm * sy / 10.0, np.float32)
     lumen = np.zeros((h, w), np.uint8)
     for v in anatomy.vessels:
         _ellipse(lumen, v.cx, v.cy, v.ax, v.ay, v.angle_deg, 1, off_x_mm, mpp)
@@ -164,7 +164,7 @@ def build_world(cfg: PhantomConfig, anatomy: Anatomy, shape: tuple[int, int], of
         alpha = np.where(rows > surf + 0.5 / sy, np.float32(4.0), alpha).astype(np.float32)
 
     tissue = cv2.GaussianBlur(tissue.astype(np.float32), (0, 0), sigmaX=0.6, sigmaY=0.5)
-    spk = speckle_db(rng, (h, w), mpp) * np.float32(cfg.speckle_strength)
+    spk = speckle_db(rng, (h, w), mpp) * np.float32(cfg.imaging.speckle_strength)
     return {"tissue": tissue, "alpha": alpha, "nerve_mask": nerve_mask, "speckle": spk,
             "cum_alpha": _cumulative(alpha)}
 
@@ -181,14 +181,14 @@ def to_display(echo_db: np.ndarray, cfg: PhantomConfig) -> np.ndarray:
     0 dB (ordinary soft tissue at the skin) maps to ~45 % grey; ``dynamic_range_db`` spans
     the 255 levels.
     """
-    dr = float(cfg.dynamic_range_db)
+    dr = float(cfg.imaging.dynamic_range_db)
     return ((echo_db + 0.45 * dr) * (255.0 / dr)).astype(np.float32)
 
 
 def depth_gain_db(cfg: PhantomConfig, h: int) -> np.ndarray:
     """Time-gain compensation plus overall gain per row, dB (column vector)."""
     y_cm = np.arange(h, dtype=np.float32) * np.float32(cfg.mm_per_px[0] / 10.0)
-    return (cfg.tgc_db_per_cm * y_cm + cfg.gain_db).astype(np.float32)[:, None]
+    return (cfg.imaging.tgc_db_per_cm * y_cm + cfg.imaging.gain_db).astype(np.float32)[:, None]
 
 
 def quantise(display: np.ndarray) -> np.ndarray:

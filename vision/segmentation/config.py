@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from core.configtools import is_number, require
+from core.configtools import Section, bounds, check, require
 
 _ROI_RE = re.compile(r"^\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*$")
 
@@ -24,8 +24,16 @@ def parse_roi(value: str) -> tuple[int, int, int, int] | None:
     return x, y, w, h
 
 
+def _roi_ok(value: str) -> bool:
+    try:
+        parse_roi(value)
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
-class SegmentationConfig:
+class SegmentationConfig(Section, key="segmentation"):
     """Settings of :class:`~vision.segmentation.segmenter.Segmenter`.
 
     Attributes:
@@ -73,55 +81,23 @@ class SegmentationConfig:
 
     model: str = ""
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    roi: str = "auto"
-    gate_on: float = 0.9
-    gate_off: float = 0.85
-    min_area_fraction: float = 0.0008
-    min_confidence: float = 0.0
+    roi: str = field(default="auto", metadata=check(
+        _roi_ok, "\"auto\", \"full\" or \"x,y,w,h\" (pixels, w and h >= 1)"))
+    gate_on: float = field(default=0.9, metadata=bounds(0.0, 1.0, lo_open=True, hi_open=True))
+    gate_off: float = field(default=0.85, metadata=bounds(0.0, 1.0, lo_open=True, hi_open=True))
+    min_area_fraction: float = field(default=0.0008, metadata=bounds(0.0, 0.5, hi_open=True))
+    min_confidence: float = field(default=0.0, metadata=bounds(0.0, 1.0, hi_open=True, note="(0 keeps all)"))
     fill_holes: bool = True
     flip_tta: bool = False
-    smoothing: float = 0.6
-    motion_threshold: float = 4.0
-    contour_epsilon_px: float = 1.0
-    max_structures: int = 8
-    threads: int = 0
+    smoothing: float = field(default=0.6, metadata=bounds(0.0, 1.0, hi_open=True, note="(0: off)"))
+    motion_threshold: float = field(default=4.0, metadata=bounds(0.0, lo_open=True, note="(grey levels)"))
+    contour_epsilon_px: float = field(default=1.0, metadata=bounds(0.0, 20.0, note="px"))
+    max_structures: int = field(default=8, metadata=bounds(1, 64))
+    threads: int = field(default=0, metadata=bounds(0, 256, note="(0: one fewer than the cores)"))
     optimise: bool = True
     precision: Literal["auto", "fp32", "int8"] = "fp32"
     runtime: Literal["auto", "opencv", "torch"] = "auto"
 
-    def __post_init__(self) -> None:
-        require(isinstance(self.model, str), "segmentation.model", "a file path or \"\"", self.model)
-        require(self.device in ("auto", "cpu", "cuda"), "segmentation.device", "\"auto\", \"cpu\" or \"cuda\"",
-                self.device)
-        try:
-            ok = isinstance(self.roi, str) and (parse_roi(self.roi) is not None or self.roi in ("auto", "full"))
-        except ValueError:
-            ok = False
-        require(ok, "segmentation.roi", "\"auto\", \"full\" or \"x,y,w,h\" (pixels, w and h >= 1)", self.roi)
-        for key in ("gate_on", "gate_off"):
-            v = getattr(self, key)
-            require(is_number(v) and 0.0 < v < 1.0, f"segmentation.{key}", "a number between 0 and 1", v)
+    def cross_check(self) -> None:
         require(self.gate_off <= self.gate_on, "segmentation.gate_off", f"at most gate_on ({self.gate_on})",
                 self.gate_off)
-        require(is_number(self.min_area_fraction) and 0.0 <= self.min_area_fraction < 0.5,
-                "segmentation.min_area_fraction", "a number 0..0.5", self.min_area_fraction)
-        require(is_number(self.min_confidence) and 0.0 <= self.min_confidence < 1.0,
-                "segmentation.min_confidence", "a number 0 (keep all) .. <1", self.min_confidence)
-        require(isinstance(self.fill_holes, bool), "segmentation.fill_holes", "true or false", self.fill_holes)
-        require(isinstance(self.flip_tta, bool), "segmentation.flip_tta", "true or false", self.flip_tta)
-        require(is_number(self.smoothing) and 0.0 <= self.smoothing < 1.0, "segmentation.smoothing",
-                "a number 0 (off) .. <1", self.smoothing)
-        require(is_number(self.motion_threshold) and self.motion_threshold > 0, "segmentation.motion_threshold",
-                "a number > 0 (grey levels)", self.motion_threshold)
-        require(is_number(self.contour_epsilon_px) and 0.0 <= self.contour_epsilon_px <= 20.0,
-                "segmentation.contour_epsilon_px", "a number 0..20 px", self.contour_epsilon_px)
-        require(isinstance(self.max_structures, int) and not isinstance(self.max_structures, bool)
-                and 1 <= self.max_structures <= 64, "segmentation.max_structures", "an integer 1..64",
-                self.max_structures)
-        require(isinstance(self.threads, int) and not isinstance(self.threads, bool) and 0 <= self.threads <= 256,
-                "segmentation.threads", "an integer 0 (default) .. 256", self.threads)
-        require(isinstance(self.optimise, bool), "segmentation.optimise", "true or false", self.optimise)
-        require(self.precision in ("auto", "fp32", "int8"), "segmentation.precision",
-                "\"auto\", \"fp32\" or \"int8\"", self.precision)
-        require(self.runtime in ("auto", "opencv", "torch"), "segmentation.runtime",
-                "\"auto\", \"opencv\" or \"torch\"", self.runtime)

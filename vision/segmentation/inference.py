@@ -7,11 +7,12 @@ Two runtimes with one interface (:meth:`_Runner.probabilities`):
   oneDNN fusion); falls back to eager execution if tracing fails. Runs on CUDA when present.
 - :class:`OpenCVNetwork`: the same network exported to ONNX (:mod:`.onnx_export`) and run by
   OpenCV's DNN module on the CPU, checked against the torch network when it is built.
+
+Which of them runs, and with which weights, is decided by :func:`.runtime.make_runner`.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import warnings
 from abc import ABC, abstractmethod
@@ -19,10 +20,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
-from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from vision.segmentation.model import SepConv
+import vision.segmentation.onnx_export as onnx_export
+from vision.segmentation.model import fold_batchnorm
+from vision.segmentation.preprocess import normalise
 
 log = logging.getLogger(__name__)
 
@@ -34,32 +35,6 @@ def pick_device(device: str | torch.device | None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def fold_batchnorm(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` (eval mode) with every convolution + batch-norm pair folded into one
-    convolution (Ioffe & Szegedy, ICML 2015: at inference BN is an affine map per channel)."""
-    model = copy.deepcopy(model).eval()
-    for mod in list(model.modules()):
-        if isinstance(mod, SepConv) and isinstance(mod.bn, nn.BatchNorm2d):
-            mod.pw = fuse_conv_bn_eval(mod.pw, mod.bn)
-            mod.bn = nn.Identity()
-        elif isinstance(mod, nn.Sequential):
-            for i in range(len(mod) - 1):
-                if isinstance(mod[i], nn.Conv2d) and isinstance(mod[i + 1], nn.BatchNorm2d):
-                    mod[i] = fuse_conv_bn_eval(mod[i], mod[i + 1])
-                    mod[i + 1] = nn.Identity()
-    return model
-
-
-def normalise(batch_u8: np.ndarray, card_input: dict[str, Any]) -> np.ndarray:
-    """Network inputs ``(N, 1, S, S)`` float32 of ``(N, S, S)`` uint8 images, normalised as the
-    model card's ``input`` entry says: ``(grey * scale - mean) / std``."""
-    std = float(card_input["std"])
-    x = batch_u8.astype(np.float32)[:, None]
-    x *= float(card_input["scale"]) / std
-    x -= float(card_input["mean"]) / std
-    return x
-
-
 class _Runner(ABC):
     """Input normalisation and test-time flipping shared by the runtimes; each runtime supplies
     :meth:`probabilities_batch`.
@@ -69,6 +44,8 @@ class _Runner(ABC):
     """
 
     runtime = ""
+    precision = "fp32"
+    """``"fp32"``, or ``"int8"`` once :func:`.runtime.make_runner` swapped in the int8 module."""
 
     def __init__(self, card: dict[str, Any]) -> None:
         self.input = card["input"]
@@ -168,8 +145,6 @@ class OpenCVNetwork(_Runner):
     device = torch.device("cpu")
 
     def __init__(self, model: torch.nn.Module, card: dict[str, Any], name: str) -> None:
-        from vision.segmentation import onnx_export
-
         super().__init__(card)
         self.net = onnx_export.read_opencv(onnx_export.onnx_bytes(model, card, name), name)
         texture = np.random.default_rng(0).integers(0, 256, (self.size, self.size), dtype=np.uint8)

@@ -13,9 +13,12 @@ with 64-128-256-512 features used as the peer baseline.
 
 from __future__ import annotations
 
+import copy
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 ARCHES = ("ours", "unet")
 DECODERS = ("concat", "add")
@@ -225,3 +228,19 @@ def build_model(arch: str, **kwargs) -> nn.Module:
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def fold_batchnorm(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` (eval mode) with every convolution + batch-norm pair folded into one
+    convolution (Ioffe & Szegedy, ICML 2015: at inference BN is an affine map per channel)."""
+    model = copy.deepcopy(model).eval()
+    for mod in list(model.modules()):
+        if isinstance(mod, SepConv) and isinstance(mod.bn, nn.BatchNorm2d):
+            mod.pw = fuse_conv_bn_eval(mod.pw, mod.bn)
+            mod.bn = nn.Identity()
+        elif isinstance(mod, nn.Sequential):
+            for i in range(len(mod) - 1):
+                if isinstance(mod[i], nn.Conv2d) and isinstance(mod[i + 1], nn.BatchNorm2d):
+                    mod[i] = fuse_conv_bn_eval(mod[i], mod[i + 1])
+                    mod[i + 1] = nn.Identity()
+    return model

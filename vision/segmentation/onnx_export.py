@@ -12,7 +12,9 @@ the source weights travel in the file's ``metadata_props``, so an exported file 
 
 The same graph is the segmenter's CPU runtime (``segmentation.runtime``): on one core of this
 machine OpenCV runs it 1-2 ms per frame faster than TorchScript runs the torch module, with
-the same masks (BENCHMARKS.md, "Speed").
+the same masks (BENCHMARKS.md, "Speed"). This module builds the graph in memory and checks it
+when the segmenter starts; writing it to a file for other runtimes (``sonoguide seg export``) is
+:mod:`research.segmentation.export`.
 """
 
 from __future__ import annotations
@@ -20,10 +22,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
-import tempfile
 import warnings
-from pathlib import Path
 from typing import Any
 
 import cv2
@@ -31,7 +30,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.errors import InputError, ModelError
+from core.errors import ModelError
+from vision.segmentation.model import fold_batchnorm
+from vision.segmentation.preprocess import normalise
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,6 @@ def onnx_bytes(model: nn.Module, card: dict[str, Any], name: str = "") -> bytes:
     except ImportError:
         raise ModelError("the onnx package is missing (the OpenCV runtime and 'seg export' need it); run "
                          "'make setup', or use segmentation.runtime = \"torch\"") from None
-
-    from vision.segmentation.inference import fold_batchnorm
 
     size = int(card["input"]["size"][0])
     net = fold_batchnorm(model).cpu().eval()
@@ -141,60 +140,5 @@ def check_against_torch(net: cv2.dnn.Net, model: nn.Module, inputs: np.ndarray, 
 def check_inputs(card: dict[str, Any], frames: list[np.ndarray]) -> np.ndarray:
     """Normalised network inputs for :func:`check_against_torch`: ``frames`` (uint8 ``S x S``)
     plus a blank one."""
-    from vision.segmentation.inference import normalise
-
     size = int(card["input"]["size"][0])
     return normalise(np.stack([np.zeros((size, size), np.uint8)] + list(frames)), card["input"])
-
-
-def phantom_frames(size: int) -> list[np.ndarray]:
-    """Letterboxed ``size x size`` network inputs of one femoral and one interscalene phantom frame."""
-    from vision.phantom.config import PhantomConfig
-    from vision.phantom.render import Phantom
-    from vision.segmentation.preprocess import Letterbox, to_gray
-
-    out = []
-    for preset in ("femoral", "interscalene"):
-        gray = to_gray(Phantom(PhantomConfig(preset=preset, seed=0)).render(0.5).image)
-        out.append(Letterbox.fit((0, 0, gray.shape[1], gray.shape[0]), size).apply(gray))
-    return out
-
-
-def export_file(weights: str | Path | None, out: str | Path) -> dict[str, Any]:
-    """Write the ONNX file of ``weights`` (``None``: the bundled ones) to ``out`` and check it.
-
-    The file is written atomically (a temporary file renamed into place) only after OpenCV has
-    read the graph back and matched torch's probabilities on a blank input and two phantom frames.
-
-    Returns:
-        ``{"path", "bytes", "max_abs_diff", "opset", "name", "version", "size"}``.
-
-    Raises:
-        ModelError: bad weights, or an export that does not reproduce the network.
-        InputError: ``out`` cannot be written (names the path).
-    """
-    from vision.segmentation.modelcard import load_model
-
-    out = Path(out)
-    if out.is_dir():
-        raise InputError(f"{out}: is a folder; give a file name such as {out / 'model.onnx'}")
-    model, card = load_model(weights, "cpu")
-    data = onnx_bytes(model, card, str(weights or "bundled weights"))
-    frames = phantom_frames(int(card["input"]["size"][0]))
-    diff = check_against_torch(read_opencv(data, str(out)), model, check_inputs(card, frames), str(out))
-    tmp = None
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, out)
-        tmp = None
-    except OSError as exc:
-        raise InputError(f"{out}: cannot write the ONNX file ({exc.strerror}); choose a writable path") from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-    log.info("wrote %s (%d bytes, max |dp| %.2g against torch)", out, len(data), diff)
-    return {"path": str(out), "bytes": len(data), "max_abs_diff": diff, "opset": OPSET,
-            "name": card.get("name"), "version": card.get("version"), "size": int(card["input"]["size"][0])}

@@ -1,13 +1,16 @@
-"""Frame validation, ultrasound-sector (region of interest) detection and letterboxing.
+"""Frame validation, ultrasound-sector (region of interest) detection, letterboxing and input
+normalisation.
 
 The same geometry is used in training and inference: the region of interest (ROI) of the frame
 is scaled, aspect ratio preserved, so its longer side fills the network input, placed at the
-top-left corner and zero-padded ("letterbox"). :class:`Letterbox` maps between the two.
+top-left corner and zero-padded ("letterbox"). :class:`Letterbox` maps between the two;
+:func:`normalise` turns letterboxed images into network inputs as the model card says.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -154,3 +157,13 @@ class Letterbox:
         chans = [cv2.resize(np.ascontiguousarray(p[:ch, :cw]), (self.roi_w, self.roi_h),
                             interpolation=cv2.INTER_LINEAR) for p in probs]
         return np.stack(chans)
+
+
+def normalise(batch_u8: np.ndarray, card_input: dict[str, Any]) -> np.ndarray:
+    """Network inputs ``(N, 1, S, S)`` float32 of ``(N, S, S)`` uint8 images, normalised as the
+    model card's ``input`` entry says: ``(grey * scale - mean) / std``."""
+    std = float(card_input["std"])
+    x = batch_u8.astype(np.float32)[:, None]
+    x *= float(card_input["scale"]) / std
+    x -= float(card_input["mean"]) / std
+    return x

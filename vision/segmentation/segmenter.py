@@ -16,13 +16,14 @@ import cv2
 import numpy as np
 import torch
 
-from core.errors import ConfigError, ModelError
-from vision.segmentation import postprocess, quality as quality_mod
+import vision.segmentation.postprocess as postprocess
+import vision.segmentation.quality as quality_mod
+from core.errors import ConfigError
 from vision.segmentation.config import SegmentationConfig, parse_roi
 from vision.segmentation.inference import Network, OpenCVNetwork, pick_device
 from vision.segmentation.modelcard import BUNDLED_WEIGHTS, load_model
 from vision.segmentation.preprocess import MIN_SIDE, Letterbox, detect_roi, to_gray
-from vision.segmentation.quantize import load_int8
+from vision.segmentation.runtime import make_runner
 from vision.segmentation.temporal import ProbabilitySmoother, Tracker
 from core.types import SegmentationResult, Structure
 
@@ -58,6 +59,9 @@ def auto_roi(gray: np.ndarray) -> tuple[int, int, int, int] | None:
 class Segmenter:
     """Segments nerves and vessels in ultrasound frames of any size.
 
+    The engine that runs the network (OpenCV DNN, torch, int8 weights) is chosen by
+    :func:`~vision.segmentation.runtime.make_runner`.
+
     Args:
         config: stage settings (``config.model = ""``: the bundled weights).
         device: torch device; ``None`` follows ``config.device`` (``"auto"``: CUDA when present).
@@ -65,7 +69,7 @@ class Segmenter:
     Raises:
         ModelError: the weights or their model card are missing, corrupt or mismatched (the
             message names the file).
-        ConfigError: CUDA requested but not available.
+        ConfigError: CUDA requested but not available, or a runtime that cannot run the weights.
     """
 
     def __init__(self, config: SegmentationConfig = SegmentationConfig(), device: str | torch.device | None = None
@@ -80,29 +84,8 @@ class Segmenter:
         torch.set_num_threads(threads)
         weights = Path(config.model) if config.model else BUNDLED_WEIGHTS
         model, self.card = load_model(weights, dev)
-        int8 = config.precision == "int8" or (config.precision == "auto" and dev.type == "cpu"
-                                               and "int8" in self.card)
-        if int8 and "int8" not in self.card:
-            raise ModelError(f"{weights}: segmentation.precision = \"int8\" but the "
-                             "model card lists no int8 weights; create them with 'sonoguide seg quantize'")
-        if config.runtime == "opencv" and (int8 or dev.type != "cpu"):
-            raise ConfigError("segmentation.runtime = \"opencv\" runs float weights on the CPU only; use "
-                              f"\"auto\" or \"torch\" for {'int8 weights' if int8 else dev.type}")
-        self.net: Network | OpenCVNetwork
-        if config.runtime == "opencv" or (config.runtime == "auto" and not int8 and dev.type == "cpu"):
-            try:
-                self.net = OpenCVNetwork(model, self.card, str(weights))
-                cv2.setNumThreads(threads)
-            except ModelError as exc:
-                if config.runtime == "opencv":
-                    raise
-                log.warning("%s; running the network on torch", exc)
-                self.net = Network(model, self.card, dev, optimise=config.optimise)
-        else:
-            self.net = Network(model, self.card, dev, optimise=config.optimise and not int8)
-            if int8:
-                self.net.module = load_int8(weights, self.card, dev)
-        self.precision = "int8" if int8 else "fp32"
+        self.net: Network | OpenCVNetwork = make_runner(config, model, self.card, weights, dev, threads)
+        self.precision = self.net.precision
         self.runtime = self.net.runtime
         self.size = self.net.size
         self._fixed_roi = parse_roi(config.roi)

@@ -1,10 +1,11 @@
-"""The frame-source interface and a real-time pacing helper."""
+"""The source interfaces (frames, ready-made poses) and a real-time pacing helper."""
 
 from __future__ import annotations
 
 import time
 from typing import Protocol, runtime_checkable
 
+from core.pose import PoseMeasurement
 from core.types import Frame
 
 
@@ -26,6 +27,27 @@ class FrameSource(Protocol):
 
     def close(self) -> None:
         """Release the device or file."""
+        ...
+
+
+@runtime_checkable
+class PoseSource(Protocol):
+    """Anything that delivers probe poses ready-made (an external tracker over OpenIGTLink).
+
+    Unlike a camera, whose frames the pipeline turns into poses with its marker tracker, a pose
+    source hands over :class:`~core.pose.PoseMeasurement` objects directly. ``read`` waits at
+    most ``timeout_s`` and returns the newest measurement (``lost`` before the first one,
+    ``stale`` when the tracker went quiet); it never returns ``None``.
+    """
+
+    name: str
+
+    def read(self, timeout_s: float = 0.0) -> PoseMeasurement:
+        """The newest pose measurement."""
+        ...
+
+    def close(self) -> None:
+        """Disconnect."""
         ...
 
 

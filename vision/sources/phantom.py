@@ -28,7 +28,7 @@ class PhantomSource:
                  duration_s: float | None = None) -> None:
         require(fps > 0, "ultrasound.fps", "a number > 0", fps)
         self.phantom = Phantom(config)
-        self.name = f"phantom:{self.phantom.config.preset}"
+        self.name = f"phantom:{self.phantom.config.anatomy.preset}"
         self.fps = fps
         self._realtime = realtime
         self._duration = duration_s

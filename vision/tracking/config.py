@@ -1,22 +1,27 @@
 """Configuration of probe-pose tracking: section ``[tracking]`` of the TOML file.
 
-Every default lives here (DESIGN.md, "Configuration"); ``__post_init__`` checks ranges and
-names the offending key.
+The section has one table per stage: ``[tracking.detector]`` (marker and chessboard-corner
+detection, :class:`~vision.tracking.detect.MarkerDetector`), ``[tracking.pose]`` (pose solving
+and acceptance, :class:`~vision.tracking.tracker.BoardTracker`), ``[tracking.filter]``
+(:class:`~vision.tracking.filter.PoseFilter`) and ``[tracking.sync]`` (the time-synchronisation
+buffer, :class:`~vision.tracking.sync.PoseBuffer`). Every default lives here (DESIGN.md,
+"Configuration"); each field declares its allowed values and
+:class:`~core.configtools.Section` checks them, naming the offending key. The flat keys of the
+previous release (``max_pose_age_ms`` directly in ``[tracking]``) are still read, with a
+deprecation line (:func:`~core.configtools.section_from_dict`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from core.configtools import is_number, require
-
-_S = "tracking"
+from core.configtools import Section, bounds, check, formerly, require
 
 
 @dataclass(frozen=True)
-class TrackingConfig:
-    """Detector, pose, filter and time-synchronisation parameters.
+class DetectorConfig(Section, key="tracking.detector"):
+    """ArUco marker and ChArUco chessboard-corner detection (``[tracking.detector]``).
 
     Attributes:
         fast_window: adaptive-threshold window (px) of a first, single-window detection pass;
@@ -43,8 +48,6 @@ class TrackingConfig:
         small_marker_regions: when the full-resolution passes find fewer than two markers, up
             to this many regions where square-like candidates cluster are upsampled and decoded
             again (0 disables this pass).
-        min_charuco_corners: fewest chessboard corners for a ChArUco pose from corners;
-            below it the marker corners are used.
         corner_window_frac: half window of the chessboard-corner sub-pixel search as a fraction
             of the local square size in pixels.
         corner_guard_px: the chessboard-corner estimate ignores the markers; this many pixels
@@ -54,6 +57,41 @@ class TrackingConfig:
             square from its prediction is discarded.
         corner_min_isotropy: smallest ratio of the structure tensor's eigenvalues at a
             chessboard corner (an X-junction has both directions of gradient).
+    """
+
+    fast_window: int = field(default=9, metadata=check(lambda v: v == 0 or 3 <= v <= 101,
+                                                         "0 (off) or an integer 3..101"))
+    fast_thresh_constant: float = field(default=7.0, metadata=bounds(-50.0, 100.0))
+    fast_pixels_per_cell: int = field(default=4, metadata=bounds(2, 20))
+    adaptive_thresh_win_min: int = field(default=5, metadata=bounds(3, 101))
+    adaptive_thresh_win_max: int = field(default=21, metadata=bounds(3, 201))
+    adaptive_thresh_win_step: int = field(default=8, metadata=bounds(1, 100))
+    adaptive_thresh_constant: float = field(default=7.0, metadata=bounds(-50.0, 100.0))
+    min_marker_perimeter_rate: float = field(default=0.02, metadata=bounds(0.001, 1.0))
+    cell_margin: float = field(default=0.3, metadata=bounds(0.0, 0.45))
+    pixels_per_cell: int = field(default=8, metadata=bounds(2, 20))
+    error_correction_rate: float = field(default=0.6, metadata=bounds(0.0, 1.0))
+    corner_refinement: Literal["subpix", "contour", "apriltag", "none"] = "subpix"
+    refine_with_board: bool = True
+    small_marker_regions: int = field(default=2, metadata=bounds(0, 10))
+    corner_window_frac: float = field(default=0.45, metadata=bounds(0.1, 0.49))
+    corner_guard_px: float = field(default=0.75, metadata=bounds(-5.0, 5.0))
+    corner_max_shift_frac: float = field(default=0.25, metadata=bounds(0.02, 0.5))
+    corner_min_isotropy: float = field(default=0.1, metadata=bounds(0.0, 1.0))
+
+    def cross_check(self) -> None:
+        require(self.adaptive_thresh_win_min <= self.adaptive_thresh_win_max,
+                f"{self.section_key}.adaptive_thresh_win_max", "a value >= adaptive_thresh_win_min",
+                self.adaptive_thresh_win_max)
+
+
+@dataclass(frozen=True)
+class PoseConfig(Section, key="tracking.pose"):
+    """Pose from the detected points, its acceptance and its status (``[tracking.pose]``).
+
+    Attributes:
+        min_charuco_corners: fewest chessboard corners for a ChArUco pose from corners;
+            below it the marker corners are used.
         max_reproj_err_px: a pose from chessboard corners whose RMS reprojection error exceeds
             this is refused (LOST).
         max_marker_reproj_err_px: the same limit for a pose from marker corners (less precise
@@ -74,7 +112,28 @@ class TrackingConfig:
         max_rot_std_deg: a pose whose rotation standard deviation exceeds this is ``uncertain``.
         sigma_floor_px: smallest image noise assumed in the covariance (px).
         prior_max_age_ms: the previous pose helps resolve ambiguity only when younger than this.
-        filter: ``kalman`` (constant-velocity Kalman on SE(3)), ``one_euro`` or ``none``.
+    """
+
+    min_charuco_corners: int = field(default=6, metadata=bounds(4, 1000))
+    max_reproj_err_px: float = field(default=0.5, metadata=bounds(0.05, 50.0))
+    max_marker_reproj_err_px: float = field(default=2.5, metadata=bounds(0.05, 50.0))
+    marker_consistency_px: float = field(default=3.0, metadata=bounds(0.1, 100.0))
+    outlier_px: float = field(default=0.5, metadata=bounds(0.1, 50.0))
+    ambiguity_chi2: float = field(default=25.0, metadata=bounds(0.0, 1e6))
+    occluded_fraction: float = field(default=0.6, metadata=bounds(0.0, 1.0))
+    max_trans_std_mm: float = field(default=3.0, metadata=bounds(0.001, 1000.0))
+    max_rot_std_deg: float = field(default=1.5, metadata=bounds(0.001, 180.0))
+    sigma_floor_px: float = field(default=0.05, metadata=bounds(0.0, 5.0))
+    prior_max_age_ms: float = field(default=250.0, metadata=bounds(0.0, 1e6))
+
+
+@dataclass(frozen=True)
+class FilterConfig(Section, key="tracking.filter"):
+    """Smoothing of the tracked poses (``[tracking.filter]``).
+
+    Attributes:
+        kind: ``kalman`` (constant-velocity Kalman on SE(3)), ``one_euro`` or ``none``
+            (``tracking.filter`` before the nesting).
         kalman_accel_mm_s2: white-noise acceleration (translation) of the Kalman motion model.
         kalman_ang_accel_deg_s2: white-noise angular acceleration of the Kalman model.
         kalman_meas_scale: multiplies the tracker's covariance used as measurement noise.
@@ -83,7 +142,28 @@ class TrackingConfig:
         one_euro_min_cutoff_hz: One-Euro minimum cutoff frequency.
         one_euro_beta: One-Euro speed coefficient.
         one_euro_d_cutoff_hz: One-Euro cutoff of the derivative.
-        filter_reset_ms: the filter restarts after a gap in usable poses longer than this.
+        reset_ms: the filter restarts after a gap in usable poses longer than this
+            (``tracking.filter_reset_ms`` before the nesting).
+        max_extrapolation_ms: the filter predicts forward at most this far.
+    """
+
+    kind: Literal["kalman", "one_euro", "none"] = field(default="kalman", metadata=formerly("filter"))
+    kalman_accel_mm_s2: float = field(default=100.0, metadata=bounds(1e-3, 1e7))
+    kalman_ang_accel_deg_s2: float = field(default=30.0, metadata=bounds(1e-3, 1e7))
+    kalman_meas_scale: float = field(default=1.0, metadata=bounds(1e-3, 1e3))
+    kalman_adaptive: bool = True
+    one_euro_min_cutoff_hz: float = field(default=1.0, metadata=bounds(1e-3, 1e3))
+    one_euro_beta: float = field(default=0.05, metadata=bounds(0.0, 1e3))
+    one_euro_d_cutoff_hz: float = field(default=1.0, metadata=bounds(1e-3, 1e3))
+    reset_ms: float = field(default=300.0, metadata=bounds(1.0, 1e6) | formerly("filter_reset_ms"))
+    max_extrapolation_ms: float = field(default=60.0, metadata=bounds(0.0, 1e4))
+
+
+@dataclass(frozen=True)
+class SyncConfig(Section, key="tracking.sync"):
+    """Time synchronisation of poses with ultrasound frames (``[tracking.sync]``).
+
+    Attributes:
         buffer_size: poses kept in the time-synchronisation ring buffer.
         temporal_offset_ms: added to an ultrasound frame's capture time before the pose is
             looked up (camera-to-ultrasound latency, from temporal calibration).
@@ -99,89 +179,33 @@ class TrackingConfig:
             so one or two late camera frames do not flip the status to ``stale`` and back;
             0 disables the hysteresis (a plain threshold at ``max_pose_age_ms``).
         max_interp_gap_ms: two poses further apart than this are not interpolated between.
-        max_extrapolation_ms: the filter predicts forward at most this far.
     """
 
-    fast_window: int = 9
-    fast_thresh_constant: float = 7.0
-    fast_pixels_per_cell: int = 4
-    adaptive_thresh_win_min: int = 5
-    adaptive_thresh_win_max: int = 21
-    adaptive_thresh_win_step: int = 8
-    adaptive_thresh_constant: float = 7.0
-    min_marker_perimeter_rate: float = 0.02
-    cell_margin: float = 0.3
-    pixels_per_cell: int = 8
-    error_correction_rate: float = 0.6
-    corner_refinement: Literal["subpix", "contour", "apriltag", "none"] = "subpix"
-    refine_with_board: bool = True
-    small_marker_regions: int = 2
-    min_charuco_corners: int = 6
-    corner_window_frac: float = 0.45
-    corner_guard_px: float = 0.75
-    corner_max_shift_frac: float = 0.25
-    corner_min_isotropy: float = 0.1
-    max_reproj_err_px: float = 0.5
-    max_marker_reproj_err_px: float = 2.5
-    marker_consistency_px: float = 3.0
-    outlier_px: float = 0.5
-    ambiguity_chi2: float = 25.0
-    occluded_fraction: float = 0.6
-    max_trans_std_mm: float = 3.0
-    max_rot_std_deg: float = 1.5
-    sigma_floor_px: float = 0.05
-    prior_max_age_ms: float = 250.0
-    filter: Literal["kalman", "one_euro", "none"] = "kalman"
-    kalman_accel_mm_s2: float = 100.0
-    kalman_ang_accel_deg_s2: float = 30.0
-    kalman_meas_scale: float = 1.0
-    kalman_adaptive: bool = True
-    one_euro_min_cutoff_hz: float = 1.0
-    one_euro_beta: float = 0.05
-    one_euro_d_cutoff_hz: float = 1.0
-    filter_reset_ms: float = 300.0
-    buffer_size: int = 128
-    temporal_offset_ms: float = 0.0
-    max_pose_age_ms: float = 100.0
-    max_pose_age_hard_ms: float = 200.0
-    pose_age_grace_ms: float = 150.0
-    max_interp_gap_ms: float = 150.0
-    max_extrapolation_ms: float = 60.0
+    buffer_size: int = field(default=128, metadata=bounds(2, 100000))
+    temporal_offset_ms: float = field(default=0.0, metadata=bounds(-10000.0, 10000.0))
+    max_pose_age_ms: float = field(default=100.0, metadata=bounds(1.0, 1e6))
+    max_pose_age_hard_ms: float = field(default=200.0, metadata=bounds(1.0, 1e6))
+    pose_age_grace_ms: float = field(default=150.0, metadata=bounds(0.0, 1e6))
+    max_interp_gap_ms: float = field(default=150.0, metadata=bounds(1.0, 1e6))
 
-    def __post_init__(self) -> None:
-        ints = (("fast_window", 0, 101), ("fast_pixels_per_cell", 2, 20), ("adaptive_thresh_win_min", 3, 101), ("adaptive_thresh_win_max", 3, 201),
-                ("adaptive_thresh_win_step", 1, 100), ("pixels_per_cell", 2, 20),
-                ("min_charuco_corners", 4, 1000), ("small_marker_regions", 0, 10), ("buffer_size", 2, 100000))
-        for key, lo, hi in ints:
-            v = getattr(self, key)
-            require(isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi,
-                    f"{_S}.{key}", f"an integer {lo}..{hi}", v)
-        require(self.fast_window == 0 or self.fast_window >= 3, f"{_S}.fast_window", "0 (off) or an integer >= 3",
-                self.fast_window)
-        require(self.adaptive_thresh_win_min <= self.adaptive_thresh_win_max, f"{_S}.adaptive_thresh_win_max",
-                "a value >= adaptive_thresh_win_min", self.adaptive_thresh_win_max)
-        ranges = (
-            ("adaptive_thresh_constant", -50.0, 100.0), ("fast_thresh_constant", -50.0, 100.0), ("min_marker_perimeter_rate", 0.001, 1.0),
-            ("cell_margin", 0.0, 0.45), ("error_correction_rate", 0.0, 1.0),
-            ("corner_window_frac", 0.1, 0.49), ("corner_guard_px", -5.0, 5.0), ("corner_max_shift_frac", 0.02, 0.5),
-            ("corner_min_isotropy", 0.0, 1.0), ("max_reproj_err_px", 0.05, 50.0),
-            ("max_marker_reproj_err_px", 0.05, 50.0), ("marker_consistency_px", 0.1, 100.0), ("outlier_px", 0.1, 50.0),
-            ("ambiguity_chi2", 0.0, 1e6), ("occluded_fraction", 0.0, 1.0), ("max_trans_std_mm", 0.001, 1000.0),
-            ("max_rot_std_deg", 0.001, 180.0),
-            ("sigma_floor_px", 0.0, 5.0), ("prior_max_age_ms", 0.0, 1e6), ("kalman_accel_mm_s2", 1e-3, 1e7),
-            ("kalman_ang_accel_deg_s2", 1e-3, 1e7), ("kalman_meas_scale", 1e-3, 1e3),
-            ("one_euro_min_cutoff_hz", 1e-3, 1e3), ("one_euro_beta", 0.0, 1e3), ("one_euro_d_cutoff_hz", 1e-3, 1e3),
-            ("filter_reset_ms", 1.0, 1e6), ("temporal_offset_ms", -10000.0, 10000.0),
-            ("max_pose_age_ms", 1.0, 1e6), ("max_pose_age_hard_ms", 1.0, 1e6), ("pose_age_grace_ms", 0.0, 1e6),
-            ("max_interp_gap_ms", 1.0, 1e6), ("max_extrapolation_ms", 0.0, 1e4),
-        )
-        for key, lo, hi in ranges:
-            v = getattr(self, key)
-            require(is_number(v) and lo <= v <= hi, f"{_S}.{key}", f"a number {lo:g}..{hi:g}", v)
-        require(self.max_pose_age_hard_ms >= self.max_pose_age_ms, f"{_S}.max_pose_age_hard_ms",
-                f"a number >= tracking.max_pose_age_ms ({self.max_pose_age_ms:g})", self.max_pose_age_hard_ms)
-        require(self.corner_refinement in ("subpix", "contour", "apriltag", "none"), f"{_S}.corner_refinement",
-                "subpix, contour, apriltag or none", self.corner_refinement)
-        require(self.filter in ("kalman", "one_euro", "none"), f"{_S}.filter", "kalman, one_euro or none", self.filter)
-        for key in ("refine_with_board", "kalman_adaptive"):
-            require(isinstance(getattr(self, key), bool), f"{_S}.{key}", "true or false", getattr(self, key))
+    def cross_check(self) -> None:
+        require(self.max_pose_age_hard_ms >= self.max_pose_age_ms, f"{self.section_key}.max_pose_age_hard_ms",
+                f"a number >= {self.section_key}.max_pose_age_ms ({self.max_pose_age_ms:g})",
+                self.max_pose_age_hard_ms)
+
+
+@dataclass(frozen=True)
+class TrackingConfig(Section, key="tracking"):
+    """Probe-pose tracking, one sub-section per stage.
+
+    Attributes:
+        detector: marker and corner detection (:class:`DetectorConfig`).
+        pose: pose solving and acceptance (:class:`PoseConfig`).
+        filter: pose smoothing (:class:`FilterConfig`).
+        sync: time synchronisation with the ultrasound frames (:class:`SyncConfig`).
+    """
+
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    pose: PoseConfig = field(default_factory=PoseConfig)
+    filter: FilterConfig = field(default_factory=FilterConfig)
+    sync: SyncConfig = field(default_factory=SyncConfig)

@@ -2,7 +2,7 @@
 
 * Markers: OpenCV's ``ArucoDetector`` (Garrido-Jurado et al., "Automatic generation and
   detection of highly reliable fiducial markers under occlusion", Pattern Recognition 47(6),
-  2014) with parameters from :class:`~vision.tracking.config.TrackingConfig` (windows sized for
+  2014) with parameters from :class:`~vision.tracking.config.DetectorConfig` (windows sized for
   small, blurred markers: a wide ignored cell margin and more samples per cell), sub-pixel
   marker corners, and ``refineDetectedMarkers`` to recover markers the board layout predicts.
   Ids that are not on the board or occur twice are dropped.
@@ -26,7 +26,7 @@ import numpy as np
 
 from core.camera import CameraIntrinsics
 from vision.tracking.board import BoardSpec
-from vision.tracking.config import TrackingConfig
+from vision.tracking.config import DetectorConfig
 from core.se3 import R_to_rotvec
 
 logger = logging.getLogger(__name__)
@@ -55,11 +55,11 @@ class Markers:
         return int(self.ids.size)
 
 
-def detector_parameters(config: TrackingConfig, fast: bool = False) -> cv2.aruco.DetectorParameters:
-    """OpenCV ArUco detector parameters from the tracking configuration.
+def detector_parameters(config: DetectorConfig, fast: bool = False) -> cv2.aruco.DetectorParameters:
+    """OpenCV ArUco detector parameters from the detector configuration.
 
     Args:
-        config: tracking configuration.
+        config: ``[tracking.detector]``.
         fast: parameters of the single-window first pass.
     """
     p = cv2.aruco.DetectorParameters()
@@ -87,10 +87,10 @@ class MarkerDetector:
 
     Args:
         board: the marker board (dictionary and layout).
-        config: detector parameters.
+        config: detector parameters (``[tracking.detector]``).
     """
 
-    def __init__(self, board: BoardSpec, config: TrackingConfig) -> None:
+    def __init__(self, board: BoardSpec, config: DetectorConfig) -> None:
         self.board = board
         self.config = config
         refine = cv2.aruco.RefineParameters(10.0, 3.0, True)
@@ -307,7 +307,7 @@ def forstner_refine(gray: np.ndarray, pred: np.ndarray, A: np.ndarray, half: np.
 
 
 def refine_chessboard_corners(gray: np.ndarray, board: BoardSpec, camera: CameraIntrinsics, T: np.ndarray,
-                              config: TrackingConfig) -> tuple[np.ndarray, np.ndarray, int]:
+                              config: DetectorConfig) -> tuple[np.ndarray, np.ndarray, int]:
     """Predict every ChArUco corner from pose ``T`` and refine the ones that are really there.
 
     Args:
@@ -315,7 +315,7 @@ def refine_chessboard_corners(gray: np.ndarray, board: BoardSpec, camera: Camera
         board: a ChArUco board.
         camera: intrinsics (with distortion) of ``gray``.
         T: ``T_camera_from_board`` used for the prediction.
-        config: window and acceptance parameters.
+        config: window and acceptance parameters (``[tracking.detector]``).
 
     Returns:
         ``(ids, points, n_expected)``: accepted corner ids ``(M,)``, their refined image positions

@@ -5,9 +5,9 @@
 frame's capture time), at most ``max_extrapolation_ms`` ahead, after which the pose is
 ``STALE``.
 
-* Kalman (``filter = "kalman"``): an error-state ("multiplicative") Kalman filter on SE(3)
-  (Markley, "Attitude error representations for Kalman filtering", J. Guidance 26(2), 2003;
-  Barfoot, *State Estimation for Robotics*, 2017, §7.3). State: rotation ``R`` and position
+* Kalman (``[tracking.filter] kind = "kalman"``): an error-state ("multiplicative") Kalman
+  filter on SE(3) (Markley, "Attitude error representations for Kalman filtering", J. Guidance
+  26(2), 2003; Barfoot, *State Estimation for Robotics*, 2017, §7.3). State: rotation ``R`` and position
   ``p`` of ``T_camera_from_board`` plus angular and linear velocity in the camera frame; the
   error state ``(delta_theta, delta_p, delta_omega, delta_v)`` is left-perturbation.
   Motion model: constant velocity with piecewise-constant white acceleration (Bar-Shalom, Li
@@ -16,7 +16,7 @@ frame's capture time), at most ``max_extrapolation_ms`` ahead, after which the p
   improbable innovation (normalised innovation squared above the chi-square 99.9 % bound)
   scales the process noise up for that step, so a real motion onset is followed at once
   while a still probe is smoothed hard.
-* One-Euro (``filter = "one_euro"``; Casiez, Roussel & Vogel, "1€ filter: a simple
+* One-Euro (``kind = "one_euro"``; Casiez, Roussel & Vogel, "1€ filter: a simple
   speed-based low-pass filter for noisy input in interactive systems", CHI 2012): applied to
   the translation and to the rotation in the tangent space of the previous output.
 
@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-from vision.tracking.config import TrackingConfig
+from vision.tracking.config import FilterConfig
 from core.pose import PoseMeasurement
 from core.se3 import R_to_rotvec, make_T, rotvec_to_R
 from core.types import Validity
@@ -40,7 +40,7 @@ _DEFAULT_MEAS_VAR = np.diag([np.radians(0.3) ** 2] * 3 + [1.0] * 3)
 
 
 class _Kalman:
-    def __init__(self, cfg: TrackingConfig, m: PoseMeasurement) -> None:
+    def __init__(self, cfg: FilterConfig, m: PoseMeasurement) -> None:
         self.cfg = cfg
         T = m.T_camera_from_board
         self.R = T[:3, :3].copy()
@@ -110,7 +110,7 @@ class _Kalman:
 
 
 class _OneEuro:
-    def __init__(self, cfg: TrackingConfig, m: PoseMeasurement) -> None:
+    def __init__(self, cfg: FilterConfig, m: PoseMeasurement) -> None:
         self.cfg = cfg
         T = m.T_camera_from_board
         self.R = T[:3, :3].copy()
@@ -147,7 +147,7 @@ class _OneEuro:
         return make_T(rotvec_to_R(self.dr * dt) @ self.R, self.p + self.dp * dt), None
 
 
-def _meas_cov(m: PoseMeasurement, cfg: TrackingConfig) -> np.ndarray:
+def _meas_cov(m: PoseMeasurement, cfg: FilterConfig) -> np.ndarray:
     C = _DEFAULT_MEAS_VAR if m.cov_6x6 is None else np.asarray(m.cov_6x6, np.float64)
     C = 0.5 * (C + C.T) * cfg.kalman_meas_scale
     return C + np.diag([1e-10] * 3 + [1e-6] * 3)
@@ -157,11 +157,11 @@ class PoseFilter:
     """Smooths a stream of :class:`PoseMeasurement` and predicts it to other times.
 
     Args:
-        config: filter kind and parameters (``[tracking]`` section).
+        config: filter kind and parameters (``[tracking.filter]``).
     """
 
-    def __init__(self, config: TrackingConfig | None = None) -> None:
-        self.config = config or TrackingConfig()
+    def __init__(self, config: FilterConfig | None = None) -> None:
+        self.config = config or FilterConfig()
         self._f: _Kalman | _OneEuro | None = None
         self._last: PoseMeasurement | None = None
 
@@ -174,15 +174,15 @@ class PoseFilter:
         """Fuse one measurement and return the filtered pose at its capture time.
 
         Not-usable measurements (lost, uncertain, stale) are returned unchanged and do not
-        touch the state; a gap longer than ``filter_reset_ms`` restarts the filter.
+        touch the state; a gap longer than ``reset_ms`` restarts the filter.
         """
         cfg = self.config
-        if not m.usable or cfg.filter == "none":
+        if not m.usable or cfg.kind == "none":
             return m
-        if self._f is not None and not (0 <= (m.t_capture_ns - self._f.t_ns) / 1e6 <= cfg.filter_reset_ms):
+        if self._f is not None and not (0 <= (m.t_capture_ns - self._f.t_ns) / 1e6 <= cfg.reset_ms):
             self._f = None
         if self._f is None:
-            self._f = _Kalman(cfg, m) if cfg.filter == "kalman" else _OneEuro(cfg, m)
+            self._f = _Kalman(cfg, m) if cfg.kind == "kalman" else _OneEuro(cfg, m)
             out = m.with_(source="filter")
         else:
             self._f.update(m)

@@ -28,7 +28,7 @@ import bisect
 import threading
 from collections import deque
 
-from vision.tracking.config import TrackingConfig
+from vision.tracking.config import SyncConfig
 from core.pose import PoseMeasurement
 from core.se3 import interpolate
 from core.types import Validity
@@ -110,12 +110,12 @@ class PoseBuffer:
     ultrasound stream in capture-time order (an earlier look-up gets the plain age threshold).
 
     Args:
-        config: ``buffer_size``, ``temporal_offset_ms``, ``max_pose_age_ms``,
-            ``max_pose_age_hard_ms``, ``pose_age_grace_ms`` and ``max_interp_gap_ms`` are used.
+        config: ``[tracking.sync]`` (buffer size, temporal offset, pose-age limits, largest
+            interpolation gap).
     """
 
-    def __init__(self, config: TrackingConfig | None = None) -> None:
-        self.config = config or TrackingConfig()
+    def __init__(self, config: SyncConfig | None = None) -> None:
+        self.config = config or SyncConfig()
         self._items: deque[PoseMeasurement] = deque(maxlen=self.config.buffer_size)
         self._times: deque[int] = deque(maxlen=self.config.buffer_size)
         self._lock = threading.Lock()

@@ -71,14 +71,15 @@ class BoardTracker:
     Args:
         board: marker board (ChArUco or ArUco cube).
         camera: intrinsics of the images that will be processed.
-        config: detector and pose parameters.
+        config: ``[tracking]``; the detector and pose stages use ``config.detector`` and
+            ``config.pose``.
     """
 
     def __init__(self, board: BoardSpec, camera: CameraIntrinsics, config: TrackingConfig | None = None) -> None:
         self.board = board
         self.camera = camera
         self.config = config or TrackingConfig()
-        self.detector = MarkerDetector(board, self.config)
+        self.detector = MarkerDetector(board, self.config.detector)
         self._prior: tuple[np.ndarray, int] | None = None
         self._face_of_marker = {}
         for fi, face in enumerate(board.planar_faces):
@@ -94,7 +95,7 @@ class BoardTracker:
             return None
         T, t0 = self._prior
         age_ms = (t_ns - t0) / 1e6
-        return T if 0 <= age_ms <= self.config.prior_max_age_ms else None
+        return T if 0 <= age_ms <= self.config.pose.prior_max_age_ms else None
 
     def _roi(self, prior: np.ndarray | None) -> tuple[int, int, int, int] | None:
         """Image box where the previous pose puts the board, grown by half its size + 32 px."""
@@ -151,7 +152,7 @@ class BoardTracker:
         return obj, img, [np.asarray(g) for g in groups.values()]
 
     def _charuco_pose(self, gray: np.ndarray, markers: Markers, t: int, prior: np.ndarray | None) -> PoseMeasurement:
-        cfg, K, dist = self.config, self.camera.K, self.camera.dist
+        cfg, K, dist = self.config.pose, self.camera.K, self.camera.dist
         obj_m, img_m, _ = self._marker_points(markers)
         img_m_ideal = undistort_px(img_m, K, dist)
         cands: list[np.ndarray] = []
@@ -166,7 +167,7 @@ class BoardTracker:
             cands = [prior] + cands
         best = None
         for T in cands:
-            ids, pts, n_exp = refine_chessboard_corners(gray, self.board, self.camera, T, cfg)
+            ids, pts, n_exp = refine_chessboard_corners(gray, self.board, self.camera, T, self.config.detector)
             if ids.size < cfg.min_charuco_corners:
                 continue
             fit = self._robust_solve(self.board.charuco_points[ids], undistort_px(pts, K, dist), None, prior, True)
@@ -184,7 +185,8 @@ class BoardTracker:
             for _ in range(3):
                 if len(obj) >= n_exp and sol.rms_px <= 0.5 * cfg.outlier_px:
                     break  # every expected corner fits well: nothing to gain
-                ids2, pts2, n_exp2 = refine_chessboard_corners(gray, self.board, self.camera, sol.T, cfg)
+                ids2, pts2, n_exp2 = refine_chessboard_corners(gray, self.board, self.camera, sol.T,
+                                                               self.config.detector)
                 if ids2.size < cfg.min_charuco_corners:
                     break
                 fit2 = self._robust_solve(self.board.charuco_points[ids2], undistort_px(pts2, K, dist), None,
@@ -217,7 +219,7 @@ class BoardTracker:
         proj, _ = cv2.projectPoints(obj, R_to_rotvec(T[:3, :3]), T[:3, 3], self.camera.K, self.camera.dist)
         err = np.linalg.norm(proj.reshape(-1, 4, 2) - markers.corners, axis=2).mean(axis=1)
         side = np.linalg.norm(np.diff(markers.corners[:, [0, 1, 2, 3, 0]], axis=1), axis=2).mean(axis=1)
-        tol = np.maximum(self.config.marker_consistency_px, 0.3 * side)
+        tol = np.maximum(self.config.pose.marker_consistency_px, 0.3 * side)
         return bool(np.sum(err <= tol) >= max(1, int(np.ceil(0.5 * len(markers)))))
 
     def _marker_pose(self, markers: Markers, t: int, prior: np.ndarray | None) -> PoseMeasurement:
@@ -249,7 +251,7 @@ class BoardTracker:
 
     # ------------------------------------------------------------------ pose + status
     def _solve(self, obj: np.ndarray, img_ideal: np.ndarray, groups, prior, planar: bool) -> PnPSolution | None:
-        cfg, K = self.config, self.camera.K
+        cfg, K = self.config.pose, self.camera.K
         if planar:
             return solve_planar(obj, img_ideal, K, prior, cfg.ambiguity_chi2, cfg.sigma_floor_px)
         return solve_general(obj, img_ideal, K, groups, prior, cfg.ambiguity_chi2, cfg.sigma_floor_px)
@@ -262,7 +264,7 @@ class BoardTracker:
         re-solved, up to three rounds. Returns ``(solution, obj, img_ideal, groups)`` of the
         inliers, or ``None`` when no pose can be solved.
         """
-        cfg = self.config
+        cfg = self.config.pose
         if len(obj) < 4:
             return None
         sol = self._solve(obj, img_ideal, groups, prior, planar)
@@ -286,7 +288,7 @@ class BoardTracker:
     def _finish(self, sol: PnPSolution, obj: np.ndarray, t: int, n_markers: int, n_expected: int,
                 what: str) -> PoseMeasurement:
         """Check the fit, attach covariance and status."""
-        cfg, K = self.config, self.camera.K
+        cfg, K = self.config.pose, self.camera.K
         limit = cfg.max_reproj_err_px if what == "corners" else cfg.max_marker_reproj_err_px
         if not np.isfinite(sol.rms_px) or sol.rms_px > limit:
             m = PoseMeasurement.lost(t, "reprojection", n_markers)

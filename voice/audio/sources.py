@@ -21,7 +21,7 @@ import numpy as np
 from core.errors import DeviceError, InputError, NetworkError
 from voice.audio.resample import StreamingResampler
 from voice.audio.wavio import float_to_int16, read_wav
-from voice.config import ENGINE_RATE, VoiceConfig
+from voice.config import ENGINE_RATE, VoiceInputConfig
 
 log = logging.getLogger(__name__)
 
@@ -169,12 +169,13 @@ class MicrophoneSource(_QueueSource):
         try:
             import sounddevice as sd
         except OSError as exc:  # PortAudio library missing
-            raise DeviceError(f"no audio system ({exc}) - install libportaudio2 or use voice.input = 'wav'") from None
+            raise DeviceError(f"no audio system ({exc}) - install libportaudio2 or use "
+                              "voice.input.source = 'wav'") from None
         try:
             info = sd.query_devices(self.device, "input")
         except (ValueError, sd.PortAudioError) as exc:
-            raise DeviceError(f"no microphone ({exc}) - connect one, set voice.microphone_device, or use "
-                              f"voice.input = 'wav' / 'zmq'") from None
+            raise DeviceError(f"no microphone ({exc}) - connect one, set voice.input.microphone_device, or use "
+                              f"voice.input.source = 'wav' / 'zmq'") from None
         rate = ENGINE_RATE
         try:
             sd.check_input_settings(self.device, channels=1, dtype="int16", samplerate=ENGINE_RATE)
@@ -300,7 +301,7 @@ class ZmqAudioSource(_QueueSource):
                 sock.close(linger=0)
                 if exc.errno != zmq.EADDRINUSE or not self._ready.is_set() or time.monotonic() > deadline:
                     raise NetworkError(f"cannot bind the headset audio socket at {self.endpoint}: {exc.strerror} - "
-                                       f"set voice.zmq_endpoint to a free endpoint") from None
+                                       f"set voice.input.zmq_endpoint to a free endpoint") from None
                 time.sleep(0.02)
 
     def _run(self) -> None:
@@ -372,20 +373,23 @@ class ZmqAudioSource(_QueueSource):
             self._thread.join(2.0)
 
 
-def open_audio_source(config: VoiceConfig, socket_setup: Callable[[Any], None] | None = None, *,
+def open_audio_source(config: VoiceInputConfig, socket_setup: Callable[[Any], None] | None = None, *,
                       demo: bool = False) -> AudioSource:
-    """The source ``config.input`` names; the source is returned unstarted (the listener starts it).
+    """The source ``config.source`` names; the source is returned unstarted (the listener starts it).
 
     ``auto`` takes a microphone if one exists. Without one, only the demo (``demo=True``) falls
     back to the bundled scripted recording; a real session must never execute canned commands,
-    so it gets a :class:`DeviceError` and runs without voice. Likewise ``input = "wav"`` with an
+    so it gets a :class:`DeviceError` and runs without voice. Likewise ``source = "wav"`` with an
     empty ``wav_path`` means the scripted recording, which only the demo may use.
+
+    Args:
+        config: ``[voice.input]``.
 
     Raises:
         DeviceError: no microphone for ``auto`` outside the demo; unknown input kind.
         InputError: the WAV file is missing or not named.
     """
-    kind = config.input
+    kind = config.source
     if kind == "auto":
         if microphone_available(config.microphone_device):
             kind = "microphone"
@@ -394,18 +398,18 @@ def open_audio_source(config: VoiceConfig, socket_setup: Callable[[Any], None] |
                         config.demo_wav_path())
             return WavSource(str(config.demo_wav_path()), realtime=True, loop=True)
         else:
-            raise DeviceError("voice.input = 'auto' found no microphone - connect one, set voice.input = 'zmq' "
-                              "for the headset's microphone, or voice.enabled = false")
+            raise DeviceError("voice.input.source = 'auto' found no microphone - connect one, set "
+                              "voice.input.source = 'zmq' for the headset's microphone, or voice.enabled = false")
     if kind == "microphone":
         return MicrophoneSource(config.microphone_device)
     if kind == "wav":
         if not config.wav_path and not demo:
-            raise InputError("voice.input = 'wav' needs voice.wav_path (the bundled scripted recording is for "
-                             "'sonoguide demo' only)")
+            raise InputError("voice.input.source = 'wav' needs voice.input.wav_path (the bundled scripted recording "
+                             "is for 'sonoguide demo' only)")
         p = config.demo_wav_path()
         if not p.is_file():
-            raise InputError(f"voice.wav_path {p} not found")
+            raise InputError(f"voice.input.wav_path {p} not found")
         return WavSource(str(p), realtime=config.wav_realtime, loop=config.wav_loop)
     if kind == "zmq":
         return ZmqAudioSource(config.zmq_endpoint, socket_setup)
-    raise DeviceError(f"unknown voice.input {kind!r}")
+    raise DeviceError(f"unknown voice.input.source {kind!r}")

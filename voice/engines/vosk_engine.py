@@ -42,7 +42,7 @@ def check_model_dir(path: Path) -> None:
     """Raise :class:`ModelError` unless ``path`` looks like a Vosk model directory."""
     if not path.is_dir():
         raise ModelError(f"Vosk model directory {path} not found - run 'sonoguide models fetch vosk-en' "
-                         f"or set voice.vosk_model")
+                         f"or set voice.engine.vosk_model")
     missing = [r for r in REQUIRED if not (path / r).is_file()]
     if missing:
         raise ModelError(f"{path} is not a complete Vosk model (missing {', '.join(missing)}) - fetch it again "

@@ -3,12 +3,12 @@
 Files (bundled in ``voice/data/verifier_<lang>/``): ``model.pt`` (the
 :class:`~voice.verifier.nets.IntentNet` state dict) and ``metadata.json`` (the model card: labels,
 the phrases it was trained for, input specification, training data and metrics). An *ensemble*
-(:mod:`voice.verifier.ensemble`) lists its members' weight files in the card's ``members``
+(:mod:`research.voice.verifier.ensemble`) lists its members' weight files in the card's ``members``
 instead; its posterior is the normalised geometric mean of the members' posteriors (the average
 of their log-probabilities: T. G. Dietterich, "Ensemble methods in machine learning", MCS 2000;
 G. E. Hinton, "Training products of experts by minimizing contrastive divergence", Neural
 Computation 14, 2002). The frame VAD
-is a separate file (``voice.vad_model``, default ``voice/data/vad.npz``,
+is a separate file (``voice.vad.model``, default ``voice/data/vad.npz``,
 :mod:`voice.verifier.vad_model`). Loading is offline; the weights are read with
 ``torch.load(weights_only=True)``.
 """
@@ -45,7 +45,7 @@ def read_card(model_dir: Path) -> dict:
     """
     p = Path(model_dir) / "metadata.json"
     if not p.is_file():
-        raise ModelError(f"no verifier model card at {p} - set voice.verifier to a directory written by "
+        raise ModelError(f"no verifier model card at {p} - set voice.defence.verifier to a directory written by "
                          f"'sonoguide voice train-verifier', or 'off'")
     try:
         card = json.loads(p.read_text(encoding="utf-8"))
@@ -138,7 +138,7 @@ class IntentVerifier:
         if why:
             raise ModelError(f"the verifier in {self.dir} does not fit {command_set.source}: {why} - retrain it with "
                              f"'sonoguide voice train-verifier --command-set {command_set.source}' or set "
-                             f"voice.verifier = 'off'")
+                             f"voice.defence.verifier = 'off'")
         self.labels: list[str] = list(self.card["labels"])
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         nets = load_networks(self.dir, self.card)

@@ -10,25 +10,26 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from core.configtools import key_value
 from core.errors import ModelError
-from voice.calibration import Calibration
 from voice.commandset import CommandSet
-from voice.config import VoiceConfig
+from voice.config import VoiceConfig, VoiceVadConfig
+from voice.score_thresholds import Calibration
 
 log = logging.getLogger(__name__)
 
 
-def load_vad_for(config: VoiceConfig):
-    """The learned VAD weights (``None`` for ``voice.vad = "energy"``).
+def load_vad_for(config: VoiceVadConfig):
+    """The learned VAD weights of ``[voice.vad]`` (``None`` for ``voice.vad.kind = "energy"``).
 
     Raises:
         ModelError: the VAD file is missing or broken (names the fix).
     """
-    if config.vad != "learned":
+    if config.kind != "learned":
         return None
     from voice.verifier.vad_model import load_vad
 
-    return load_vad(config.vad_model_path())
+    return load_vad(config.model_path())
 
 
 def build_verifier(config: VoiceConfig, command_set: CommandSet, calibration: Calibration, device: str | None = None,
@@ -38,13 +39,13 @@ def build_verifier(config: VoiceConfig, command_set: CommandSet, calibration: Ca
     Raises:
         ModelError: an explicitly configured verifier cannot be loaded or does not fit.
     """
-    if config.naive or config.verifier == "off":
+    naive, verifier = config.defence.naive, config.defence.verifier
+    if naive or verifier == "off":
         return None
     from voice.verifier.model import IntentVerifier, bundled_verifier_dir
 
-    explicit = config.verifier not in ("", "auto")
-    d = bundled_verifier_dir(config.lang) if config.verifier in ("", "auto", "bundled") \
-        else Path(config.verifier).expanduser()
+    explicit = verifier not in ("", "auto")
+    d = bundled_verifier_dir(config.lang) if verifier in ("", "auto", "bundled") else Path(verifier).expanduser()
     if not explicit and not (d / "metadata.json").is_file():
         log.info("no bundled intent verifier for %r: the engine's verification score decides", config.lang)
         return None
@@ -57,9 +58,9 @@ def build_verifier(config: VoiceConfig, command_set: CommandSet, calibration: Ca
         return None
     if require_fusion and not calibration.has_fusion:
         if explicit:
-            raise ModelError(f"voice.verifier = {config.verifier!r} but the calibration for {calibration.engine}/"
+            raise ModelError(f"voice.defence.verifier = {verifier!r} but the calibration for {calibration.engine}/"
                              f"{calibration.lang} has no fusion weights - run 'sonoguide voice calibrate "
-                             f"--verifier {config.verifier}' or set voice.verifier = 'off'")
+                             f"--verifier {verifier}' or set voice.defence.verifier = 'off'")
         log.warning("intent verifier %s not used: the calibration for %s/%s has no fusion weights - run "
                     "'sonoguide voice calibrate'", d, calibration.engine, calibration.lang)
         return None
@@ -68,9 +69,10 @@ def build_verifier(config: VoiceConfig, command_set: CommandSet, calibration: Ca
     if require_fusion and fitted and fitted != mine:
         log.warning("the fusion weights were fitted with verifier %r, this is %r - recalibrate", fitted, mine)
     if require_fusion:
-        front_end = calibration.fusion.get("front_end") or {}
-        differ = {k: (fv, getattr(config, k)) for k, fv in front_end.items()
-                  if hasattr(config, k) and getattr(config, k) != fv}
+        front_end = calibration.fusion.get("front_end") or {}  # keys dotted, or flat in older files
+        now = {k: key_value(config, k) for k in front_end}
+        differ = {f"voice.{now[k][0]}": (fv, now[k][1]) for k, fv in front_end.items()
+                  if now[k] is not None and now[k][1] != fv}
         if differ:
             log.warning("the fusion threshold was fitted with %s; this configuration has %s - the false-accept "
                         "rate is not calibrated for it: restore those settings or run 'sonoguide voice calibrate'",

@@ -109,7 +109,7 @@ def load_vad(path: str | Path) -> VadWeights:
     """
     p = Path(path)
     if not p.is_file():
-        raise ModelError(f"VAD model {p} not found - set voice.vad = 'energy' or restore the file "
+        raise ModelError(f"VAD model {p} not found - set voice.vad.kind = 'energy' or restore the file "
                          f"(retrain with 'sonoguide voice train-verifier')")
     try:
         with np.load(p) as z:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from research.voice.datagen import ClipSpec, render
 from voice.audio.wavio import write_wav
-from voice.datagen import ClipSpec, render
 
 HERE = Path(__file__).resolve().parent
 

@@ -8,18 +8,20 @@ import cv2
 import numpy as np
 import pytest
 
-from vision.needle.config import NeedleConfig
+from vision.needle.config import NeedleConfig, NeedleDetectorConfig
 from vision.needle.detect import detect_needle
 from vision.needle.entry import EntrySearch
 from vision.needle.strip import clip_to_field, measure_shaft
-from vision.phantom.config import PhantomConfig
+from vision.phantom.config import PhantomConfig, PhantomMotionConfig, PhantomNeedleConfig
 from vision.phantom.render import Phantom
 
 
 @pytest.mark.parametrize("angle,side,t_s", [(30.0, "left", 7.0), (20.0, "right", 9.0), (40.0, "left", 6.0),
                                             (55.0, "left", 6.0)])
 def test_tip_and_angle_on_phantom_frames(angle, side, t_s):
-    f = Phantom(PhantomConfig(seed=7, needle_angle_deg=angle, needle_side=side, motion=False)).render(t_s)
+    f = Phantom(PhantomConfig(seed=7,
+                              motion=PhantomMotionConfig(enabled=False),
+                              needle=PhantomNeedleConfig(angle_deg=angle, side=side))).render(t_s)
     d = detect_needle(f.image, f.mm_per_px, NeedleConfig())
     assert d is not None
     sy, sx = f.mm_per_px
@@ -62,7 +64,7 @@ def test_strip_measures_a_drawn_shaft_from_a_tilted_offset_hypothesis(spacing):
     d /= np.linalg.norm(d)
     rot = math.radians(2.0)
     hyp = np.array([[math.cos(rot), -math.sin(rot)], [math.sin(rot), math.cos(rot)]]) @ d
-    det = measure_shaft(img.astype(np.float32), np.array([0.0, 66.0]), hyp, spacing, NeedleConfig())
+    det = measure_shaft(img.astype(np.float32), np.array([0.0, 66.0]), hyp, spacing, NeedleDetectorConfig())
     assert det is not None
     assert abs(det.angle_deg - 35.0) < 0.5
     assert math.hypot((det.tip_px[0] - tip[0]) * sx, (det.tip_px[1] - tip[1]) * sy) < 0.3
@@ -75,7 +77,7 @@ def test_a_bright_line_that_starts_inside_the_image_is_not_a_shaft():
     cv2.line(img, (120, 100), (250, 200), 200.0, 3, cv2.LINE_AA)  # fascia-like, away from every edge
     img = np.clip(img, 0, 255).astype(np.uint8)
     u = np.array([130.0, 100.0]) / np.hypot(130.0, 100.0)
-    assert measure_shaft(img.astype(np.float32), np.array([120.0, 100.0]), u, (0.1, 0.1), NeedleConfig()) is None
+    assert measure_shaft(img.astype(np.float32), np.array([120.0, 100.0]), u, (0.1, 0.1), NeedleDetectorConfig()) is None
 
 
 def test_clip_to_field_excludes_the_near_field():
@@ -89,7 +91,7 @@ def test_clip_to_field_excludes_the_near_field():
 
 def test_entry_search_ranks_the_entering_line_first():
     img, tip = _line_image(50.0, 150.0, noise=14.0, seed=3)
-    hyps = EntrySearch().hypotheses(img, (0.1, 0.1), NeedleConfig(), keep=3)
+    hyps = EntrySearch().hypotheses(img, (0.1, 0.1), NeedleDetectorConfig(), keep=3)
     p, u, score = hyps[0]
     assert score > 0
     assert p[0] < 8 and abs(p[1] - 60.0) < 8

@@ -6,12 +6,17 @@ import cv2
 import numpy as np
 
 from vision.needle.motion import AnatomyMotion
-from vision.phantom.config import PhantomConfig
+from vision.phantom.config import (PhantomAnatomyConfig, PhantomConfig, PhantomMotionConfig, PhantomNeedleConfig,
+                                   PhantomVesselsConfig)
 from vision.phantom.render import Phantom
 
 
 def test_follows_the_probe_slide_despite_pulsating_arteries():
-    ph = Phantom(PhantomConfig(seed=10, preset="femoral", motion=True, pulsation=True, needle=False))
+    ph = Phantom(PhantomConfig(seed=10,
+                               anatomy=PhantomAnatomyConfig(preset="femoral"),
+                               motion=PhantomMotionConfig(enabled=True),
+                               vessels=PhantomVesselsConfig(pulsation=True),
+                               needle=PhantomNeedleConfig(enabled=False)))
     m = AnatomyMotion()
     errs = []
     for k in range(0, 60):
@@ -25,7 +30,9 @@ def test_follows_the_probe_slide_despite_pulsating_arteries():
 
 
 def test_reset_and_a_still_view():
-    f = Phantom(PhantomConfig(seed=2, motion=False, needle=False)).render(1.0)
+    f = Phantom(PhantomConfig(seed=2,
+                              motion=PhantomMotionConfig(enabled=False),
+                              needle=PhantomNeedleConfig(enabled=False))).render(1.0)
     m = AnatomyMotion()
     half = cv2.pyrDown(f.image)
     for _ in range(3):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vision.needle.config import NeedleConfig
+from vision.needle.config import ProximityConfig
 from vision.needle.proximity import point_polygon_mm, proximity_level, segment_polygon_mm, structure_distances
 from core.types import Structure, Validity
 
@@ -27,7 +27,7 @@ def test_segment_distance():
 
 
 def test_levels_and_per_class_distances():
-    cfg = NeedleConfig(caution_mm=3.0, stop_mm=1.0)
+    cfg = ProximityConfig(caution_mm=3.0, stop_mm=1.0)
     nerve = Structure("nerve", SQUARE, 0.9, 1e4, Validity.OK)
     vessel = Structure("vessel", SQUARE + 300, 0.9, 1e4, Validity.UNCERTAIN)
     tip_d, path_d = structure_distances((150, 95), (150, 20), [nerve, vessel], MM)

@@ -12,13 +12,13 @@ from core.configtools import section_from_dict
 from vision.needle.config import NeedleConfig
 from vision.needle.evaluate import label_structures
 from vision.needle.tracker import NeedleTracker, mann_kendall_z
-from vision.phantom.config import PhantomConfig
+from vision.phantom.config import PhantomAnatomyConfig, PhantomConfig, PhantomMotionConfig, PhantomNeedleConfig
 from vision.phantom.render import Phantom
 from core.types import Validity
 
 
 def test_sequence_tip_error_and_validity():
-    ph = Phantom(PhantomConfig(seed=11, needle_angle_deg=30.0, needle_side="left"))
+    ph = Phantom(PhantomConfig(seed=11, needle=PhantomNeedleConfig(angle_deg=30.0, side="left")))
     tr = NeedleTracker()
     errs, first_ok = [], None
     for k in range(40, 110, 2):
@@ -36,7 +36,7 @@ def test_sequence_tip_error_and_validity():
 
 
 def test_scripted_approach_reaches_stop():
-    ph = Phantom(PhantomConfig(seed=4, needle_angle_deg=30.0, needle_side="left", needle_target="nerve"))
+    ph = Phantom(PhantomConfig(seed=4, needle=PhantomNeedleConfig(angle_deg=30.0, side="left", target="nerve")))
     tr = NeedleTracker()
     levels = []
     for k in range(0, 160, 4):
@@ -51,12 +51,12 @@ def test_scripted_approach_reaches_stop():
 
 def test_lost_when_the_needle_is_gone_and_unknown_without_segmentation():
     tr = NeedleTracker()
-    ph = Phantom(PhantomConfig(seed=11, needle_angle_deg=30.0))
+    ph = Phantom(PhantomConfig(seed=11, needle=PhantomNeedleConfig(angle_deg=30.0)))
     for k in range(60, 70):
         f = ph.render(k / 10)
         r = tr.update(f.image, int(k * 1e8), f.mm_per_px, None)
     assert r.validity in (Validity.OK, Validity.UNCERTAIN) and r.proximity == "unknown"
-    blank = Phantom(PhantomConfig(seed=11, needle=False)).render(7.0)
+    blank = Phantom(PhantomConfig(seed=11, needle=PhantomNeedleConfig(enabled=False))).render(7.0)
     r = tr.update(blank.image, int(7.1e9), blank.mm_per_px, [])
     assert r.validity == Validity.LOST and r.tip_px is None and r.proximity == "unknown"
 
@@ -70,10 +70,12 @@ def test_bad_input():
 
 
 def test_config_validation():
-    with pytest.raises(ConfigError, match="needle.stop_mm"):
+    with pytest.raises(ConfigError, match=r"needle\.proximity\.stop_mm"):
+        section_from_dict(NeedleConfig, {"proximity": {"stop_mm": 5.0, "caution_mm": 2.0}}, "needle")
+    with pytest.raises(ConfigError, match=r"needle\.detector\.max_angle_deg"):
+        section_from_dict(NeedleConfig, {"detector": {"min_angle_deg": 50.0, "max_angle_deg": 40.0}}, "needle")
+    with pytest.raises(ConfigError, match=r"needle\.proximity\.stop_mm"):  # flat keys of the previous release
         section_from_dict(NeedleConfig, {"stop_mm": 5.0, "caution_mm": 2.0}, "needle")
-    with pytest.raises(ConfigError, match="needle.max_angle_deg"):
-        section_from_dict(NeedleConfig, {"min_angle_deg": 50.0, "max_angle_deg": 40.0}, "needle")
 
 
 def test_mann_kendall_trend_statistic():
@@ -87,7 +89,10 @@ def test_mann_kendall_trend_statistic():
 def test_no_needle_confirmed_on_a_sliding_needle_free_view():
     """Fascia, vessel walls and bone move with the tissue: never a needle, however the probe slides."""
     tr = NeedleTracker()
-    ph = Phantom(PhantomConfig(seed=21, preset="random", needle=False, motion=True, motion_amplitude_mm=3.0))
+    ph = Phantom(PhantomConfig(seed=21,
+                               anatomy=PhantomAnatomyConfig(preset="random"),
+                               motion=PhantomMotionConfig(enabled=True, amplitude_mm=3.0),
+                               needle=PhantomNeedleConfig(enabled=False)))
     for k in range(0, 100):
         f = ph.render(k / 10)
         r = tr.update(f.image, int(k * 1e8), f.mm_per_px, label_structures(f.labels))
@@ -96,7 +101,8 @@ def test_no_needle_confirmed_on_a_sliding_needle_free_view():
 
 def test_a_needle_that_does_not_move_relative_to_the_tissue_is_not_confirmed():
     """A needle already in place looks like any straight echo: it is not shown as ``ok``."""
-    ph = Phantom(PhantomConfig(seed=5, needle_angle_deg=30.0, needle_start_s=-20.0, needle_max_insert_mm=18.0))
+    ph = Phantom(PhantomConfig(seed=5,
+                               needle=PhantomNeedleConfig(angle_deg=30.0, start_s=-20.0, max_insert_mm=18.0)))
     tr = NeedleTracker()
     for k in range(0, 60):
         f = ph.render(k / 10)
@@ -106,7 +112,7 @@ def test_a_needle_that_does_not_move_relative_to_the_tissue_is_not_confirmed():
 
 
 def test_replaying_the_same_frames_gives_the_same_results():
-    ph = Phantom(PhantomConfig(seed=11, needle_angle_deg=35.0, needle_side="right"))
+    ph = Phantom(PhantomConfig(seed=11, needle=PhantomNeedleConfig(angle_deg=35.0, side="right")))
     frames = [ph.render(k / 10) for k in range(30, 70)]
     runs = []
     for _ in range(2):
@@ -118,7 +124,7 @@ def test_replaying_the_same_frames_gives_the_same_results():
 
 
 def test_a_time_jump_or_new_spacing_starts_over():
-    ph = Phantom(PhantomConfig(seed=11, needle_angle_deg=30.0))
+    ph = Phantom(PhantomConfig(seed=11, needle=PhantomNeedleConfig(angle_deg=30.0)))
     tr = NeedleTracker()
     for k in range(50, 75):
         f = ph.render(k / 10)

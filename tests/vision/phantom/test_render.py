@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from core.errors import ConfigError
-from vision.phantom import Phantom, PhantomConfig
+from vision.phantom import (Phantom, PhantomAnatomyConfig, PhantomConfig, PhantomImagingConfig,
+                            PhantomMotionConfig, PhantomNeedleConfig, PhantomVesselsConfig)
 from vision.phantom.render import NERVE, VESSEL, pulse_waveform
 
 
@@ -38,13 +39,17 @@ def test_lumen_is_anechoic_and_nerve_brighter(phantom):
 
 
 def test_depth_attenuation_darkens_without_tgc():
-    f = Phantom(PhantomConfig(tgc_db_per_cm=0.0, bone=False, needle=False)).render(0.0)
+    f = Phantom(PhantomConfig(imaging=PhantomImagingConfig(tgc_db_per_cm=0.0),
+                              anatomy=PhantomAnatomyConfig(bone=False),
+                              needle=PhantomNeedleConfig(enabled=False))).render(0.0)
     rows = f.image.astype(float).mean(axis=1)
     assert rows[300:350].mean() < rows[60:110].mean()
 
 
 def test_probe_motion_moves_the_anatomy():
-    ph = Phantom(PhantomConfig(seed=1, motion=True, motion_amplitude_mm=2.0, motion_period_s=8.0, needle=False))
+    ph = Phantom(PhantomConfig(seed=1,
+                               motion=PhantomMotionConfig(enabled=True, amplitude_mm=2.0, period_s=8.0),
+                               needle=PhantomNeedleConfig(enabled=False)))
     a, b = ph.render(0.0), ph.render(2.0)  # quarter period: full amplitude
     ca = np.argwhere(a.labels == NERVE).mean(axis=0)
     cb = np.argwhere(b.labels == NERVE).mean(axis=0)
@@ -53,17 +58,22 @@ def test_probe_motion_moves_the_anatomy():
 
 
 def test_artery_pulsates_and_static_config_does_not():
-    ph = Phantom(PhantomConfig(motion=False, needle=False, heart_rate_hz=1.0))
+    ph = Phantom(PhantomConfig(motion=PhantomMotionConfig(enabled=False),
+                               vessels=PhantomVesselsConfig(heart_rate_hz=1.0),
+                               needle=PhantomNeedleConfig(enabled=False)))
     areas = [(ph.render(t).labels == VESSEL).sum() for t in np.arange(0, 1, 0.05)]
     assert max(areas) > 1.05 * min(areas)
-    still = Phantom(PhantomConfig(motion=False, needle=False, pulsation=False))
+    still = Phantom(PhantomConfig(motion=PhantomMotionConfig(enabled=False),
+                                  vessels=PhantomVesselsConfig(pulsation=False),
+                                  needle=PhantomNeedleConfig(enabled=False)))
     assert len({(still.render(t).labels == VESSEL).sum() for t in (0.1, 0.3, 0.5)}) == 1
     assert 0.0 <= min(pulse_waveform(p) for p in np.linspace(0, 1, 50)) <= max(
         pulse_waveform(p) for p in np.linspace(0, 1, 50)) <= 1.0
 
 
 def test_needle_truth_matches_the_drawn_shaft():
-    ph = Phantom(PhantomConfig(motion=False, needle_angle_deg=25.0, needle_speed_mm_s=5.0, needle_start_s=0.0))
+    ph = Phantom(PhantomConfig(motion=PhantomMotionConfig(enabled=False),
+                               needle=PhantomNeedleConfig(angle_deg=25.0, speed_mm_s=5.0, start_s=0.0)))
     f = ph.render(4.0)  # 20 mm inserted
     assert f.needle_visible and f.needle_angle_deg == pytest.approx(25.0)
     tip = np.array(f.needle_tip_px)
@@ -78,7 +88,8 @@ def test_needle_truth_matches_the_drawn_shaft():
 
 
 def test_needle_aimed_at_the_nerve_stops_at_its_wall():
-    ph = Phantom(PhantomConfig(motion=False, needle_target="nerve", needle_speed_mm_s=10.0, needle_start_s=0.0))
+    ph = Phantom(PhantomConfig(motion=PhantomMotionConfig(enabled=False),
+                               needle=PhantomNeedleConfig(target="nerve", speed_mm_s=10.0, start_s=0.0)))
     f = ph.render(30.0)
     tip = np.array(f.needle_tip_px)
     nerve = np.argwhere(f.labels == NERVE)[:, ::-1]
@@ -88,8 +99,10 @@ def test_needle_aimed_at_the_nerve_stops_at_its_wall():
 
 def test_needle_shows_inside_an_anechoic_lumen():
     # a shallow needle crossing the artery: the reflector is bright in the lumen too
-    ph = Phantom(PhantomConfig(motion=False, pulsation=False, needle_angle_deg=22.0, needle_max_insert_mm=60.0,
-                               needle_speed_mm_s=10.0, needle_start_s=0.0))
+    ph = Phantom(PhantomConfig(motion=PhantomMotionConfig(enabled=False),
+                               vessels=PhantomVesselsConfig(pulsation=False),
+                               needle=PhantomNeedleConfig(angle_deg=22.0, max_insert_mm=60.0, speed_mm_s=10.0,
+                                                          start_s=0.0)))
     f = ph.render(10.0)
     in_lumen = f.needle_mask & (f.labels == VESSEL)
     assert in_lumen.sum() > 50
@@ -98,8 +111,9 @@ def test_needle_shows_inside_an_anechoic_lumen():
 
 
 def test_needle_stops_on_bone():
-    ph = Phantom(PhantomConfig(motion=False, needle_angle_deg=60.0, needle_max_insert_mm=80.0,
-                               needle_speed_mm_s=20.0, needle_start_s=0.0))
+    ph = Phantom(PhantomConfig(motion=PhantomMotionConfig(enabled=False),
+                               needle=PhantomNeedleConfig(angle_deg=60.0, max_insert_mm=80.0, speed_mm_s=20.0,
+                                                          start_s=0.0)))
     assert ph.anatomy.bone
     f = ph.render(10.0)
     tip = np.array(f.needle_tip_px) * 0.1  # mm (0.1 mm per pixel)
@@ -111,18 +125,24 @@ def test_needle_stops_on_bone():
 
 
 def test_needle_not_visible_before_insertion():
-    f = Phantom(PhantomConfig(needle_start_s=5.0)).render(1.0)
+    f = Phantom(PhantomConfig(needle=PhantomNeedleConfig(start_s=5.0))).render(1.0)
     assert not f.needle_visible and f.needle_tip_px is None and not f.needle_mask.any()
 
 
-@pytest.mark.parametrize("kw, key", [({"preset": "knee"}, "phantom.preset"), ({"depth_mm": 500.0}, "phantom.depth_mm"),
-                                     ({"needle_side": "top"}, "phantom.needle_side"), ({"seed": -1}, "phantom.seed")])
-def test_bad_configuration_names_the_key(kw, key):
-    with pytest.raises(ConfigError, match=key):
-        PhantomConfig(**kw)
+@pytest.mark.parametrize("make, key", [
+    (lambda: PhantomAnatomyConfig(preset="knee"), "phantom.anatomy.preset"),
+    (lambda: PhantomImagingConfig(depth_mm=500.0), "phantom.imaging.depth_mm"),
+    (lambda: PhantomNeedleConfig(side="top"), "phantom.needle.side"),
+    (lambda: PhantomConfig(seed=-1), "phantom.seed"),
+    (lambda: PhantomMotionConfig(period_s=0.1), "phantom.motion.period_s"),
+    (lambda: PhantomVesselsConfig(vein_compression=0.95), "phantom.vessels.vein_compression"),
+])
+def test_bad_configuration_names_the_key(make, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.") + " = "):
+        make()
 
 
 @pytest.mark.parametrize("preset", ["femoral", "interscalene", "random"])
 def test_every_preset_renders_nerves_and_vessels(preset):
-    f = Phantom(PhantomConfig(preset=preset, seed=5)).render(0.5)
+    f = Phantom(PhantomConfig(seed=5, anatomy=PhantomAnatomyConfig(preset=preset))).render(0.5)
     assert (f.labels == NERVE).any() and (f.labels == VESSEL).any()

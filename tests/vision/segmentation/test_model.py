@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vision.segmentation.inference import fold_batchnorm
+from vision.segmentation.model import fold_batchnorm
 from vision.segmentation.model import build_model, count_parameters
 
 

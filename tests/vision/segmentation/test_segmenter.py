@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core.errors import InputError
-from vision.phantom.config import PhantomConfig
+from vision.phantom.config import PhantomConfig, PhantomMotionConfig, PhantomNeedleConfig, PhantomVesselsConfig
 from vision.phantom.render import Phantom
 from vision.segmentation.config import SegmentationConfig
 from vision.segmentation.segmenter import Segmenter
@@ -22,7 +22,9 @@ def seg() -> Segmenter:
 
 @pytest.fixture(scope="module")
 def still_frames():
-    ph = Phantom(PhantomConfig(motion=False, pulsation=False, needle=False))
+    ph = Phantom(PhantomConfig(motion=PhantomMotionConfig(enabled=False),
+                               vessels=PhantomVesselsConfig(pulsation=False),
+                               needle=PhantomNeedleConfig(enabled=False)))
     return [ph.render(i / 20.0) for i in range(6)]
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from core.errors import DeviceError, InputError
-from vision.phantom import PhantomConfig
+from vision.phantom import PhantomConfig, PhantomNeedleConfig
 from vision.sources import FrameSource
 from vision.sources.folder import ImageFolderSource
 from vision.sources.opencv_log import quiet_opencv
@@ -19,7 +19,7 @@ from vision.sources.video import VideoSource
 
 
 def test_phantom_source_paces_and_stamps_capture_time():
-    src = PhantomSource(PhantomConfig(needle=False), fps=50.0, realtime=True)
+    src = PhantomSource(PhantomConfig(needle=PhantomNeedleConfig(enabled=False)), fps=50.0, realtime=True)
     assert isinstance(src, FrameSource)
     t0 = time.monotonic()
     frames = [src.read() for _ in range(11)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vision.tracking.config import TrackingConfig
+from vision.tracking.config import FilterConfig
 from vision.tracking.filter import PoseFilter
 from core.pose import PoseMeasurement
 from core.se3 import make_T, rotvec_to_R
@@ -22,7 +22,7 @@ def _meas(T, t, rng, sd_mm=0.3, sd_deg=0.1):
 
 @pytest.mark.parametrize("kind", ["kalman", "one_euro"])
 def test_static_jitter_is_reduced(kind):
-    f = PoseFilter(TrackingConfig(filter=kind))
+    f = PoseFilter(FilterConfig(kind=kind))
     rng = np.random.default_rng(0)
     T = make_T(rotvec_to_R([0.2, 0.1, 0.0]), [0, 0, 400.0])
     out = [f.update(_meas(T, k * DT, rng)).T_camera_from_board[:3, 3] for k in range(300)]
@@ -32,7 +32,7 @@ def test_static_jitter_is_reduced(kind):
 
 
 def test_kalman_has_no_lag_on_constant_velocity():
-    f = PoseFilter(TrackingConfig(filter="kalman"))
+    f = PoseFilter(FilterConfig(kind="kalman"))
     rng = np.random.default_rng(1)
     v = np.array([60.0, -30.0, 20.0])  # mm/s
     errs = []
@@ -47,7 +47,7 @@ def test_kalman_has_no_lag_on_constant_velocity():
 
 
 def test_not_usable_measurements_pass_through():
-    f = PoseFilter(TrackingConfig())
+    f = PoseFilter(FilterConfig())
     rng = np.random.default_rng(2)
     T = make_T(np.eye(3), [0, 0, 300.0])
     f.update(_meas(T, 0, rng))
@@ -56,7 +56,7 @@ def test_not_usable_measurements_pass_through():
 
 
 def test_prediction_and_stale_limit():
-    cfg = TrackingConfig(max_extrapolation_ms=50.0)
+    cfg = FilterConfig(max_extrapolation_ms=50.0)
     f = PoseFilter(cfg)
     assert f.predict(0).validity == Validity.LOST
     rng = np.random.default_rng(3)
@@ -74,7 +74,7 @@ def test_prediction_and_stale_limit():
 
 
 def test_gap_restarts_the_filter():
-    f = PoseFilter(TrackingConfig(filter_reset_ms=100.0))
+    f = PoseFilter(FilterConfig(reset_ms=100.0))
     rng = np.random.default_rng(4)
     f.update(_meas(make_T(np.eye(3), [0, 0, 300.0]), 0, rng))
     far = make_T(np.eye(3), [50, 0, 300.0])

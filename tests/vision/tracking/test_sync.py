@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vision.tracking.config import TrackingConfig
+from vision.tracking.config import SyncConfig
 from core.pose import PoseMeasurement
 from core.se3 import make_T, rotation_angle_deg, rotvec_to_R
 from vision.tracking.sync import PoseAgeGate, PoseBuffer
@@ -19,7 +19,7 @@ def _m(t_ms, x, angle_deg=0.0, validity=Validity.OK):
 
 
 def test_slerp_lerp_between_neighbours():
-    b = PoseBuffer(TrackingConfig())
+    b = PoseBuffer(SyncConfig())
     b.push(_m(0, 0.0, 0.0))
     b.push(_m(40, 10.0, 20.0))
     m = b.at(10 * MS)
@@ -30,14 +30,14 @@ def test_slerp_lerp_between_neighbours():
 
 
 def test_temporal_offset_shifts_the_query():
-    b = PoseBuffer(TrackingConfig(temporal_offset_ms=20.0))
+    b = PoseBuffer(SyncConfig(temporal_offset_ms=20.0))
     b.push(_m(0, 0.0))
     b.push(_m(40, 10.0))
     assert np.isclose(b.at(0).T_camera_from_board[0, 3], 5.0)
 
 
 def test_old_pose_is_stale_never_current():
-    b = PoseBuffer(TrackingConfig(max_pose_age_ms=100.0))
+    b = PoseBuffer(SyncConfig(max_pose_age_ms=100.0))
     b.push(_m(0, 1.0))
     assert b.at(50 * MS).usable
     late = b.at(250 * MS)
@@ -45,7 +45,7 @@ def test_old_pose_is_stale_never_current():
 
 
 def test_lost_after_last_pose_wins():
-    b = PoseBuffer(TrackingConfig())
+    b = PoseBuffer(SyncConfig())
     b.push(_m(0, 1.0))
     b.push(PoseMeasurement.lost(30 * MS, "no_markers"))
     m = b.at(40 * MS)
@@ -53,7 +53,7 @@ def test_lost_after_last_pose_wins():
 
 
 def test_no_interpolation_across_a_loss():
-    b = PoseBuffer(TrackingConfig())
+    b = PoseBuffer(SyncConfig())
     b.push(_m(0, 0.0))
     b.push(PoseMeasurement.lost(20 * MS, "no_markers"))
     b.push(_m(100, 10.0))
@@ -63,7 +63,7 @@ def test_no_interpolation_across_a_loss():
 
 
 def test_empty_buffer_and_out_of_order_push():
-    b = PoseBuffer(TrackingConfig(buffer_size=3))
+    b = PoseBuffer(SyncConfig(buffer_size=3))
     assert b.at(0).validity == Validity.LOST
     b.push(_m(40, 4.0))
     b.push(_m(0, 0.0))
@@ -75,7 +75,7 @@ def test_empty_buffer_and_out_of_order_push():
 
 
 def test_occluded_neighbour_makes_interpolation_occluded():
-    b = PoseBuffer(TrackingConfig())
+    b = PoseBuffer(SyncConfig())
     b.push(_m(0, 0.0))
     b.push(_m(40, 4.0, validity=Validity.OCCLUDED))
     assert b.at(20 * MS).validity == Validity.OCCLUDED
@@ -166,7 +166,7 @@ def _camera_stream(buffer, times_ms):
 
 def test_one_late_camera_frame_does_not_flip_the_pose_to_stale():
     # 30 Hz camera; the frame due at 100 ms arrives only after the 130 ms ultrasound look-up
-    b = PoseBuffer(TrackingConfig())
+    b = PoseBuffer(SyncConfig())
     states, ages = [], []
     _camera_stream(b, [0, 33, 66])
     for q in (80, 110, 130, 150):  # ultrasound look-ups while the frame is late: ages 14, 44, 64, 84 ms
@@ -183,7 +183,7 @@ def test_one_late_camera_frame_does_not_flip_the_pose_to_stale():
 
 
 def test_really_old_pose_is_stale_even_right_after_a_current_one():
-    b = PoseBuffer(TrackingConfig(max_pose_age_ms=100.0, max_pose_age_hard_ms=200.0, pose_age_grace_ms=1e6))
+    b = PoseBuffer(SyncConfig(max_pose_age_ms=100.0, max_pose_age_hard_ms=200.0, pose_age_grace_ms=1e6))
     b.push(_m(0, 1.0))
     assert b.at(50 * MS).validity == Validity.OK
     assert b.at(150 * MS).validity == Validity.OK  # late, held by the hysteresis
@@ -193,7 +193,7 @@ def test_really_old_pose_is_stale_even_right_after_a_current_one():
 
 
 def test_stale_pose_turns_current_only_with_a_fresh_pose():
-    b = PoseBuffer(TrackingConfig())
+    b = PoseBuffer(SyncConfig())
     b.push(_m(0, 1.0))
     assert b.at(250 * MS).validity == Validity.STALE
     b.push(_m(120, 2.0))  # a new pose, but already 150 ms old at the next look-up
@@ -203,7 +203,7 @@ def test_stale_pose_turns_current_only_with_a_fresh_pose():
 
 
 def test_zero_grace_restores_the_plain_threshold():
-    b = PoseBuffer(TrackingConfig(pose_age_grace_ms=0.0))
+    b = PoseBuffer(SyncConfig(pose_age_grace_ms=0.0))
     _camera_stream(b, [0, 33, 66])
     assert b.at(150 * MS).validity == Validity.OK
     assert b.at(170 * MS).validity == Validity.STALE  # 104 ms: one late frame flips it
