@@ -38,6 +38,7 @@ import zmq.utils.monitor
 from ar_bridge.schema import SCHEMA_PREFIX, SCHEMA_VERSIONS, TOPIC_HEARTBEAT, TOPIC_OVERLAY, TOPIC_STATE, TOPIC_VOICE, ProtocolError, WireMessage, decode, schema_name
 from ar_bridge.messages import OverlayMessage
 from core.errors import ConfigError, NetworkError
+from core.jsonfile import load_json
 
 log = logging.getLogger(__name__)
 
@@ -827,16 +828,9 @@ def load_pairing(path: str | Path) -> tuple[CurveClientKeys, str | None]:
         ConfigError: the file is missing, unreadable, not JSON, or lacks a valid key.
     """
     p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"pairing file {p} not found; create one with 'sonoguide pair --name NAME'") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"pairing file {p} cannot be read ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"pairing file {p} is not JSON ({exc}); use the file written by 'sonoguide pair'") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"pairing file {p} must hold a JSON object; use the file written by 'sonoguide pair'")
+    data = load_json(p, what="pairing file", error=ConfigError,
+                     missing_fix="create one with 'sonoguide pair --name NAME'",
+                     corrupt_fix="use the file written by 'sonoguide pair'")
     keys = {}
     for key in ("client_public", "client_secret", "server_public"):
         v = data.get(key)

@@ -29,6 +29,7 @@ import numpy as np
 from core.frames import UNITS, FrameName, check_transform
 from core.version import __version__
 from core.errors import CalibrationError
+from core.jsonfile import load_json
 
 log = logging.getLogger(__name__)
 
@@ -101,15 +102,9 @@ def load_calibration(path: str | Path, from_frame: FrameName | str, to_frame: Fr
     """
     p = Path(path)
     want_from, want_to = FrameName(from_frame), FrameName(to_frame)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CalibrationError(f"calibration file {p} not found; run the calibration or fix the path "
-                               "in the [calibration] section") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CalibrationError(f"calibration file {p} is corrupt ({exc}); restore it or recalibrate") from None
-    if not isinstance(data, dict):
-        raise CalibrationError(f"calibration file {p} must hold a JSON object; recalibrate")
+    data = load_json(p, what="calibration file", error=CalibrationError,
+                     missing_fix="run the calibration or fix the path in the [calibration] section",
+                     corrupt_fix="the file is corrupt: restore it or recalibrate")
     version = data.get("format_version")
     if version != FORMAT_VERSION:
         raise CalibrationError(f"calibration file {p} has format_version {version!r}; this software reads "

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import CalibrationError, InputError
+from core.jsonfile import load_json
 
 logger = logging.getLogger(__name__)
 
@@ -109,14 +110,9 @@ class CameraIntrinsics:
         Raises:
             CalibrationError: the file is missing, not JSON, or a key is missing/invalid.
         """
-        p = Path(path)
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise CalibrationError(f"camera file {p} not found; run camera calibration or pass --camera") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CalibrationError(f"camera file {p} is not valid JSON ({exc}); re-save it") from None
-        return cls.from_dict(data, source=str(p))
+        data = load_json(path, what="camera file", error=CalibrationError,
+                         missing_fix="run camera calibration or pass --camera", corrupt_fix="re-save it")
+        return cls.from_dict(data, source=str(path))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable dict in the file layout."""

@@ -37,6 +37,7 @@ from core.errors import RecordingError
 from core.pose import PoseMeasurement
 from core.types import Frame, Validity
 from core.version import __version__
+from core.jsonfile import load_json
 
 log = logging.getLogger(__name__)
 
@@ -175,12 +176,10 @@ def read_meta(directory: str | Path) -> dict[str, Any]:
     d = Path(directory)
     if not (d / LOG_NAME).is_file():
         raise RecordingError(f"{d} is not a recording (no {LOG_NAME}); pass the folder given to --record")
-    try:
-        return json.loads((d / META_NAME).read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not (d / META_NAME).exists():
         return {}
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RecordingError(f"{d / META_NAME} is unreadable ({exc}); the recording's metadata is damaged") from None
+    return load_json(d / META_NAME, what="recording metadata", error=RecordingError, missing_fix="",
+                     corrupt_fix="the recording's metadata is damaged")
 
 
 def read_records(directory: str | Path) -> Iterator[Record]:

@@ -222,7 +222,7 @@ def test_no_core_is_unhealthy_with_exit_code_1(endpoints, capsys):
     (["--endpoint", "tcp://*:5556"], "is a bind address"),
     (["--endpoint", "tcp://127.0.0.1"], "cannot connect to tcp://127.0.0.1"),
     (["--pairing", "{tmp}/missing.json"], "pairing file"),
-    (["--pairing", "{tmp}/bad.json"], "is not JSON"),
+    (["--pairing", "{tmp}/bad.json"], "is not valid JSON"),
     (["--topics", "overlay,bogus"], "unknown topic 'bogus'"),
     (["--config", "{tmp}/curve.toml"], "pass --pairing FILE"),
 ])

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from core.errors import ModelError
+from core.jsonfile import load_json
 from vision.segmentation.model import ARCHES, build_model
 
 log = logging.getLogger(__name__)
@@ -86,10 +87,8 @@ def read_card(weights: Path) -> dict[str, Any]:
     if not cp.is_file():
         raise ModelError(f"{weights}: its model card {cp} is missing; every weights file needs its "
                          "metadata.json beside it")
-    try:
-        card = json.loads(cp.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{cp}: model card is not valid JSON ({exc}); restore it from the repository") from None
+    card = load_json(cp, what="model card", error=ModelError, missing_fix="restore it from the repository",
+                     corrupt_fix="restore it from the repository")
     try:
         if card["format"] != CARD_FORMAT:
             raise ModelError(f"{cp}: card format {card['format']!r} is not {CARD_FORMAT!r}")

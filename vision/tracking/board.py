@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from core.errors import ConfigError
+from core.jsonfile import load_json
 
 logger = logging.getLogger(__name__)
 
@@ -260,11 +261,7 @@ def load_board(path_or_dict: str | Path | dict[str, Any]) -> BoardSpec:
     """
     if isinstance(path_or_dict, dict):
         return board_from_dict(path_or_dict)
-    p = Path(path_or_dict)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"board file {p} not found; pass the board JSON that describes your marker") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"board file {p} is not valid JSON ({exc})") from None
-    return board_from_dict(data, source=str(p))
+    data = load_json(path_or_dict, what="board file", error=ConfigError,
+                     missing_fix="pass the board JSON that describes your marker",
+                     corrupt_fix="pass the board JSON that describes your marker")
+    return board_from_dict(data, source=str(path_or_dict))

@@ -15,7 +15,6 @@ is a separate file (``voice.vad.model``, default ``voice/data/vad.npz``,
 
 from __future__ import annotations
 
-import json
 import logging
 import pickle
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import ModelError
+from core.jsonfile import load_json
 from voice.commandset import CommandSet
 from voice.verifier.features import N_MELS, utterance_input
 
@@ -47,10 +47,8 @@ def read_card(model_dir: Path) -> dict:
     if not p.is_file():
         raise ModelError(f"no verifier model card at {p} - set voice.defence.verifier to a directory written by "
                          f"'sonoguide voice train-verifier', or 'off'")
-    try:
-        card = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"verifier model card {p} is unreadable ({exc}) - retrain the verifier") from None
+    card = load_json(p, what="verifier model card", error=ModelError, missing_fix="retrain the verifier",
+                     corrupt_fix="it is unreadable: retrain the verifier")
     if card.get("format") != CARD_FORMAT or not isinstance(card.get("labels"), list):
         raise ModelError(f"{p} is not a verifier model card ({CARD_FORMAT}) - retrain the verifier")
     members = card.get("members")

@@ -1,0 +1,41 @@
+"""Reading a JSON file the user handed over, with one clear error when it is not there or not JSON.
+
+Camera, board, calibration, model-card, pairing and recording-metadata files are all JSON; each
+reader says what the file is and how to get a good one. :func:`load_json` does the reading and
+the two common failures once, and raises the reader's own error type.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from core.errors import SonoguideError
+
+
+def load_json(path: str | Path, *, what: str, error: type[SonoguideError], missing_fix: str,
+              corrupt_fix: str, require_object: bool = True) -> Any:
+    """The parsed contents of a JSON file.
+
+    Args:
+        path: the file.
+        what: what the file is, for the message ("camera file", "model card").
+        error: the exception type to raise (``CalibrationError``, ``ModelError``...).
+        missing_fix: what to do when the file is missing (appended to the message).
+        corrupt_fix: what to do when it cannot be read or parsed.
+        require_object: refuse anything but a JSON object at the top.
+
+    Raises:
+        error: missing file, unreadable or invalid JSON, or not an object when one is required.
+    """
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{what} {p} not found; {missing_fix}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: JSONDecodeError and kin
+        raise error(f"{what} {p} is not valid JSON ({exc}); {corrupt_fix}") from None
+    if require_object and not isinstance(data, dict):
+        raise error(f"{what} {p} must hold a JSON object; {corrupt_fix}")
+    return data
