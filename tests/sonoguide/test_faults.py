@@ -58,9 +58,12 @@ class Core:
         return rc, self.out.read_text(), self.err.read_text()
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
+        """SIGKILL the whole process group, children left behind by a failed test included."""
+        try:
             os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(10)
 
 
 def _sub(endpoint: str, *topics: bytes) -> zmq.Socket:
