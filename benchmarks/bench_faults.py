@@ -59,7 +59,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ar_bridge.schema import decode  # noqa: E402
-from sonoguide.compose import state_message
 
 EXE = str(Path(sys.executable).with_name("sonoguide"))
 PROCS: list[subprocess.Popen] = []
@@ -371,6 +370,7 @@ def _well_formed(frames: list[bytes], delimited: bool) -> tuple[dict | None, str
 
 def _command_handler():
     """The real command processor, as the core's control handler uses it (file actions are no-ops)."""
+    from sonoguide.routing import handle_control
     from sonoguide.state import CommandProcessor
     from voice.commandset import bundled_command_set_path, load_command_set
     from voice.confirm import ConfirmationGate
@@ -380,15 +380,7 @@ def _command_handler():
                                                "stop recording": lambda: None})
 
     def handle(req):
-        if req.command == "ping":
-            return {"ok": True}
-        if req.command == "get_state":
-            return {"ok": True, "state": state_message(commands.state).to_body()}
-        res = commands.submit(req.command, origin="control")
-        out = {"ok": res.ok, "status": res.status, "intent": res.intent}
-        if res.error:
-            out["error"] = res.error
-        return out
+        return handle_control(commands, req)[0]
     return handle
 
 

@@ -26,6 +26,7 @@ from core.recording import Recorder
 from sonoguide.compose import CalibrationChain, OverlayComposer, state_message, voice_message
 from sonoguide.config import Config, dump_toml
 from sonoguide.pipeline import FrameProcessor, Pipeline, StageStats
+from sonoguide.routing import handle_control
 from sonoguide.state import CommandProcessor, GuidanceState
 from vision.sources.factory import is_pose_source, open_frame_source, open_pose_source
 
@@ -305,19 +306,13 @@ class Runtime:
                 log.error("recording stopped: %s", exc)
 
     def _handle_control(self, req: ControlRequest) -> dict[str, Any]:
-        if req.command == "ping":
-            return {"ok": True}
-        if req.command == "get_state":
-            return {"ok": True, "state": state_message(self.commands.state).to_body()}
         if req.command == "get_stats":
             return {"ok": True, "stages": self.stats.table(), "overlay_hz": self.pipeline.overlay_rate.rate()}
-        res = self.commands.submit(req.command, origin="control")
-        self._record("command", {"origin": "control", "id": req.id, "command": req.command,
-                                 "result": dataclasses.asdict(res)})
-        out: dict[str, Any] = {"ok": res.ok, "status": res.status, "intent": res.intent}
-        if res.error:
-            out["error"] = res.error
-        return out
+        reply, result = handle_control(self.commands, req)
+        if result is not None:
+            self._record("command", {"origin": "control", "id": req.id, "command": req.command,
+                                     "result": dataclasses.asdict(result)})
+        return reply
 
     def _publish_voice(self, event: Any, audit: bool) -> None:
         """Publish and record a voice decision; ``audit`` for decisions the listener did not log itself."""

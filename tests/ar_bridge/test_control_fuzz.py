@@ -19,7 +19,7 @@ from ar_bridge.control import MAX_DEPTH, MAX_REQUEST_BYTES, ControlServer, json_
 from sonoguide.state import CommandProcessor
 from voice.commandset import bundled_command_set_path, load_command_set
 from voice.confirm import ConfirmationGate
-from sonoguide.compose import state_message
+from sonoguide.routing import handle_control
 
 COMMANDS = ["freeze", "unfreeze", "show nerve", "hide nerve", "hide all", "confirm", "cancel", "show all",
             "ping", "get_state", "fly", ""]
@@ -48,15 +48,7 @@ def _handler():
                                                "stop recording": lambda: None})
 
     def handle(req):
-        if req.command == "ping":
-            return {"ok": True}
-        if req.command == "get_state":
-            return {"ok": True, "state": state_message(commands.state).to_body()}
-        res = commands.submit(req.command, origin="control")
-        out = {"ok": res.ok, "status": res.status, "intent": res.intent}
-        if res.error:
-            out["error"] = res.error
-        return out
+        return handle_control(commands, req)[0]
     return handle
 
 

@@ -31,6 +31,7 @@ from sonoguide.state import CommandProcessor
 from voice.commandset import bundled_command_set_path, load_command_set
 from voice.confirm import ConfirmationGate
 from sonoguide.compose import state_message
+from sonoguide.routing import handle_control
 
 
 def _free_endpoint() -> str:
@@ -58,16 +59,8 @@ class Core:
         self._body, self._arrays = dict(golden.body), dict(golden.arrays)
         self._thread = threading.Thread(target=self._overlays, daemon=True)
 
-    def _handle(self, req) -> dict[str, Any]:  # the same mapping as sonoguide.runtime.Runtime._handle_control
-        if req.command == "ping":
-            return {"ok": True}
-        if req.command == "get_state":
-            return {"ok": True, "state": state_message(self.commands.state).to_body()}
-        res = self.commands.submit(req.command, origin="control")
-        out: dict[str, Any] = {"ok": res.ok, "status": res.status, "intent": res.intent}
-        if res.error:
-            out["error"] = res.error
-        return out
+    def _handle(self, req) -> dict[str, Any]:  # what the core answers (sonoguide.routing)
+        return handle_control(self.commands, req)[0]
 
     def _heartbeat(self) -> dict[str, Any]:
         s = self.commands.state
