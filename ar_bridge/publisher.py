@@ -87,6 +87,8 @@ class Publisher:
         self._t_start = time.monotonic()
         self.peers = 0
         """Connected subscriber peers (from the socket monitor)."""
+        self.subscriptions = 0
+        """Subscription messages received so far (a subscriber is ready once its subscription is in)."""
         self.sent = {t: 0 for t in TOPICS}
         self.on_sent: Callable[[str, int, int], None] | None = None
         """Called on the publisher thread after each send with ``(topic, t_capture_ns, t_publish_ns)``."""
@@ -308,6 +310,7 @@ class Publisher:
             except zmq.Again:
                 break
             if frame and frame[0] == 1:
+                self.subscriptions += 1
                 prefix = frame[1:]
                 if TOPIC_STATE.encode().startswith(prefix):
                     late_joiner = True

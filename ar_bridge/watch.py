@@ -966,6 +966,7 @@ def run_watch(watcher: Watcher, seconds: float | None = None, *, context: zmq.Co
                 if on_status is not None:
                     on_status(watcher.live(time.time_ns()))
                 next_status += status_interval_s
+        _drain(sub, watcher)  # a stop counts what has already arrived
     except KeyboardInterrupt:
         watcher.interrupted = True
         log.info("watch interrupted")

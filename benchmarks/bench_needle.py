@@ -1,6 +1,6 @@
 """Needle tracking on phantom sequences: accuracy, detection, false alarms, proximity, time per frame.
 
-Runs ``vision.needle.evaluate.evaluate_needle`` over the phantom sequences
+Runs ``research.needle.evaluate.evaluate_needle`` over the phantom sequences
 (``--set default``: 24 sequences with a needle, angles 15-70 degrees, both sides, targets none /
 nerve / vessel, three anatomy presets, imaging depth 30 / 40 / 50 mm, gain -6 / 0 / +6 dB, probe
 motion and bone on and off, plus 4 needle-free sequences; ``--set legacy``: the first round's 12;
@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vision.needle.evaluate import (CONFIRMABLE_ADVANCE_MM, LEVEL_SLACK_FRAMES, default_sequences,  # noqa: E402
+from research.needle.evaluate import (CONFIRMABLE_ADVANCE_MM, LEVEL_SLACK_FRAMES, default_sequences,  # noqa: E402
                                     evaluate_needle, legacy_sequences)
 
 

@@ -38,10 +38,10 @@ sys.path.insert(0, str(ROOT))
 
 from core.camera import CameraIntrinsics  # noqa: E402
 from vision.tracking.board import load_board  # noqa: E402
-from vision.tracking.dataset import render_dataset  # noqa: E402
-from vision.tracking.evaluate import _load_truth, list_frames  # noqa: E402
+from research.tracking.dataset import render_dataset  # noqa: E402
+from research.tracking.evaluate import _load_truth, list_frames  # noqa: E402
 from core.se3 import from_rvec_tvec, rotation_angle_deg  # noqa: E402
-from vision.tracking.tracker import BoardTracker  # noqa: E402
+from vision.tracking.board_tracker import BoardTracker  # noqa: E402
 
 
 def _metrics(name: str, poses: dict, truth: dict, seconds: list[float], n: int, cpu: list[float]) -> dict:

@@ -30,10 +30,10 @@ sys.path.insert(0, str(ROOT))
 
 from vision.tracking.board import load_board  # noqa: E402
 from vision.tracking.config import FilterConfig, TrackingConfig  # noqa: E402
-from vision.tracking.dataset import DEFAULT_BOARD, default_camera  # noqa: E402
+from research.tracking.dataset import DEFAULT_BOARD, default_camera  # noqa: E402
 from vision.tracking.filter import PoseFilter  # noqa: E402
 from vision.tracking.simulate import ProbeMotionConfig, SimulatedCamera, SimulatedProbe, board_centre  # noqa: E402
-from vision.tracking.tracker import BoardTracker  # noqa: E402
+from vision.tracking.board_tracker import BoardTracker  # noqa: E402
 
 FPS = 30.0
 

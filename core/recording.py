@@ -238,6 +238,29 @@ def _truncated(path: Path, start: int, n: int) -> None:
 
 
 # ------------------------------------------------------------------------------------ record types
+RECORD_TYPES = ("frame", "overlay", "pose", "state", "voice", "command", "end")
+"""Every record type a recording holds (``end``: written by :meth:`Recorder.close`)."""
+
+
+def state_record(body: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A ``state`` record: the state message's body after a change."""
+    return "state", {"state": dict(body)}
+
+
+def voice_record(body: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A ``voice`` record: the voice message's body of one decision."""
+    return "voice", {"event": dict(body)}
+
+
+def command_record(origin: str, command: str | None, result: Mapping[str, Any],
+                   request_id: str | int | None = None) -> tuple[str, dict[str, Any]]:
+    """A ``command`` record: who asked (``control``, ``voice``), what, the control id, and the result."""
+    header: dict[str, Any] = {"origin": origin, "command": command, "result": dict(result)}
+    if request_id is not None:
+        header["id"] = request_id
+    return "command", header
+
+
 def pose_record(pose: PoseMeasurement | None) -> dict[str, Any] | None:
     """A pose as the JSON fields of a ``pose`` record (and of a frame record's ``pose``)."""
     if pose is None:

@@ -9,5 +9,9 @@ imports it (``tests/test_architecture.py`` holds the rule):
   confidence gate's reliability, int8 quantisation and the ONNX file export;
 * :mod:`research.voice` - ``sonoguide voice eval / calibrate / gen-data / train-verifier /
   combine-verifiers``: the recognition evaluation, fitting the fusion and the score thresholds,
-  synthetic test data, and training the learned intent verifier and VAD.
+  synthetic test data, and training the learned intent verifier and VAD;
+* :mod:`research.tracking` - ``sonoguide track eval / render``: the probe tracking's evaluation on
+  data sets of stills, and rendered data sets with ground truth;
+* :mod:`research.needle` - ``sonoguide needle eval``: the needle tracking's evaluation on phantom
+  sequences.
 """

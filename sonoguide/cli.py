@@ -23,7 +23,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sonoguide.commands",
     "research.segmentation.cli",
     "vision.segmentation.cli",
-    "vision.tracking.cli",
+    "research.tracking.cli",
+    "research.needle.cli",
     "voice.cli",
     "research.voice.cli",
     "ar_bridge.cli",
@@ -31,7 +32,8 @@ COMMAND_MODULES: tuple[str, ...] = (
 """Modules whose ``register(subparsers)`` adds sub-commands, in help order. The ``seg`` and
 ``voice`` groups are shared between a real-time package and :mod:`research`
 (:func:`core.subcommands.command_group`): the first module to register creates the group, so
-``research.segmentation.cli`` comes first to keep ``seg run`` last in its help."""
+``research.segmentation.cli`` comes first to keep ``seg run`` last in its help. The ``track``
+and ``needle`` groups are made the same way; today only :mod:`research` fills them."""
 
 log = logging.getLogger("sonoguide")
 

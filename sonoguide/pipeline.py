@@ -37,13 +37,13 @@ from sonoguide.state import CommandProcessor, GuidanceState
 if TYPE_CHECKING:  # types only: the stages are imported where they are built
     from ar_bridge.messages import OverlayMessage
     from ar_bridge.publisher import Publisher
-    from vision.needle.tracker import NeedleTracker
+    from vision.needle.needle_tracker import NeedleTracker
     from vision.segmentation.segmenter import Segmenter
     from vision.sources.base import FrameSource, PoseSource
     from vision.sources.replay import ReplaySource
     from vision.tracking.filter import PoseFilter
     from vision.tracking.sync import PoseBuffer
-    from vision.tracking.tracker import BoardTracker
+    from vision.tracking.board_tracker import BoardTracker
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +268,8 @@ class Pipeline:
         self.stats = processor.stats
         self.overlay_rate = RateMeter()
         self.camera_rate = RateMeter()
-        self.recorder: Recorder | None = None
+        self._recorder: Recorder | None = None
+        self._rec_lock = threading.Lock()
         self.record_camera_poses = True
         self.on_overlay: Callable[[Frame, OverlayMessage], None] | None = None
         self._us_box = Mailbox(lossless=replay is not None)
@@ -341,6 +342,55 @@ class Pipeline:
                 except Exception:
                     log.exception("closing %s failed", getattr(src, "name", src))
 
+    # ------------------------------------------------------------------ recording
+    @property
+    def recording(self) -> bool:
+        """True while a recording is written."""
+        return self._recorder is not None
+
+    def start_recording(self, recorder: Recorder) -> bool:
+        """Record every processed frame, pose and what :meth:`record` is given into ``recorder``.
+
+        Returns:
+            False (and nothing changes) when a recording is already running.
+        """
+        with self._rec_lock:
+            if self._recorder is not None:
+                return False
+            self._recorder = recorder
+            return True
+
+    def stop_recording(self, **end_fields: Any) -> bool:
+        """Close the recording with its end record (``end_fields`` added to it); False when none ran."""
+        with self._rec_lock:
+            rec, self._recorder = self._recorder, None
+        if rec is None:
+            return False
+        rec.close(**end_fields)
+        return True
+
+    def record(self, rtype: str, header: dict[str, Any]) -> None:
+        """Append one record (state, voice, command...) to the running recording, if any.
+
+        A write that fails (a full disk) stops the recording, says so once, and never stops the
+        guidance.
+        """
+        rec = self._recorder
+        if rec is None:
+            return
+        try:
+            rec.write(rtype, header)
+        except SonoguideError as exc:
+            self._recording_failed(rec, exc)
+
+    def _recording_failed(self, rec: Recorder, exc: SonoguideError) -> None:
+        with self._rec_lock:
+            if self._recorder is not rec:
+                return
+            self._recorder = None
+        log.error("recording stopped: %s", exc)
+        self.commands.update(recording=False)
+
     # ------------------------------------------------------------------ loops
     def _capture_loop(self, source: FrameSource, box: Mailbox) -> None:
         while not self._stop.is_set():
@@ -401,7 +451,7 @@ class Pipeline:
             self.overlay_rate.tick()
             with self._last_lock:
                 self.last = (frame, overlay)
-            rec = self.recorder
+            rec = self._recorder
             if rec is not None:
                 self._record_frame(rec, frame, pose, state, body, arrays)
             if self.on_overlay is not None:
@@ -416,9 +466,7 @@ class Pipeline:
             header, overlay_arrays = overlay_record(frame, body, arrays)
             rec.write("overlay", header, arrays=overlay_arrays)
         except SonoguideError as exc:  # a full disk stops the recording, not the guidance
-            log.error("recording stopped: %s", exc)
-            self.recorder = None
-            self.commands.update(recording=False)
+            self._recording_failed(rec, exc)
 
     def _pose_source_loop(self) -> None:
         """Poses that arrive ready (OpenIGTLink): filter and buffer each new one."""
@@ -437,13 +485,8 @@ class Pipeline:
         self.pose_buffer.push(m)
         self.stats.add("filter", (time.perf_counter() - t1) * 1e3)
         self.camera_rate.tick()
-        rec = self.recorder
-        if rec is not None and self.record_camera_poses:
-            try:
-                rec.write("pose", {"pose": pose_record(m)})
-            except SonoguideError as exc:
-                log.error("recording stopped: %s", exc)
-                self.recorder = None
+        if self.record_camera_poses:
+            self.record("pose", {"pose": pose_record(m)})
 
     def _camera_loop(self) -> None:
         while True:  # ends when the mailbox is closed and empty

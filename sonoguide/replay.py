@@ -39,12 +39,10 @@ LEAD_IN_S = 2.0
 
 
 def _await_subscriber(publisher: Publisher, seconds: float) -> None:
-    """Wait up to ``seconds`` for a subscriber, then a moment for its subscription to arrive."""
+    """Wait up to ``seconds`` until a subscriber's subscription has reached the socket."""
     deadline = time.monotonic() + seconds
-    while publisher.peers == 0 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    if publisher.peers:
-        time.sleep(0.2)
+    while publisher.subscriptions == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 class _Count(logging.Filter):

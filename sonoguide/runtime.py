@@ -22,7 +22,7 @@ from ar_bridge.control import ControlRequest, ControlServer
 from ar_bridge.publisher import Publisher
 from core.errors import CalibrationError, RecordingError, SonoguideError
 from core.frames import FrameName
-from core.recording import Recorder
+from core.recording import Recorder, command_record, state_record, voice_record
 from sonoguide.compose import CalibrationChain, OverlayComposer, state_message, voice_message
 from sonoguide.config import Config, dump_toml
 from sonoguide.pipeline import FrameProcessor, Pipeline, StageStats
@@ -77,7 +77,7 @@ def build_processor(config: Config, chain: CalibrationChain | None, stats: Stage
         from vision.segmentation import Segmenter
         segmenter = Segmenter(config.segmentation)
     if config.pipeline.needle:
-        from vision.needle.tracker import NeedleTracker
+        from vision.needle.needle_tracker import NeedleTracker
         needle = NeedleTracker(config.needle)
     composer = OverlayComposer(chain, config.pipeline.overlay_validity_ms, config.pipeline.send_image)
     return FrameProcessor(segmenter, needle, composer, stats or StageStats())
@@ -156,7 +156,7 @@ class Runtime:
         if tracked:
             from vision.tracking.filter import PoseFilter
             from vision.tracking.sync import PoseBuffer
-            from vision.tracking.tracker import BoardTracker
+            from vision.tracking.board_tracker import BoardTracker
             if self.camera_source is not None:
                 self.tracker = BoardTracker(self.board, self.intrinsics, cfg.tracking)
             self.pose_filter = PoseFilter(cfg.tracking.filter)
@@ -259,10 +259,7 @@ class Runtime:
         if self.slicer is not None:
             self.slicer.stop()
         summary = dataclasses.replace(self.summary(), stop_reason=reason)
-        rec = self.pipeline.recorder
-        if rec is not None:
-            self.pipeline.recorder = None
-            rec.close(reason=reason, summary=dataclasses.asdict(summary))
+        self.pipeline.stop_recording(reason=reason, summary=dataclasses.asdict(summary))
         if listener is not None:
             listener.stop()
             self.voice_listener = None
@@ -293,32 +290,21 @@ class Runtime:
     def _on_state(self, state: GuidanceState) -> None:
         body = state_message(state).to_body()
         self.publisher.set_state(body)
-        rec = self.pipeline.recorder
-        if rec is not None:
-            rec.write("state", {"state": body})
-
-    def _record(self, rtype: str, header: dict[str, Any]) -> None:
-        rec = self.pipeline.recorder
-        if rec is not None:
-            try:
-                rec.write(rtype, header)
-            except SonoguideError as exc:
-                log.error("recording stopped: %s", exc)
+        self.pipeline.record(*state_record(body))
 
     def _handle_control(self, req: ControlRequest) -> dict[str, Any]:
         if req.command == "get_stats":
             return {"ok": True, "stages": self.stats.table(), "overlay_hz": self.pipeline.overlay_rate.rate()}
         reply, result = handle_control(self.commands, req)
         if result is not None:
-            self._record("command", {"origin": "control", "id": req.id, "command": req.command,
-                                     "result": dataclasses.asdict(result)})
+            self.pipeline.record(*command_record("control", req.command, dataclasses.asdict(result), req.id))
         return reply
 
     def _publish_voice(self, event: Any, audit: bool) -> None:
         """Publish and record a voice decision; ``audit`` for decisions the listener did not log itself."""
         body = voice_message(event).to_body()
         self.publisher.publish("voice", event.t_end_ns, body)
-        self._record("voice", {"event": body})
+        self.pipeline.record(*voice_record(body))
         listener = self.voice_listener
         if audit and listener is not None and listener.audit is not None:
             try:
@@ -334,7 +320,7 @@ class Runtime:
         if res is None:
             return
         self.voice_count += int(res.ok)
-        self._record("command", {"origin": "voice", "command": event.intent, "result": dataclasses.asdict(res)})
+        self.pipeline.record(*command_record("voice", event.intent, dataclasses.asdict(res)))
         if not res.ok:  # e.g. a snapshot before the first frame: tell the headset why nothing happened
             self._publish_voice(dataclasses.replace(event, t_event_ns=time.time_ns(), decision=Decision.REJECTED,
                                                     reason=res.error or "failed"), audit=True)
@@ -362,7 +348,7 @@ class Runtime:
         return None
 
     def _start_recording(self, directory: str | None = None) -> str | None:
-        if self.pipeline.recorder is not None:
+        if self.pipeline.recording:
             return "already recording"
         d = Path(directory) if directory else Path(self.config.recording.dir) / time.strftime("%Y%m%d-%H%M%S")
         meta = {"config_toml": dump_toml(self.config), "demo": self.demo,
@@ -371,18 +357,18 @@ class Runtime:
                     "T_marker_from_image": self.chain.T_marker_from_image.tolist()},
                 "model": getattr(self.processor.segmenter, "model_id", None)}
         try:
-            self.pipeline.recorder = Recorder(d, meta)
+            recorder = Recorder(d, meta)
         except RecordingError as exc:
             return str(exc)
+        if not self.pipeline.start_recording(recorder):  # started by the other channel meanwhile
+            recorder.close(reason="duplicate")
+            return "already recording"
         log.info("recording to %s", d)
         return None
 
     def _stop_recording(self) -> str | None:
-        rec = self.pipeline.recorder
-        if rec is None:
+        if not self.pipeline.stop_recording(reason="stop recording"):
             return "not recording"
-        self.pipeline.recorder = None
-        rec.close()
         return None
 
     # .................................................................. reporting

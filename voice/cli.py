@@ -81,7 +81,7 @@ def voice_config(args: argparse.Namespace, over: dict | None = None):
 
     cfg = VoiceConfig()
     if getattr(args, "config", None):
-        from voice.app import load_voice_section
+        from voice.listen_app import load_voice_section
 
         cfg = load_voice_section(args.config)
     changes = {key: v for opt, key in _OPTION_KEYS if (v := getattr(args, opt, None))}
@@ -90,7 +90,7 @@ def voice_config(args: argparse.Namespace, over: dict | None = None):
 
 
 def _listen(args: argparse.Namespace) -> int:
-    from voice.app import listen
+    from voice.listen_app import listen
 
     return listen(args, voice_config(args))
 

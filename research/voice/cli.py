@@ -172,12 +172,12 @@ def _gen_data(args: argparse.Namespace) -> int:
 
 
 def _combine_verifiers(args: argparse.Namespace) -> int:
-    from research.voice.verifier.app import combine_verifiers_cmd
+    from research.voice.verifier.training_app import combine_verifiers_cmd
 
     return combine_verifiers_cmd(args, progress=sys.stderr.isatty())
 
 
 def _train_verifier(args: argparse.Namespace) -> int:
-    from research.voice.verifier.app import train_verifier_cmd
+    from research.voice.verifier.training_app import train_verifier_cmd
 
     return train_verifier_cmd(args, progress=sys.stderr.isatty())

@@ -160,7 +160,11 @@ def test_replay_with_another_segmentation_runtime_says_so(recorded_run, tmp_path
     meta["config_toml"] = meta["config_toml"].replace('runtime = "auto"', 'runtime = "torch"', 1)
     (rec / "meta.json").write_text(json.dumps(meta))
     p = subprocess.run([EXE, "replay", str(rec)], capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stderr
+    # another runtime rounds differently: a contour may move by a pixel, which the replay reports
+    # (exit 1, the differing fields listed) rather than hides
+    assert p.returncode in (0, 1) and "Traceback" not in p.stderr, p.stderr
+    assert "recorded overlays reproduced exactly" in p.stdout
+    assert (p.returncode == 1) == ("differing fields" in p.stdout)
     assert "overlays may differ" in p.stderr and "fp32/opencv" in p.stderr and "fp32/torch" in p.stderr
 
 
@@ -199,6 +203,7 @@ def test_replay_publish_serves_a_headset_like_the_live_loop(recorded_run):
         p = subprocess.run([EXE, "replay", str(recorded_run["rec_dir"]), "--publish", "--pub", ep],
                            capture_output=True, text=True, timeout=300)
     finally:
+        time.sleep(0.5)  # the last messages are on their way when the replay exits
         stop.set()
         t.join(10)
     assert p.returncode == 0, p.stderr

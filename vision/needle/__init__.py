@@ -8,8 +8,9 @@
 * ``detect``: single-frame detection (entering lines measured as shafts);
 * ``motion``: the anatomy's displacement in the image (median Lucas-Kanade flow), so that
   advance is judged relative to the tissue;
-* ``tracker``: ``NeedleTracker.update(...) -> NeedleResult`` (candidates, confirmation by
+* ``needle_tracker``: ``NeedleTracker.update(...) -> NeedleResult`` (candidates, confirmation by
   advance, Kalman, narrow-band tracking, path, proximity);
-* ``proximity``: distances to nerve/vessel contours in mm and the safe/caution/stop level;
-* ``evaluate`` / ``report`` / ``cli``: ``sonoguide needle eval`` on phantom sequences.
+* ``proximity``: distances to nerve/vessel contours in mm and the safe/caution/stop level.
+
+The evaluation on phantom sequences (``sonoguide needle eval``) is research: :mod:`research.needle`.
 """

@@ -2,7 +2,7 @@
 
 One table per stage: ``[needle.detector]`` (finding and measuring a shaft in one frame:
 :mod:`vision.needle.entry`, :mod:`vision.needle.strip`), ``[needle.tracker]`` (following and
-confirming candidate lines over frames: :class:`~vision.needle.tracker.NeedleTracker`) and
+confirming candidate lines over frames: :class:`~vision.needle.needle_tracker.NeedleTracker`) and
 ``[needle.proximity]`` (the predicted path and the warning levels:
 :mod:`vision.needle.proximity`). Every default lives here; each field declares its allowed
 values (:class:`~core.configtools.Section`). The flat keys of the previous release

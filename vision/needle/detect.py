@@ -9,7 +9,7 @@
    straight, long and bright enough, and the tip is where the echo ends.
 3. Candidates measured from different hypotheses that converge on the same shaft are merged.
 
-The tracker (:mod:`vision.needle.tracker`) decides which candidate is the needle: the one that
+The tracker (:mod:`vision.needle.needle_tracker`) decides which candidate is the needle: the one that
 advances relative to the anatomy.
 """
 
@@ -89,7 +89,7 @@ def detect_needle(image: np.ndarray, mm_per_px: tuple[float, float], config: Nee
     """The strongest needle-like shaft in one ``HxW`` B-mode image; ``None`` when there is none.
 
     A single frame cannot tell a needle from a straight fascia that starts at the image edge;
-    :class:`vision.needle.tracker.NeedleTracker` can (the needle advances).
+    :class:`vision.needle.needle_tracker.NeedleTracker` can (the needle advances).
 
     Args:
         image: ``HxW`` uint8 (or ``HxWx3``) ultrasound image.

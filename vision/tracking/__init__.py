@@ -6,9 +6,12 @@ Modules (one job each):
 * ``config``: ``TrackingConfig`` (section ``[tracking]``);
 * ``detect``: marker decoding and board-predicted ChArUco corner refinement;
 * ``pnp``: IPPE/LM/SQPnP pose, planar ambiguity test, first-order covariance;
-* ``tracker``: ``BoardTracker.process(image, t_capture_ns) -> PoseMeasurement``;
+* ``board_tracker``: ``BoardTracker.process(image, t_capture_ns) -> PoseMeasurement``;
 * ``filter``: ``PoseFilter`` (SE(3) Kalman or One-Euro) and prediction;
 * ``sync``: ``PoseBuffer`` (ring buffer, SLERP/LERP at the ultrasound capture time);
 * ``igtl``: poses from OpenIGTLink TRANSFORM messages (PLUS, 3D Slicer);
-* ``simulate`` / ``dataset``: rendered frames with ground truth; ``evaluate`` / ``report``: ``track eval``.
+* ``simulate``: rendered frames of the board at a known pose (the synthetic marker camera, tests).
+
+Rendered data sets and their evaluation (``sonoguide track render / eval``) are research:
+:mod:`research.tracking`.
 """

@@ -2,7 +2,7 @@
 
 The section has one table per stage: ``[tracking.detector]`` (marker and chessboard-corner
 detection, :class:`~vision.tracking.detect.MarkerDetector`), ``[tracking.pose]`` (pose solving
-and acceptance, :class:`~vision.tracking.tracker.BoardTracker`), ``[tracking.filter]``
+and acceptance, :class:`~vision.tracking.board_tracker.BoardTracker`), ``[tracking.filter]``
 (:class:`~vision.tracking.filter.PoseFilter`) and ``[tracking.sync]`` (the time-synchronisation
 buffer, :class:`~vision.tracking.sync.PoseBuffer`). Every default lives here (DESIGN.md,
 "Configuration"); each field declares its allowed values and

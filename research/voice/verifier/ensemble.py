@@ -63,7 +63,7 @@ def combine_verifiers(member_dirs: Sequence[str | Path], out_dir: str | Path, ve
         out_dir: the new verifier directory (``member_<k>.pt`` + ``metadata.json``).
         version: the ensemble's version.
         validation: the ensemble's own validation metrics, when measured (see
-            :func:`research.voice.verifier.app.combine_verifiers_cmd`).
+            :func:`research.voice.verifier.training_app.combine_verifiers_cmd`).
         note: why these members (kept in the card).
         command: the command line that made the ensemble (kept in the card).
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from core.camera import CameraIntrinsics
+from research.tracking.dataset import DEFAULT_BOARD, default_camera
 from vision.tracking.board import load_board
-from vision.tracking.dataset import DEFAULT_BOARD, default_camera
 from vision.tracking.simulate import SimulatedCamera
 
 

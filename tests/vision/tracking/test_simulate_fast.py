@@ -9,7 +9,7 @@ from vision.sources.marker_camera import DEFAULT_BOARD, SyntheticMarkerCamera, s
 from vision.tracking.board import load_board
 from core.se3 import make_T, rotation_angle_deg, rotvec_to_R
 from vision.tracking.simulate import ProbeMotionConfig, SimulatedCamera, SimulatedProbe, board_centre
-from vision.tracking.tracker import BoardTracker
+from vision.tracking.board_tracker import BoardTracker
 from core.types import Validity
 
 

@@ -9,9 +9,9 @@ import pytest
 
 from core.errors import ConfigError, InputError
 from core.configtools import section_from_dict
+from research.needle.evaluate import label_structures
 from vision.needle.config import NeedleConfig
-from vision.needle.evaluate import label_structures
-from vision.needle.tracker import NeedleTracker, mann_kendall_z
+from vision.needle.needle_tracker import NeedleTracker, mann_kendall_z
 from vision.phantom.config import PhantomAnatomyConfig, PhantomConfig, PhantomMotionConfig, PhantomNeedleConfig
 from vision.phantom.render import Phantom
 from core.types import Validity

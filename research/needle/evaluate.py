@@ -19,7 +19,7 @@ ground-truth label contours, so the check isolates the needle part; the true lev
 tip with the same contours and thresholds. Reported: agreement of the levels on ``ok`` frames,
 the confusion matrix, frames reported ``safe`` while the truth is ``stop`` (on any frame with a
 level, ``ok`` or ``uncertain``), and per approach whether it reached ``stop``. A needle is
-confirmed by advancing relative to the anatomy (:mod:`vision.needle.tracker`), so an approach
+confirmed by advancing relative to the anatomy (:mod:`vision.needle.needle_tracker`), so an approach
 counts towards "reached stop" only when the needle advanced at least ``CONFIRMABLE_ADVANCE_MM``
 while its visible shaft was at least ``VISIBLE_SHAFT_MM`` long (from the phantom's truth); approaches
 where it was seen only after it stopped are listed apart.
@@ -41,7 +41,7 @@ from tqdm import tqdm
 
 from vision.needle.config import NeedleConfig, ProximityConfig
 from vision.needle.proximity import proximity_level, structure_distances
-from vision.needle.tracker import NeedleTracker
+from vision.needle.needle_tracker import NeedleTracker
 from core.types import Structure, Validity
 
 logger = logging.getLogger(__name__)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import cv2
 
-from vision.needle.evaluate import SequenceSpec, default_sequences, evaluate_needle, label_structures, legacy_sequences
-from vision.needle.report import write_needle_report
+from research.needle.evaluate import (SequenceSpec, default_sequences, evaluate_needle, label_structures,
+                                      legacy_sequences)
+from research.needle.report import write_needle_report
 from vision.phantom.config import PhantomConfig
 from vision.phantom.render import Phantom
 

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from core.errors import InputError
-from vision.tracking.evaluate import EvalSummary
+from research.tracking.evaluate import EvalSummary
 
 _W, _H = 520, 400
 _M = (60, 40, 20, 50)  # left, top, right, bottom margins

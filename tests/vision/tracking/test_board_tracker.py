@@ -11,7 +11,7 @@ from vision.tracking.board import load_board
 from vision.tracking.config import TrackingConfig
 from core.se3 import make_T, rotation_angle_deg, rotvec_to_R
 from vision.tracking.simulate import SimulatedCamera, board_centre
-from vision.tracking.tracker import BoardTracker
+from vision.tracking.board_tracker import BoardTracker
 from core.types import Validity
 
 

@@ -1,7 +1,10 @@
-"""``sonoguide track ...`` (and ``sonoguide needle ...``): evaluate and render data sets.
+"""``sonoguide track ...``: evaluate the probe tracking on data sets of stills and render such data sets.
 
 * ``sonoguide track eval --data DIR [--json] [--report FILE] [--config FILE]``
 * ``sonoguide track render --out DIR [--n N] [--board board.json] [--camera camera.json] [--seed S]``
+
+The real-time stage they measure is :mod:`vision.tracking`; the ``track`` group is made with
+:func:`core.subcommands.command_group`, so a real-time action can join it.
 """
 
 from __future__ import annotations
@@ -11,13 +14,15 @@ import logging
 import sys
 from pathlib import Path
 
+from core.subcommands import command_group
+
 logger = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``track`` and its actions to the ``sonoguide`` parser."""
-    p = sub.add_parser("track", help="probe pose tracking: evaluate on stills, render test data")
-    tsub = p.add_subparsers(dest="track_command", metavar="ACTION", required=True)
+    tsub = command_group(sub, "track", help="probe pose tracking: evaluate on stills, render test data",
+                         dest="track_command")
 
     e = tsub.add_parser("eval", help="detection rate, pose error and throughput on a folder of stills",
                         description="DIR holds camera.json, board.json, frames/*.png and optionally truth.jsonl "
@@ -41,10 +46,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="board-centre depth range in mm (default 250 600)")
     r.set_defaults(func=_render)
 
-    # the needle's commands live beside the probe's (vision/needle/cli.py)
-    from vision.needle.cli import register as register_needle
-    register_needle(sub)
-
 
 def _tracking_config(path: str | None):
     from vision.tracking.config import TrackingConfig
@@ -65,8 +66,8 @@ def _tracking_config(path: str | None):
 
 def _eval(args: argparse.Namespace) -> int:
     from core.errors import InputError
-    from vision.tracking.evaluate import evaluate, format_summary
-    from vision.tracking.report import write_report
+    from research.tracking.evaluate import evaluate, format_summary
+    from research.tracking.report import write_report
 
     summary = evaluate(args.data, _tracking_config(args.config), progress=sys.stderr.isatty())
     if args.per_frame:
@@ -90,8 +91,8 @@ def _eval(args: argparse.Namespace) -> int:
 
 def _render(args: argparse.Namespace) -> int:
     from core.camera import CameraIntrinsics
+    from research.tracking.dataset import DEFAULT_BOARD, RenderSettings, default_camera, render_dataset
     from vision.tracking.board import load_board
-    from vision.tracking.dataset import DEFAULT_BOARD, RenderSettings, default_camera, render_dataset
 
     board = load_board(args.board) if args.board else load_board(DEFAULT_BOARD)
     camera = CameraIntrinsics.load(args.camera) if args.camera else default_camera()

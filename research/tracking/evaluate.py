@@ -27,7 +27,7 @@ from core.errors import InputError
 from vision.tracking.board import load_board
 from vision.tracking.config import TrackingConfig
 from core.se3 import is_rigid, rotation_angle_deg
-from vision.tracking.tracker import BoardTracker
+from vision.tracking.board_tracker import BoardTracker
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from core.errors import InputError
-from vision.needle.evaluate import LEVELS, NeedleEvalSummary
+from research.needle.evaluate import LEVELS, NeedleEvalSummary
 
 
 def _hist(values: np.ndarray, top: float, title: str, unit: str, limit: float) -> np.ndarray:

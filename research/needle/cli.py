@@ -1,4 +1,8 @@
-"""``sonoguide needle eval``: needle tip/angle accuracy and proximity levels on phantom sequences."""
+"""``sonoguide needle eval``: needle tip/angle accuracy and proximity levels on phantom sequences.
+
+The real-time stage it measures is :mod:`vision.needle`; the ``needle`` group is made with
+:func:`core.subcommands.command_group`, so a real-time action can join it.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,13 @@ import argparse
 import json
 import sys
 
+from core.subcommands import command_group
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``needle`` and its actions to the ``sonoguide`` parser."""
-    p = sub.add_parser("needle", help="needle tracking: evaluate on phantom sequences")
-    nsub = p.add_subparsers(dest="needle_command", metavar="ACTION", required=True)
+    nsub = command_group(sub, "needle", help="needle tracking: evaluate on phantom sequences",
+                         dest="needle_command")
     e = nsub.add_parser("eval", help="tip and angle error, detection and proximity levels on phantom sequences")
     e.add_argument("--sequences", type=int, default=24,
                    help="number of phantom sequences with a needle (default 24; 4 needle-free ones are added)")
@@ -26,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _eval(args: argparse.Namespace) -> int:
     from core.errors import ConfigError
-    from vision.needle.evaluate import default_sequences, evaluate_needle, format_needle_summary, legacy_sequences
+    from research.needle.evaluate import default_sequences, evaluate_needle, format_needle_summary, legacy_sequences
 
     if not (1 <= args.sequences <= 1000):
         raise ConfigError(f"--sequences must be 1..1000, got {args.sequences}")
@@ -37,7 +43,7 @@ def _eval(args: argparse.Namespace) -> int:
     s = evaluate_needle(seqs, fps=args.fps, progress=sys.stderr.isatty())
     print(format_needle_summary(s))
     if args.report:
-        from vision.needle.report import write_needle_report
+        from research.needle.report import write_needle_report
         print(f"report             {write_needle_report(s, args.report)}")
     if args.json:
         print(json.dumps(s.stats()))
