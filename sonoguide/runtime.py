@@ -22,11 +22,11 @@ from ar_bridge.control import ControlRequest, ControlServer
 from ar_bridge.publisher import Publisher
 from core.errors import CalibrationError, RecordingError, SonoguideError
 from core.frames import FrameName
-from core.recording import Recorder, command_record, state_record, voice_record
-from sonoguide.compose import CalibrationChain, OverlayComposer, state_message, voice_message
+from core.recording import Recorder, command_record, state_record
+from sonoguide.compose import CalibrationChain, OverlayComposer, state_message
 from sonoguide.config import Config, dump_toml
 from sonoguide.pipeline import FrameProcessor, Pipeline, StageStats
-from sonoguide.routing import handle_control
+from sonoguide.routing import VoiceRouter, handle_control
 from sonoguide.state import CommandProcessor, GuidanceState
 from vision.sources.factory import is_pose_source, open_frame_source, open_pose_source
 
@@ -119,7 +119,6 @@ class Runtime:
         self._want_voice = voice
         self.stats = StageStats()
         self.voice_listener: Any = None
-        self.voice_count = 0
         self.max_subscribers = 0
         self.t_start = 0.0
         self.t_stop = 0.0
@@ -167,7 +166,6 @@ class Runtime:
         self.commands = CommandProcessor(self.gate, actions={
             "snapshot": self._snapshot, "start recording": self._start_recording,
             "stop recording": self._stop_recording})
-        self.commands.on_expired = self._on_confirmation_expired
         self.security = None
         if cfg.network.curve:
             from ar_bridge.security import CurveSecurity
@@ -180,6 +178,8 @@ class Runtime:
                                  camera_source=self.camera_source, tracker=self.tracker, pose_filter=self.pose_filter,
                                  pose_buffer=self.pose_buffer, pose_source=self.pose_source)
         self.pipeline.record_camera_poses = cfg.recording.camera_poses
+        self.voice = VoiceRouter(self.commands, self.publisher.publish, self.pipeline.record,
+                                 lambda: self.voice_listener)
         self.slicer = None
         if cfg.igtl_server.enabled:
             from ar_bridge.igtl_server import SlicerServer
@@ -227,7 +227,7 @@ class Runtime:
         from sonoguide.voice_process import VoiceProcess
         self.voice_listener = VoiceProcess(
             self.config.voice, self.config.network.curve_dir if self.security is not None else None,
-            self._on_voice, self.gate, on_ready=self._on_voice_ready, on_error=self._on_voice_error, demo=self.demo)
+            self.voice.on_voice, self.gate, on_ready=self._on_voice_ready, on_error=self._on_voice_error, demo=self.demo)
         self.voice_listener.start()
 
     def _on_voice_ready(self, engine: str) -> None:
@@ -300,39 +300,6 @@ class Runtime:
             self.pipeline.record(*command_record("control", req.command, dataclasses.asdict(result), req.id))
         return reply
 
-    def _publish_voice(self, event: Any, audit: bool) -> None:
-        """Publish and record a voice decision; ``audit`` for decisions the listener did not log itself."""
-        body = voice_message(event).to_body()
-        self.publisher.publish("voice", event.t_end_ns, body)
-        self.pipeline.record(*voice_record(body))
-        listener = self.voice_listener
-        if audit and listener is not None and listener.audit is not None:
-            try:
-                listener.audit.write_event(event)
-            except (OSError, ValueError) as exc:
-                log.error("audit log write failed: %s", exc)
-
-    def _on_voice(self, event: Any) -> None:
-        """A decision of the voice listener: publish it, record it, apply it to the state."""
-        from voice.events import Decision
-        self._publish_voice(event, audit=False)
-        res = self.commands.apply_voice(event)
-        if res is None:
-            return
-        self.voice_count += int(res.ok)
-        self.pipeline.record(*command_record("voice", event.intent, dataclasses.asdict(res)))
-        if not res.ok:  # e.g. a snapshot before the first frame: tell the headset why nothing happened
-            self._publish_voice(dataclasses.replace(event, t_event_ns=time.time_ns(), decision=Decision.REJECTED,
-                                                    reason=res.error or "failed"), audit=True)
-
-    def _on_confirmation_expired(self, intent: str, t_ns: int) -> None:
-        from voice.events import Decision, VoiceEvent
-        listener = self.voice_listener
-        self._publish_voice(VoiceEvent(
-            t_end_ns=t_ns, t_event_ns=t_ns, text="", confidence=0.0, intent=intent, decision=Decision.EXPIRED,
-            reason="not confirmed in time", engine=listener.engine_name if listener is not None else "control",
-            noise_dbfs=listener.noise_dbfs if listener is not None else -96.0), audit=True)
-
     # .................................................................. actions
     def _snapshot(self) -> str | None:
         last = self.pipeline.last
@@ -395,7 +362,7 @@ class Runtime:
             latency_ms={k: lat[k] for k in ("p50", "p95", "p99") if k in lat},
             dropped_frames=self.pipeline.dropped_frames,
             camera_hz=self.pipeline.camera_rate.total / dur if dur > 0 else 0.0,
-            subscribers=self.max_subscribers, voice_commands=self.voice_count,
+            subscribers=self.max_subscribers, voice_commands=self.voice.accepted,
             snapshots=self.commands.state.snapshots,
             error=self._error_text(), control_restarts=self.control.restarts)
 
