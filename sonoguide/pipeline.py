@@ -248,13 +248,18 @@ class Pipeline:
         replay: a :class:`~vision.sources.replay.ReplaySource` as ``us_source``: every frame is
             processed (lossless hand-over) with the pose and the view recorded with it, and
             published re-timed to now (``replay.offset_ns``) so a headset shows it as current.
+        on_overlay: called on the processing thread with ``(frame, overlay)`` after each overlay is
+            published (the Slicer server, the replay's comparison).
+        record_camera_poses: a recording holds every camera pose, not only those of the frames.
     """
 
     def __init__(self, us_source: FrameSource, processor: FrameProcessor, publisher: Publisher | None,
                  commands: CommandProcessor,
                  camera_source: FrameSource | None = None, tracker: BoardTracker | None = None,
                  pose_filter: PoseFilter | None = None, pose_buffer: PoseBuffer | None = None,
-                 pose_source: PoseSource | None = None, replay: ReplaySource | None = None) -> None:
+                 pose_source: PoseSource | None = None, replay: ReplaySource | None = None,
+                 on_overlay: Callable[[Frame, OverlayMessage], None] | None = None,
+                 record_camera_poses: bool = True) -> None:
         self.us_source = us_source
         self.processor = processor
         self.publisher = publisher
@@ -270,8 +275,8 @@ class Pipeline:
         self.camera_rate = RateMeter()
         self._recorder: Recorder | None = None
         self._rec_lock = threading.Lock()
-        self.record_camera_poses = True
-        self.on_overlay: Callable[[Frame, OverlayMessage], None] | None = None
+        self._record_camera_poses = record_camera_poses
+        self._on_overlay = on_overlay
         self._us_box = Mailbox(lossless=replay is not None)
         self._cam_box = Mailbox()
         self._stop = threading.Event()
@@ -454,8 +459,8 @@ class Pipeline:
             rec = self._recorder
             if rec is not None:
                 self._record_frame(rec, frame, pose, state, body, arrays)
-            if self.on_overlay is not None:
-                self.on_overlay(frame, overlay)
+            if self._on_overlay is not None:
+                self._on_overlay(frame, overlay)
 
     def _record_frame(self, rec: Recorder, frame: Frame, pose: PoseMeasurement | None, state: GuidanceState,
                       body: dict, arrays: dict) -> None:
@@ -485,7 +490,7 @@ class Pipeline:
         self.pose_buffer.push(m)
         self.stats.add("filter", (time.perf_counter() - t1) * 1e3)
         self.camera_rate.tick()
-        if self.record_camera_poses:
+        if self._record_camera_poses:
             self.record("pose", {"pose": pose_record(m)})
 
     def _camera_loop(self) -> None:

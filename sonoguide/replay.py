@@ -108,7 +108,6 @@ def replay(args: argparse.Namespace) -> int:
         publisher.set_state(state_message(commands.state).to_body())
         commands.add_listener(lambda state: publisher.set_state(state_message(state).to_body()))
         _await_subscriber(publisher, LEAD_IN_S)
-    pipeline = Pipeline(source, processor, publisher, commands, replay=source)
     replayed: dict[int, tuple[dict, dict]] = {}
     lock = threading.Lock()
     out = open(args.out, "w", encoding="utf-8") if args.out else None
@@ -123,7 +122,7 @@ def replay(args: argparse.Namespace) -> int:
                                   "arrays": {k: v.tolist() for k, v in mine[1].items()}}) + "\n")
             out.flush()
 
-    pipeline.on_overlay = on_overlay
+    pipeline = Pipeline(source, processor, publisher, commands, replay=source, on_overlay=on_overlay)
     try:
         pipeline.start()
         while not pipeline.finished.wait(0.2):

@@ -174,17 +174,18 @@ class Runtime:
         self.publisher = Publisher(cfg.network, heartbeat_body=self._heartbeat, socket_setup=setup)
         self.publisher.on_sent = self._on_sent
         self.control = ControlServer(cfg.network.control_endpoint, self._handle_control, socket_setup=setup)
-        self.pipeline = Pipeline(self.us_source, self.processor, self.publisher, self.commands,
-                                 camera_source=self.camera_source, tracker=self.tracker, pose_filter=self.pose_filter,
-                                 pose_buffer=self.pose_buffer, pose_source=self.pose_source)
-        self.pipeline.record_camera_poses = cfg.recording.camera_poses
-        self.voice = VoiceRouter(self.commands, self.publisher.publish, self.pipeline.record,
-                                 lambda: self.voice_listener)
         self.slicer = None
         if cfg.igtl_server.enabled:
             from ar_bridge.igtl_server import SlicerServer
             self.slicer = SlicerServer(cfg.igtl_server)
-            self.pipeline.on_overlay = lambda frame, overlay: self.slicer.offer(frame.image, overlay)
+        slicer = self.slicer
+        self.pipeline = Pipeline(self.us_source, self.processor, self.publisher, self.commands,
+                                 camera_source=self.camera_source, tracker=self.tracker, pose_filter=self.pose_filter,
+                                 pose_buffer=self.pose_buffer, pose_source=self.pose_source,
+                                 on_overlay=None if slicer is None else (lambda f, o: slicer.offer(f.image, o)),
+                                 record_camera_poses=cfg.recording.camera_poses)
+        self.voice = VoiceRouter(self.commands, self.publisher.publish, self.pipeline.record,
+                                 lambda: self.voice_listener)
 
     # .................................................................. lifecycle
     def start(self) -> None:

@@ -16,6 +16,8 @@ import json
 from pathlib import Path
 
 from core.configtools import key_value
+from core.errors import InputError
+from core.jsonfile import load_json
 from voice.config import VoiceConfig
 
 
@@ -36,7 +38,9 @@ def calibrate_cmd(args: argparse.Namespace, cfg: VoiceConfig) -> int:
         if verifier is not None:
             return _calibrate_fused(args, cfg, cs, engine, cal, verifier)
     if args.samples and Path(args.samples).is_file():
-        samples = [tuple(x) for x in json.loads(Path(args.samples).read_text())]
+        samples = [tuple(x) for x in load_json(args.samples, what="score cache", error=InputError,
+                                               missing_fix="", require_object=False,
+                                               corrupt_fix="delete it so the scores are decoded again")]
         samples = [(e, r, math.nan if s is None else s) for e, r, s in samples]
         penalty = args.garbage_penalty if args.garbage_penalty is not None else cal.garbage_penalty_log10
         return _write_calibration(args, cfg, engine.name, penalty, samples,
@@ -101,7 +105,8 @@ def _record_from_json(d: dict):
 
 def read_fusion_records(path: str | Path):
     """A ``voice calibrate --samples`` cache of fused evidence: ``(records, expects)``."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    data = load_json(path, what="fused-evidence cache", error=InputError, missing_fix="run without --samples",
+                     corrupt_fix="delete it so the evidence is collected again")
     return [_record_from_json(d) for d in data["records"]], data["expects"]
 
 
