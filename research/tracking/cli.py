@@ -1,7 +1,8 @@
 """``sonoguide track ...``: evaluate the probe tracking on data sets of stills and render such data sets.
 
-* ``sonoguide track eval --data DIR [--json] [--report FILE] [--config FILE]``
-* ``sonoguide track render --out DIR [--n N] [--board board.json] [--camera camera.json] [--seed S]``
+* ``sonoguide track eval --data DIR [--json] [--report FILE] [--config FILE] [--method sonoguide|opencv]``
+* ``sonoguide track render --out DIR [--n N] [--board board.json] [--camera camera.json] [--seed S]
+  [--depth MIN MAX] [--conditions LIST]``
 
 The real-time stage they measure is :mod:`vision.tracking`; the ``track`` group is made with
 :func:`core.subcommands.command_group`, so a real-time action can join it.
@@ -34,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--no-report", action="store_true", help="do not write the PNG report")
     e.add_argument("--config", metavar="FILE", help="TOML configuration whose [tracking] section is used")
     e.add_argument("--per-frame", action="store_true", help="also print one line per frame")
+    e.add_argument("--method", choices=("sonoguide", "opencv"), default="sonoguide",
+                   help="tracker to evaluate: sonoguide's board tracker (default) or the stock OpenCV "
+                        "CharucoDetector + solvePnP, for comparison")
     e.set_defaults(func=_eval)
 
     r = tsub.add_parser("render", help="render a data set of stills with ground truth (eval layout)")
@@ -42,8 +46,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--board", metavar="FILE", help="board JSON (default: 5x7 ChArUco, 10 mm squares, DICT_4X4_50)")
     r.add_argument("--camera", metavar="FILE", help="camera JSON (default: 1280x720, 60 deg, mild distortion)")
     r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    r.add_argument("--depth", type=float, nargs=2, metavar=("MIN", "MAX"), default=(250.0, 600.0),
-                   help="board-centre depth range in mm (default 250 600)")
+    r.add_argument("--depth", type=float, nargs=2, metavar=("MIN", "MAX"), default=(250.0, 700.0),
+                   help="board-centre depth range in mm (default 250 700)")
+    r.add_argument("--conditions", default="all", metavar="LIST",
+                   help="comma-separated imaging conditions the frames cycle through (clean, defocus, motion, "
+                        "noise, lighting, glare, compression, occlusion; default all), or 'mixed' for a random mix "
+                        "of blur, noise, light and occlusion on every frame")
     r.set_defaults(func=_render)
 
 
@@ -69,7 +77,7 @@ def _eval(args: argparse.Namespace) -> int:
     from research.tracking.evaluate import evaluate, format_summary
     from research.tracking.report import write_report
 
-    summary = evaluate(args.data, _tracking_config(args.config), progress=sys.stderr.isatty())
+    summary = evaluate(args.data, _tracking_config(args.config), progress=sys.stderr.isatty(), method=args.method)
     if args.per_frame:
         for f in summary.frames:
             te = "" if f.trans_err_mm is None else f" trans {f.trans_err_mm:.3f} mm rot {f.rot_err_deg:.3f} deg"
@@ -94,9 +102,15 @@ def _render(args: argparse.Namespace) -> int:
     from research.tracking.dataset import DEFAULT_BOARD, RenderSettings, default_camera, render_dataset
     from vision.tracking.board import load_board
 
+    from research.tracking.conditions import CONDITIONS
+
     board = load_board(args.board) if args.board else load_board(DEFAULT_BOARD)
     camera = CameraIntrinsics.load(args.camera) if args.camera else default_camera()
+    spec = args.conditions.strip()
+    conditions = () if spec == "mixed" else CONDITIONS if spec == "all" else tuple(
+        c.strip() for c in spec.split(",") if c.strip())
     out = render_dataset(args.out, n=args.n, board=board, camera=camera, seed=args.seed,
-                         settings=RenderSettings(depth_mm=tuple(args.depth)), progress=sys.stderr.isatty())
+                         settings=RenderSettings(depth_mm=tuple(args.depth), conditions=conditions),
+                         progress=sys.stderr.isatty())
     print(f"wrote {args.n} frames with truth to {out}")
     return 0

@@ -8,9 +8,12 @@ Layout of ``DIR``::
     truth.jsonl   {"frame": "0000.png", "T_camera_from_board": 4x4 mm, ...degradation parameters}
 
 Every frame is an independent still: a random pose (board centre at a random depth and image
-position, random tilt and spin) rendered by :class:`~vision.tracking.simulate.SimulatedCamera`
-with random optical blur, motion blur, sensor noise, global light and a light gradient, and a
-partial occlusion on some frames.
+position, random tilt and spin) rendered by :class:`~vision.tracking.simulate.SimulatedCamera`.
+With ``conditions`` (the ``track render`` default), frame ``k`` is drawn under the named
+condition ``conditions[k % len(conditions)]`` of :mod:`research.tracking.conditions` and its
+truth line carries the condition, its parameters, ``visible_fraction`` and ``span_px``; without,
+every frame gets a random mix of optical blur, motion blur, sensor noise, global light, a light
+gradient and a partial occlusion (the set the tracking benchmark's first figures were measured on).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from tqdm import tqdm
 from core.camera import CameraIntrinsics
 from core.errors import ConfigError, InputError
 from vision.tracking.board import BoardSpec, load_board
+from research.tracking.conditions import CONDITIONS, render_condition, sample_condition
 from vision.tracking.simulate import SimulatedCamera, board_centre, random_pose
 
 logger = logging.getLogger(__name__)
@@ -58,6 +62,7 @@ class RenderSettings:
         light_gradient: light-gradient strength range.
         occlusion: occluded fraction of the board's image extent, on ``occlusion_prob`` of frames.
         occlusion_prob: fraction of frames with an occluder.
+        conditions: named conditions the frames cycle through (empty: the random mix above).
     """
 
     depth_mm: tuple[float, float] = (250.0, 600.0)
@@ -70,11 +75,15 @@ class RenderSettings:
     light_gradient: tuple[float, float] = (0.0, 0.5)
     occlusion: tuple[float, float] = (0.05, 0.25)
     occlusion_prob: float = 0.3
+    conditions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         lo, hi = self.depth_mm
         if not (0 < lo <= hi):
             raise ConfigError(f"render depth range {self.depth_mm} must satisfy 0 < min <= max (mm)")
+        bad = [c for c in self.conditions if c not in CONDITIONS]
+        if bad:
+            raise ConfigError(f"unknown render condition(s) {', '.join(bad)}; known: {', '.join(CONDITIONS)}")
 
 
 def render_dataset(out_dir: str | Path, n: int = 100, board: BoardSpec | None = None,
@@ -103,6 +112,15 @@ def render_dataset(out_dir: str | Path, n: int = 100, board: BoardSpec | None = 
     with open(out / "truth.jsonl", "w", encoding="utf-8") as fh:
         for k in tqdm(range(n), desc="render", unit="frame", disable=not progress):
             T = random_pose(rng, board, camera, depth_mm=st.depth_mm, max_tilt_deg=st.max_tilt_deg)
+            name = f"{k:04d}.png"
+            depth = round(float((T[:3, :3] @ centre + T[:3, 3])[2]), 3)
+            if st.conditions:
+                params = sample_condition(rng, st.conditions[k % len(st.conditions)])
+                img, vis = render_condition(cam, board, camera, T, params, rng)
+                cv2.imwrite(str(frames / name), img)
+                fh.write(json.dumps({"frame": name, "T_camera_from_board": np.round(T, 9).tolist(),
+                                     "centre_depth_mm": depth, **params, **vis}) + "\n")
+                continue
             deg = {
                 "blur": float(rng.uniform(*st.blur_px)),
                 "motion_blur_px": float(rng.uniform(*st.motion_blur_px)) if rng.random() < st.motion_blur_prob else 0.0,
@@ -112,11 +130,9 @@ def render_dataset(out_dir: str | Path, n: int = 100, board: BoardSpec | None = 
                 "occlusion": float(rng.uniform(*st.occlusion)) if rng.random() < st.occlusion_prob else 0.0,
             }
             img = cam.render(T, rng=rng, **deg)
-            name = f"{k:04d}.png"
             cv2.imwrite(str(frames / name), img)
             fh.write(json.dumps({"frame": name, "T_camera_from_board": np.round(T, 9).tolist(),
-                                 "centre_depth_mm": round(float((T[:3, :3] @ centre + T[:3, 3])[2]), 3), **{k2: round(v, 4) for k2, v in deg.items()}})
-                     + "\n")
+                                 "centre_depth_mm": depth, **{k2: round(v, 4) for k2, v in deg.items()}}) + "\n")
     (out / "render_settings.json").write_text(json.dumps({"seed": seed, "n": n, **asdict(st)}, indent=2) + "\n",
                                               encoding="utf-8")
     logger.info("rendered %d frames into %s", n, out)

@@ -1,8 +1,9 @@
-"""PNG report of a pose evaluation: error against depth and detection per depth bin.
+"""PNG report of a pose evaluation: error against depth, detection per depth bin, and the tables.
 
 Drawn with OpenCV only (no plotting library): three panels side by side, translation error
 (mm) and rotation error (degrees) against board-centre depth, with lost/uncertain frames
-marked on the axis, and the detection rate per depth bin; the summary figures in the title.
+marked on the axis, and the detection rate per depth bin; below them the per-condition and
+per-distance tables and the count of every refusal reason; the summary figures in the title.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import cv2
 import numpy as np
 
 from core.errors import InputError
-from research.tracking.evaluate import EvalSummary
+from research.tracking.evaluate import EvalSummary, figure_table
 
 _W, _H = 520, 400
 _M = (60, 40, 20, 50)  # left, top, right, bottom margins
@@ -81,6 +82,23 @@ def write_report(summary: EvalSummary, path: str | Path, title: str = "track eva
         cv2.putText(img, f"n={len(sel)}", (int(x0) + 4, int(y0) - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.33, (0, 0, 0), 1)
     panels.append(img)
     body = np.hstack(panels)
+    text: list[str] = []
+    if summary.n_truth:
+        el = summary.eligible()
+        text += [f"eligible frames {el.n}: detected {100 * el.detection_rate:.1f} %;  gross errors "
+                 f"{summary.gross_errors} (accepted > 5 mm or > 3 deg off)", ""]
+        text += figure_table("condition", summary.by("condition")) + [""]
+        text += figure_table("depth (mm)", summary.by("band"))
+    reasons = summary.reasons()
+    if reasons:
+        text += ["", "not ok (validity:reason count):"]
+        items = [f"{k} {v}" for k, v in reasons.items()]
+        text += ["  " + ", ".join(items[i:i + 4]) for i in range(0, len(items), 4)]
+    if text:
+        table = np.full((18 * len(text) + 20, body.shape[1], 3), 255, np.uint8)
+        for i, row in enumerate(text):
+            cv2.putText(table, row, (20, 24 + 18 * i), cv2.FONT_HERSHEY_PLAIN, 1.05, (0, 0, 0), 1, cv2.LINE_AA)
+        body = np.vstack([body, table])
     head = np.full((60, body.shape[1], 3), 255, np.uint8)
     s = summary
     f = lambda v, d=3: "n/a" if v is None else f"{v:.{d}f}"  # noqa: E731

@@ -6,23 +6,28 @@ Steps (each in its own module): decode markers (:mod:`vision.tracking.detect`); 
 board predict and refine every chessboard corner from the markers' pose; undistort the points;
 solve the pose (:mod:`vision.tracking.pnp`: IPPE + LM for a plane with the two-fold ambiguity
 settled by the previous pose, SQPnP + per-face IPPE for a cube, all visible faces fused in one
-least-squares fit); drop outliers once; refuse a pose whose RMS reprojection error exceeds the
-limit; attach the first-order covariance and a status:
+least-squares fit); drop outliers once; accept a pose from chessboard corners by the χ² test of
+its residuals against the corner precision measured in the image (:meth:`BoardTracker._consistent`)
+below a gross RMS limit (a pose from marker corners by its RMS error); attach the first-order
+covariance and a status:
 
 * ``ok``: enough of the board that should be in view was used;
 * ``occluded``: fewer than ``occluded_fraction`` of the expected points were found;
 * ``uncertain``: the translation standard deviation exceeds ``max_trans_std_mm``;
-* ``lost``: no markers, too few points, degenerate geometry or a bad fit (``reason`` says which).
+* ``lost``: no markers, too few points, degenerate geometry, a gross RMS error
+  (``reprojection``) or residuals the image cannot explain (``inconsistent``); ``reason`` says which.
 
 A lost frame never returns an old pose: the measurement carries ``T_camera_from_board = None``.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import cv2
 import numpy as np
+from scipy.stats import chi2
 
 from core.camera import CameraIntrinsics
 from core.errors import InputError
@@ -63,6 +68,11 @@ def to_gray(image: np.ndarray, camera: CameraIntrinsics | None = None) -> np.nda
         code = cv2.COLOR_BGRA2GRAY if image.shape[2] == 4 else cv2.COLOR_BGR2GRAY
         image = cv2.cvtColor(image, code)
     return np.ascontiguousarray(image)
+
+
+@functools.lru_cache(maxsize=256)
+def _chi2_quantile(p: float, dof: int) -> float:
+    return float(chi2.ppf(p, dof))
 
 
 class BoardTracker:
@@ -167,7 +177,8 @@ class BoardTracker:
             cands = [prior] + cands
         best = None
         for T in cands:
-            ids, pts, n_exp = refine_chessboard_corners(gray, self.board, self.camera, T, self.config.detector)
+            ids, pts, n_exp, precision = refine_chessboard_corners(gray, self.board, self.camera, T,
+                                                                   self.config.detector)
             if ids.size < cfg.min_charuco_corners:
                 continue
             fit = self._robust_solve(self.board.charuco_points[ids], undistort_px(pts, K, dist), None, prior, True)
@@ -177,16 +188,16 @@ class BoardTracker:
             # over every point cannot win by keeping them all
             key = (int(np.sum(fit[0].residuals_px < 2.0 * cfg.outlier_px)), -fit[0].rms_px)
             if best is None or key > best[0]:
-                best = (key, fit, n_exp)
+                best = (key, fit, n_exp, precision)
         if best is not None:
-            (key, (sol, obj, img_ideal, _), n_exp) = best
+            (key, (sol, obj, img_ideal, _, kept), n_exp, precision) = best
             # predict again from the corner-based pose (far better than the markers' pose) and
             # re-refine, until the consensus stops improving
             for _ in range(3):
                 if len(obj) >= n_exp and sol.rms_px <= 0.5 * cfg.outlier_px:
                     break  # every expected corner fits well: nothing to gain
-                ids2, pts2, n_exp2 = refine_chessboard_corners(gray, self.board, self.camera, sol.T,
-                                                               self.config.detector)
+                ids2, pts2, n_exp2, precision2 = refine_chessboard_corners(gray, self.board, self.camera, sol.T,
+                                                                           self.config.detector)
                 if ids2.size < cfg.min_charuco_corners:
                     break
                 fit2 = self._robust_solve(self.board.charuco_points[ids2], undistort_px(pts2, K, dist), None,
@@ -197,15 +208,16 @@ class BoardTracker:
                 if key2 <= key:
                     break
                 moved = np.linalg.norm(fit2[0].T[:3, 3] - sol.T[:3, 3])
-                key, (sol, obj, img_ideal, _), n_exp = key2, fit2, n_exp2
+                key, (sol, obj, img_ideal, _, kept), n_exp, precision = key2, fit2, n_exp2, precision2
                 if moved < 0.01:
                     break
-            return self._finish(sol, obj, t, len(markers), n_exp, "corners")
+            point_cov = precision()[kept] if cfg.acceptance == "chi2" else None
+            return self._finish(sol, obj, t, len(markers), n_exp, "corners", point_cov, img_ideal)
         # too few chessboard corners: marker corners only
         fit = self._robust_solve(obj_m, img_m_ideal, None, prior, True)
         if fit is None:
             return PoseMeasurement.lost(t, "degenerate", len(markers))
-        sol, obj, _, _ = fit
+        sol, obj = fit[0], fit[1]
         return self._finish(sol, obj, t, len(markers), self._expected_marker_corners(sol.T), "markers")
 
     def _markers_agree(self, T: np.ndarray, markers: Markers) -> bool:
@@ -227,7 +239,7 @@ class BoardTracker:
         fit = self._robust_solve(obj, undistort_px(img, self.camera.K, self.camera.dist), groups, prior, False)
         if fit is None:
             return PoseMeasurement.lost(t, "degenerate", len(markers))
-        sol, obj, _, _ = fit
+        sol, obj = fit[0], fit[1]
         return self._finish(sol, obj, t, len(markers), self._expected_marker_corners(sol.T), "markers")
 
     def _expected_marker_corners(self, T: np.ndarray) -> int:
@@ -261,8 +273,8 @@ class BoardTracker:
 
         The noise level comes from the median residual (a 2-D Gaussian's median radius is
         1.1774 sigma); points beyond ``max(outlier_px, 4 sigma)`` are dropped and the pose
-        re-solved, up to three rounds. Returns ``(solution, obj, img_ideal, groups)`` of the
-        inliers, or ``None`` when no pose can be solved.
+        re-solved, up to three rounds. Returns ``(solution, obj, img_ideal, groups, kept)`` of the
+        inliers (``kept``: their indices in the input), or ``None`` when no pose can be solved.
         """
         cfg = self.config.pose
         if len(obj) < 4:
@@ -270,6 +282,7 @@ class BoardTracker:
         sol = self._solve(obj, img_ideal, groups, prior, planar)
         if sol is None:
             return None
+        kept = np.arange(len(obj))
         for _ in range(3):
             r = sol.residuals_px
             sigma_r = max(float(np.median(r)) / 1.1774, cfg.sigma_floor_px)
@@ -282,17 +295,58 @@ class BoardTracker:
             sol2 = self._solve(obj[keep], img_ideal[keep], g2, prior, planar)
             if sol2 is None:
                 break
-            obj, img_ideal, sol, groups = obj[keep], img_ideal[keep], sol2, g2
-        return sol, obj, img_ideal, groups
+            obj, img_ideal, sol, groups, kept = obj[keep], img_ideal[keep], sol2, g2, kept[keep]
+        return sol, obj, img_ideal, groups, kept
+
+    def _consistent(self, sol: PnPSolution, obj: np.ndarray, img_ideal: np.ndarray,
+                    point_cov: np.ndarray) -> tuple[bool, float]:
+        """χ² test of the fit against the corner precision measured in the image.
+
+        Each corner's residual ``r_i`` (ideal px) is weighed by its own covariance
+        ``C_i = k^2 S_i + s_c^2 I`` -- ``S_i`` the Förstner precision of the corner in this image
+        (:func:`~vision.tracking.detect.corner_covariance`), ``k`` the ``corner_sigma_scale``,
+        ``s_c`` the ``calibration_sigma_px`` -- and the statistic ``sum r_i^T C_i^-1 r_i`` is
+        compared with the ``1 - consistency_alpha`` quantile of χ² with ``2N - 6`` degrees of
+        freedom: the global test of the adjustment's variance factor (Förstner & Wrobel,
+        *Photogrammetric Computer Vision*, Springer 2016, §4.6.8; Hartley & Zisserman, *Multiple
+        View Geometry*, 2nd ed., §5.3). A blurred frame has large ``S_i`` and passes with a
+        larger RMS; a pose fitted to a wrong corner set or held by a misdetected corner leaves
+        residuals its image cannot explain and is refused.
+
+        Returns:
+            ``(passed, statistic / dof)``.
+        """
+        cfg = self.config.pose
+        dof = 2 * len(obj) - 6
+        if dof <= 0:
+            return True, 0.0
+        r = project(obj, sol.T, self.camera.K) - img_ideal
+        stat = float(np.einsum("ni,nij,nj->", r, np.linalg.inv(self._point_covariance(point_cov)), r))
+        return stat <= _chi2_quantile(1.0 - cfg.consistency_alpha, dof), stat / dof
+
+    def _point_covariance(self, point_cov: np.ndarray) -> np.ndarray:
+        """``C_i = k^2 S_i + s_c^2 I`` of every corner (the calibration's alone where ``S_i`` is unknown)."""
+        cfg = self.config.pose
+        C = cfg.corner_sigma_scale ** 2 * point_cov + cfg.calibration_sigma_px ** 2 * np.eye(2)
+        finite = np.all(np.isfinite(C.reshape(len(C), -1)), axis=1)
+        if not np.all(finite):
+            C[~finite] = max(cfg.calibration_sigma_px, cfg.sigma_floor_px) ** 2 * np.eye(2)
+        return C
 
     def _finish(self, sol: PnPSolution, obj: np.ndarray, t: int, n_markers: int, n_expected: int,
-                what: str) -> PoseMeasurement:
+                what: str, point_cov: np.ndarray | None = None,
+                img_ideal: np.ndarray | None = None) -> PoseMeasurement:
         """Check the fit, attach covariance and status."""
         cfg, K = self.config.pose, self.camera.K
         limit = cfg.max_reproj_err_px if what == "corners" else cfg.max_marker_reproj_err_px
         if not np.isfinite(sol.rms_px) or sol.rms_px > limit:
             m = PoseMeasurement.lost(t, "reprojection", n_markers)
             return m.with_(reproj_err_px=float(sol.rms_px), n_points=len(obj))
+        if what == "corners" and cfg.acceptance == "chi2" and point_cov is not None and img_ideal is not None:
+            ok, _ = self._consistent(sol, obj, img_ideal, point_cov)
+            if not ok:
+                m = PoseMeasurement.lost(t, "inconsistent", n_markers)
+                return m.with_(reproj_err_px=float(sol.rms_px), n_points=len(obj))
         T = sol.T
         if T[2, 3] <= 0:
             return PoseMeasurement.lost(t, "behind_camera", n_markers)

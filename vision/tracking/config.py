@@ -45,6 +45,10 @@ class DetectorConfig(Section, key="tracking.detector"):
         corner_refinement: marker-corner refinement (``subpix``, ``contour``, ``apriltag``, ``none``).
         refine_with_board: recover missed markers by projecting the board layout
             (``refineDetectedMarkers``).
+        sharpen_retry: when every other pass finds fewer than two markers, decode once more on
+            the image sharpened by an unsharp mask of this amount (0: no retry): blurred or
+            smeared markers whose cells still differ in contrast become readable.
+        sharpen_sigma_px: the unsharp mask's Gaussian sigma (px).
         small_marker_regions: when the full-resolution passes find fewer than two markers, up
             to this many regions where square-like candidates cluster are upsampled and decoded
             again (0 disables this pass).
@@ -74,6 +78,8 @@ class DetectorConfig(Section, key="tracking.detector"):
     corner_refinement: Literal["subpix", "contour", "apriltag", "none"] = "subpix"
     refine_with_board: bool = True
     small_marker_regions: int = field(default=2, metadata=bounds(0, 10))
+    sharpen_retry: float = field(default=3.0, metadata=bounds(0.0, 20.0))
+    sharpen_sigma_px: float = field(default=2.0, metadata=bounds(0.3, 20.0))
     corner_window_frac: float = field(default=0.45, metadata=bounds(0.1, 0.49))
     corner_guard_px: float = field(default=0.75, metadata=bounds(-5.0, 5.0))
     corner_max_shift_frac: float = field(default=0.25, metadata=bounds(0.02, 0.5))
@@ -92,8 +98,19 @@ class PoseConfig(Section, key="tracking.pose"):
     Attributes:
         min_charuco_corners: fewest chessboard corners for a ChArUco pose from corners;
             below it the marker corners are used.
+        acceptance: how a pose from chessboard corners is accepted. ``"chi2"``: its residuals
+            must be consistent with the corner precision measured in the image (the χ² test of
+            :meth:`~vision.tracking.board_tracker.BoardTracker._consistent`), and its RMS error
+            below the gross limit ``max_reproj_err_px``; ``"rms"``: the RMS error alone against
+            ``max_reproj_err_px`` (the previous release's rule, whose limit must then be tight).
         max_reproj_err_px: a pose from chessboard corners whose RMS reprojection error exceeds
-            this is refused (LOST).
+            this is refused (LOST). With ``acceptance = "chi2"`` a gross limit only.
+        consistency_alpha: false-refusal probability of the χ² consistency test.
+        corner_sigma_scale: ratio of the corners' real scatter to the precision measured in the
+            image (pixel noise is correlated by the optics, so the window holds fewer
+            independent samples than pixels); measured on rendered sets (BENCHMARKS.md).
+        calibration_sigma_px: the camera model's own error per point (lens-model residual of a
+            good calibration), added to each corner's variance.
         max_marker_reproj_err_px: the same limit for a pose from marker corners (less precise
             than chessboard corners).
         marker_consistency_px: a ChArUco pose must also place the decoded markers within
@@ -115,13 +132,17 @@ class PoseConfig(Section, key="tracking.pose"):
     """
 
     min_charuco_corners: int = field(default=6, metadata=bounds(4, 1000))
-    max_reproj_err_px: float = field(default=0.5, metadata=bounds(0.05, 50.0))
+    acceptance: Literal["chi2", "rms"] = "chi2"
+    max_reproj_err_px: float = field(default=2.0, metadata=bounds(0.05, 50.0))
+    consistency_alpha: float = field(default=1e-3, metadata=bounds(1e-12, 0.5))
+    corner_sigma_scale: float = field(default=2.0, metadata=bounds(0.1, 100.0))
+    calibration_sigma_px: float = field(default=0.2, metadata=bounds(0.0, 10.0))
     max_marker_reproj_err_px: float = field(default=2.5, metadata=bounds(0.05, 50.0))
     marker_consistency_px: float = field(default=3.0, metadata=bounds(0.1, 100.0))
     outlier_px: float = field(default=0.5, metadata=bounds(0.1, 50.0))
     ambiguity_chi2: float = field(default=25.0, metadata=bounds(0.0, 1e6))
     occluded_fraction: float = field(default=0.6, metadata=bounds(0.0, 1.0))
-    max_trans_std_mm: float = field(default=3.0, metadata=bounds(0.001, 1000.0))
+    max_trans_std_mm: float = field(default=1.5, metadata=bounds(0.001, 1000.0))
     max_rot_std_deg: float = field(default=1.5, metadata=bounds(0.001, 180.0))
     sigma_floor_px: float = field(default=0.05, metadata=bounds(0.0, 5.0))
     prior_max_age_ms: float = field(default=250.0, metadata=bounds(0.0, 1e6))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -82,6 +83,12 @@ def detector_parameters(config: DetectorConfig, fast: bool = False) -> cv2.aruco
     return p
 
 
+def unsharp(gray: np.ndarray, amount: float, sigma: float) -> np.ndarray:
+    """``gray + amount (gray - G_sigma * gray)``, saturated to uint8: the unsharp mask, which lifts
+    the contrast of detail finer than ``sigma`` (blurred marker cells) back towards the threshold."""
+    return cv2.addWeighted(gray, 1.0 + amount, cv2.GaussianBlur(gray, (0, 0), sigma), -amount, 0.0)
+
+
 class MarkerDetector:
     """Finds the board's markers in a grey image.
 
@@ -108,9 +115,10 @@ class MarkerDetector:
 
         Passes, each only when the one before found fewer than two of the board's markers:
         the fast pass inside ``roi`` (the region where the previous pose puts the board), the
-        fast single-window pass on the whole image, the full multi-window pass, then the
+        fast single-window pass on the whole image, the full multi-window pass, the
         upsampled-region pass (:meth:`_detect_small`) for boards too small or too oblique to
-        decode at the camera's resolution. A board that jumped away from ``roi`` is still found
+        decode at the camera's resolution, then the full pass on the sharpened image
+        (:func:`unsharp`) for defocused or smeared markers. A board that jumped away from ``roi`` is still found
         by the whole-image passes.
 
         Args:
@@ -136,6 +144,11 @@ class MarkerDetector:
             c2, i2 = self._detect_small(gray, list(corners), ids, rejected)
             if i2 is not None and len(self._on_board(i2)) > (0 if ids is None else len(self._on_board(ids))):
                 corners, ids, rejected = c2, i2, ()
+        if self.config.sharpen_retry > 0 and (ids is None or len(self._on_board(ids)) < 2):
+            c3, i3, r3 = self._det.detectMarkers(unsharp(gray, self.config.sharpen_retry,
+                                                         self.config.sharpen_sigma_px))
+            if i3 is not None and len(self._on_board(i3)) > (0 if ids is None else len(self._on_board(ids))):
+                corners, ids, rejected = c3, i3, r3  # corners stay where the sharpened image puts them
         if self.config.refine_with_board and ids is not None and len(ids) and len(rejected):
             try:
                 if camera is not None:
@@ -227,7 +240,8 @@ class MarkerDetector:
         return out_c, np.asarray(out_i, np.int32).reshape(-1, 1)
 
 def forstner_refine(gray: np.ndarray, pred: np.ndarray, A: np.ndarray, half: np.ndarray,
-                    mask_lo_mm: np.ndarray, mask_hi_mm: float, iterations: int = 6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    mask_lo_mm: np.ndarray, mask_hi_mm: float,
+                    iterations: int = 6) -> tuple[np.ndarray, np.ndarray, np.ndarray, Callable]:
     """Sub-pixel X-junction positions by Förstner's least-squares intersection of edge lines.
 
     The estimate ``q = (sum w g g^T)^-1 sum w g g^T p`` (Förstner & Gülch 1987; the estimator
@@ -236,7 +250,10 @@ def forstner_refine(gray: np.ndarray, pred: np.ndarray, A: np.ndarray, half: np.
     are ignored. On a ChArUco board that region holds the markers' data bits,
     which differ around each corner and would otherwise pull the estimate; what stays (the
     chessboard edges and the white print around them) is point-symmetric about the corner, and
-    the window is re-sampled centred on the current estimate so symmetric pixels pair up.
+    the window is re-sampled centred on the current estimate so symmetric pixels pair up. The
+    window's mean gradient is removed first: an ideal junction's gradients cancel over the
+    symmetric window, so what remains is the slope of the light (vignetting, a lamp, glare),
+    which would otherwise pull every corner the same way and bias the pose.
 
     Args:
         gray: ``HxW`` uint8 image.
@@ -248,13 +265,16 @@ def forstner_refine(gray: np.ndarray, pred: np.ndarray, A: np.ndarray, half: np.
         iterations: window re-centring steps.
 
     Returns:
-        ``(points, ratio, strength)``: refined positions, the structure tensor's eigenvalue
-        ratio (min/max; near 0 on an edge) and its mean gradient energy.
+        ``(points, ratio, strength, precision)``: refined positions, the structure tensor's
+        eigenvalue ratio (min/max; near 0 on an edge), its mean gradient energy, and
+        ``precision(keep)``, which computes the ``(K, 2, 2)`` covariances
+        (:func:`corner_covariance`) of the positions selected by ``keep`` when asked (only the
+        corner set that is finally used needs them).
     """
     pred = np.asarray(pred, np.float64)
     N = len(pred)
     if N == 0:
-        return np.zeros((0, 2)), np.zeros(0), np.zeros(0)
+        return np.zeros((0, 2)), np.zeros(0), np.zeros(0), lambda keep: np.zeros((0, 2, 2))
     hmax = int(np.max(half))
     n = 2 * hmax + 3  # one extra ring for the central differences
     r = np.arange(-hmax - 1, hmax + 2, dtype=np.float32)
@@ -282,6 +302,10 @@ def forstner_refine(gray: np.ndarray, pred: np.ndarray, A: np.ndarray, half: np.
         patch = patch.reshape(k, n, n).astype(np.float32)
         gx = (0.5 * (patch[:, 1:-1, 2:] - patch[:, 1:-1, :-2])).reshape(k, -1)
         gy = (0.5 * (patch[:, 2:, 1:-1] - patch[:, :-2, 1:-1])).reshape(k, -1)
+        # an X-junction's gradients cancel over the point-symmetric window; what does not is
+        # the light's own slope (vignetting, a lamp, glare), which would pull the estimate
+        gx = gx - (np.einsum("ij,ij->i", w[idx], gx) / np.maximum(wsum[idx], 1e-9))[:, None]
+        gy = gy - (np.einsum("ij,ij->i", w[idx], gy) / np.maximum(wsum[idx], 1e-9))[:, None]
         gxx, gxy, gyy = gx * gx, gx * gy, gy * gy
         wk, wxk, wyk = w[idx], wx[idx], wy[idx]
         a = np.einsum("ij,ij->i", wk, gxx).astype(np.float64)
@@ -303,11 +327,69 @@ def forstner_refine(gray: np.ndarray, pred: np.ndarray, A: np.ndarray, half: np.
         idx = idx[good & (np.linalg.norm(step, axis=1) >= 0.01)]
         if idx.size == 0:
             break
-    return q, ratio, strength
+    return q, ratio, strength, lambda keep: corner_covariance(gray, q[keep], w[keep], hmax)
+
+
+def corner_covariance(gray: np.ndarray, q: np.ndarray, w: np.ndarray, hmax: int) -> np.ndarray:
+    """Precision of refined X-junctions from the image: a ``(N, 2, 2)`` covariance (px^2) per corner.
+
+    ``N = sum w g g^T`` is the normal matrix of the edge-line intersection (Förstner & Gülch
+    1987, §3) and its residuals are ``e = g^T (p - q)``; with the Gaussian window's weights the
+    covariance is the sandwich ``N^-1 (sum w^2 e^2 g g^T) N^-1`` (Huber 1967; White, Econometrica
+    48(4), 1980), scaled by ``n_eff / (n_eff - 2)`` for the two estimated coordinates
+    (``n_eff = (sum w)^2 / sum w^2``). It is estimated from the image itself: blur lowers the
+    gradients and raises the covariance, noise and a poor junction raise the residuals. Corners
+    whose normal matrix is singular get an infinite covariance.
+
+    Args:
+        gray: ``HxW`` uint8 image.
+        q: ``(N, 2)`` refined corner positions (px).
+        w: ``(N, (2 hmax + 1)^2)`` window weights of each corner (the refinement's, with its mask).
+        hmax: half size of the weight grid (px).
+    """
+    q = np.asarray(q, np.float64)
+    out = np.full((len(q), 2, 2), np.inf)
+    if len(q) == 0:
+        return out
+    n = 2 * hmax + 3
+    r = np.arange(-hmax - 1, hmax + 2, dtype=np.float32)
+    ys, xs = np.meshgrid(r, r, indexing="ij")
+    xi, yi = xs[1:-1, 1:-1].ravel()[None], ys[1:-1, 1:-1].ravel()[None]
+    k = len(q)
+    mx = (q[:, 0, None, None] + xs[None]).astype(np.float32).reshape(k * n, n)
+    my = (q[:, 1, None, None] + ys[None]).astype(np.float32).reshape(k * n, n)
+    patch = cv2.remap(gray, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(k, n, n)
+    patch = patch.astype(np.float32)
+    gx = (0.5 * (patch[:, 1:-1, 2:] - patch[:, 1:-1, :-2])).reshape(k, -1).astype(np.float64)
+    gy = (0.5 * (patch[:, 2:, 1:-1] - patch[:, :-2, 1:-1])).reshape(k, -1).astype(np.float64)
+    w = w.astype(np.float64)
+    sw = np.maximum(w.sum(axis=1), 1e-12)
+    gx = gx - (np.einsum("ij,ij->i", w, gx) / sw)[:, None]  # the light's slope, as in the refinement
+    gy = gy - (np.einsum("ij,ij->i", w, gy) / sw)[:, None]
+    a = np.einsum("ij,ij->i", w, gx * gx)
+    b = np.einsum("ij,ij->i", w, gx * gy)
+    d = np.einsum("ij,ij->i", w, gy * gy)
+    e = gx * xi + gy * yi  # distance of each pixel's edge line from the corner, times |g|
+    sw, sw2 = w.sum(axis=1), np.square(w).sum(axis=1)
+    n_eff = sw * sw / np.maximum(sw2, 1e-12)
+    w2e2 = w * w * e * e
+    mxx, mxy, myy = (np.einsum("ij,ij->i", w2e2, gx * gx), np.einsum("ij,ij->i", w2e2, gx * gy),
+                     np.einsum("ij,ij->i", w2e2, gy * gy))
+    M = np.stack([np.stack([mxx, mxy], -1), np.stack([mxy, myy], -1)], -2)
+    M *= (n_eff / np.maximum(n_eff - 2.0, 1.0))[:, None, None]
+    det = a * d - b * b
+    ok = det > 1e-8 * np.maximum((a + d) ** 2, 1e-12)
+    inv = np.stack([np.stack([d, -b], -1), np.stack([-b, a], -1)], -2) / np.where(ok, det, 1.0)[:, None, None]
+    out[ok] = inv[ok] @ M[ok] @ inv[ok]
+    return out
+
+
+def _no_precision() -> np.ndarray:
+    return np.zeros((0, 2, 2))
 
 
 def refine_chessboard_corners(gray: np.ndarray, board: BoardSpec, camera: CameraIntrinsics, T: np.ndarray,
-                              config: DetectorConfig) -> tuple[np.ndarray, np.ndarray, int]:
+                              config: DetectorConfig) -> tuple[np.ndarray, np.ndarray, int, Callable]:
     """Predict every ChArUco corner from pose ``T`` and refine the ones that are really there.
 
     Args:
@@ -318,15 +400,17 @@ def refine_chessboard_corners(gray: np.ndarray, board: BoardSpec, camera: Camera
         config: window and acceptance parameters (``[tracking.detector]``).
 
     Returns:
-        ``(ids, points, n_expected)``: accepted corner ids ``(M,)``, their refined image positions
-        ``(M, 2)`` float64 (distorted image px), and how many corners were predicted inside the image.
+        ``(ids, points, n_expected, precision)``: accepted corner ids ``(M,)``, their refined
+        image positions ``(M, 2)`` float64 (distorted image px), how many corners were predicted
+        inside the image, and ``precision()``, which computes their ``(M, 2, 2)`` covariances
+        from the image (px^2, :func:`corner_covariance`) when called.
     """
     obj = board.charuco_points
     if T[2, 3] <= 0 or obj.shape[0] == 0:
-        return np.zeros(0, int), np.zeros((0, 2)), 0
+        return np.zeros(0, int), np.zeros((0, 2)), 0, _no_precision
     normal_c = T[:3, 2]
     if np.dot(normal_c, T[:3, 3]) <= 0:  # board seen from behind (its +z points towards the camera)
-        return np.zeros(0, int), np.zeros((0, 2)), 0
+        return np.zeros(0, int), np.zeros((0, 2)), 0, _no_precision
     s = board.square_length_mm
     ex = obj + np.array([s, 0, 0])
     ey = obj + np.array([0, s, 0])
@@ -343,15 +427,15 @@ def refine_chessboard_corners(gray: np.ndarray, board: BoardSpec, camera: Camera
     idx = np.flatnonzero(inside)
     n_expected = int(idx.size)
     if idx.size == 0:
-        return np.zeros(0, int), np.zeros((0, 2)), 0
+        return np.zeros(0, int), np.zeros((0, 2)), 0, _no_precision
     A = np.stack([(px - pred)[idx] / s, (py - pred)[idx] / s], axis=2)  # (M, 2, 2): d px / d board mm
     # ignore the markers (their borders and data bits): what remains around a corner is the
     # chessboard's X-junction and the white print between it and the markers
     mm_per_px = s / sq[idx]
     lo = np.maximum((s - board.marker_length_mm) / 2.0 - config.corner_guard_px * mm_per_px, 0.75 * mm_per_px)
-    refined, ratio, strength = forstner_refine(gray, pred[idx], A, half[idx], lo, 2.0 * s)
+    refined, ratio, strength, precision = forstner_refine(gray, pred[idx], A, half[idx], lo, 2.0 * s)
     shift = np.linalg.norm(refined - pred[idx], axis=1)
     ok = np.all(np.isfinite(refined), axis=1) & (shift <= config.corner_max_shift_frac * sq[idx])
     strong = strength >= 0.15 * np.median(strength[ok]) if np.any(ok) else np.zeros_like(ok)
     ok &= (ratio >= config.corner_min_isotropy) & strong
-    return idx[ok], refined[ok], n_expected
+    return idx[ok], refined[ok], n_expected, lambda: precision(ok)
