@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -211,7 +212,7 @@ class BoardTracker:
                 key, (sol, obj, img_ideal, _, kept), n_exp, precision = key2, fit2, n_exp2, precision2
                 if moved < 0.01:
                     break
-            point_cov = precision()[kept] if cfg.acceptance == "chi2" else None
+            point_cov = (lambda: precision()[kept]) if cfg.acceptance == "chi2" else None
             return self._finish(sol, obj, t, len(markers), n_exp, "corners", point_cov, img_ideal)
         # too few chessboard corners: marker corners only
         fit = self._robust_solve(obj_m, img_m_ideal, None, prior, True)
@@ -299,7 +300,7 @@ class BoardTracker:
         return sol, obj, img_ideal, groups, kept
 
     def _consistent(self, sol: PnPSolution, obj: np.ndarray, img_ideal: np.ndarray,
-                    point_cov: np.ndarray) -> tuple[bool, float]:
+                    point_cov: Callable[[], np.ndarray]) -> tuple[bool, float]:
         """χ² test of the fit against the corner precision measured in the image.
 
         Each corner's residual ``r_i`` (ideal px) is weighed by its own covariance
@@ -313,6 +314,12 @@ class BoardTracker:
         larger RMS; a pose fitted to a wrong corner set or held by a misdetected corner leaves
         residuals its image cannot explain and is refused.
 
+        Since ``C_i >= s_c^2 I``, ``sum |r_i|^2 / s_c^2`` bounds the statistic from above; when
+        that bound already passes, the corner precision is not computed (most frames).
+
+        Args:
+            point_cov: returns the corners' image covariances ``S_i`` (``(N, 2, 2)`` px^2).
+
         Returns:
             ``(passed, statistic / dof)``.
         """
@@ -321,8 +328,13 @@ class BoardTracker:
         if dof <= 0:
             return True, 0.0
         r = project(obj, sol.T, self.camera.K) - img_ideal
-        stat = float(np.einsum("ni,nij,nj->", r, np.linalg.inv(self._point_covariance(point_cov)), r))
-        return stat <= _chi2_quantile(1.0 - cfg.consistency_alpha, dof), stat / dof
+        limit = _chi2_quantile(1.0 - cfg.consistency_alpha, dof)
+        if cfg.calibration_sigma_px > 0:
+            bound = float(np.sum(r * r)) / cfg.calibration_sigma_px ** 2
+            if bound <= limit:
+                return True, bound / dof
+        stat = float(np.einsum("ni,nij,nj->", r, np.linalg.inv(self._point_covariance(point_cov())), r))
+        return stat <= limit, stat / dof
 
     def _point_covariance(self, point_cov: np.ndarray) -> np.ndarray:
         """``C_i = k^2 S_i + s_c^2 I`` of every corner (the calibration's alone where ``S_i`` is unknown)."""
@@ -334,7 +346,7 @@ class BoardTracker:
         return C
 
     def _finish(self, sol: PnPSolution, obj: np.ndarray, t: int, n_markers: int, n_expected: int,
-                what: str, point_cov: np.ndarray | None = None,
+                what: str, point_cov: Callable[[], np.ndarray] | None = None,
                 img_ideal: np.ndarray | None = None) -> PoseMeasurement:
         """Check the fit, attach covariance and status."""
         cfg, K = self.config.pose, self.camera.K

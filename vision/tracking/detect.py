@@ -145,8 +145,7 @@ class MarkerDetector:
             if i2 is not None and len(self._on_board(i2)) > (0 if ids is None else len(self._on_board(ids))):
                 corners, ids, rejected = c2, i2, ()
         if self.config.sharpen_retry > 0 and (ids is None or len(self._on_board(ids)) < 2):
-            c3, i3, r3 = self._det.detectMarkers(unsharp(gray, self.config.sharpen_retry,
-                                                         self.config.sharpen_sigma_px))
+            c3, i3, r3 = self._detect_sharpened(gray, list(rejected) + list(corners))
             if i3 is not None and len(self._on_board(i3)) > (0 if ids is None else len(self._on_board(ids))):
                 corners, ids, rejected = c3, i3, r3  # corners stay where the sharpened image puts them
         if self.config.refine_with_board and ids is not None and len(ids) and len(rejected):
@@ -160,6 +159,25 @@ class MarkerDetector:
             except cv2.error as exc:  # refinement is an optional extra
                 logger.debug("refineDetectedMarkers failed: %s", exc)
         return self._clean(corners, ids)
+
+    def _detect_sharpened(self, gray: np.ndarray, candidates: list):
+        """The full pass on the sharpened image, inside the box of the candidate quads when
+        there are enough of them (a board that is there but not readable), else on the whole
+        image with the fast pass; corners in full-image pixels."""
+        amount, sigma = self.config.sharpen_retry, self.config.sharpen_sigma_px
+        h, w = gray.shape[:2]
+        if len(candidates) >= 4:
+            pts = np.concatenate([np.asarray(q, np.float64).reshape(4, 2) for q in candidates])
+            lo, hi = np.percentile(pts, 5, axis=0), np.percentile(pts, 95, axis=0)
+            m = 0.5 * (hi - lo) + 24.0
+            x0, y0 = (int(max(v, 0)) for v in lo - m)
+            x1, y1 = int(min(hi[0] + m[0], w)), int(min(hi[1] + m[1], h))
+            if (x1 - x0) * (y1 - y0) < 0.5 * w * h and x1 - x0 >= 16 and y1 - y0 >= 16:
+                c, i, r = self._det.detectMarkers(unsharp(np.ascontiguousarray(gray[y0:y1, x0:x1]), amount, sigma))
+                off = np.array([x0, y0], np.float32)
+                move = lambda qs: [np.asarray(q, np.float32).reshape(1, 4, 2) + off for q in qs]  # noqa: E731
+                return move(c), i, move(r)
+        return (self._fast or self._det).detectMarkers(unsharp(gray, amount, sigma))
 
     def _clean(self, corners, ids) -> Markers:
         """Keep the board's markers, each id once, sorted by id."""
