@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from core.errors import InputError
-from research.tracking.evaluate import EvalSummary, figure_table
+from research.tracking.evaluate import EvalSummary
 
 _W, _H = 520, 400
 _M = (60, 40, 20, 50)  # left, top, right, bottom margins
@@ -82,22 +82,29 @@ def write_report(summary: EvalSummary, path: str | Path, title: str = "track eva
         cv2.putText(img, f"n={len(sel)}", (int(x0) + 4, int(y0) - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.33, (0, 0, 0), 1)
     panels.append(img)
     body = np.hstack(panels)
-    text: list[str] = []
+    rows: list[list[str]] = []  # each row: one cell per column (a single cell spans the width)
     if summary.n_truth:
         el = summary.eligible()
-        text += [f"eligible frames {el.n}: detected {100 * el.detection_rate:.1f} %;  gross errors "
-                 f"{summary.gross_errors} (accepted > 5 mm or > 3 deg off)", ""]
-        text += figure_table("condition", summary.by("condition")) + [""]
-        text += figure_table("depth (mm)", summary.by("band"))
+        rows += [[f"eligible frames {el.n}: detected {100 * el.detection_rate:.1f} %;  gross errors "
+                  f"{summary.gross_errors} (accepted > 5 mm or > 3 deg off)"], [""]]
+        for title, key in (("condition", "condition"), ("depth (mm)", "band")):
+            rows.append([title, "n", "detected", "trans RMSE mm", "rot RMSE deg", "gross"])
+            for name, g in summary.by(key).items():
+                f = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+                rows.append([name, str(g.n), f"{100 * g.detection_rate:.1f} %", f(g.trans_rmse_mm),
+                             f(g.rot_rmse_deg), str(g.gross)])
+            rows.append([""])
     reasons = summary.reasons()
     if reasons:
-        text += ["", "not ok (validity:reason count):"]
+        rows.append(["not ok (validity:reason count):"])
         items = [f"{k} {v}" for k, v in reasons.items()]
-        text += ["  " + ", ".join(items[i:i + 4]) for i in range(0, len(items), 4)]
-    if text:
-        table = np.full((18 * len(text) + 20, body.shape[1], 3), 255, np.uint8)
-        for i, row in enumerate(text):
-            cv2.putText(table, row, (20, 24 + 18 * i), cv2.FONT_HERSHEY_PLAIN, 1.05, (0, 0, 0), 1, cv2.LINE_AA)
+        rows += [["  " + ", ".join(items[i:i + 4])] for i in range(0, len(items), 4)]
+    if rows:
+        cols = (20, 190, 260, 380, 530, 680)
+        table = np.full((18 * len(rows) + 20, body.shape[1], 3), 255, np.uint8)
+        for i, row in enumerate(rows):
+            for x, cell in zip(cols if len(row) > 1 else cols[:1], row):
+                cv2.putText(table, cell, (x, 24 + 18 * i), cv2.FONT_HERSHEY_PLAIN, 1.05, (0, 0, 0), 1, cv2.LINE_AA)
         body = np.vstack([body, table])
     head = np.full((60, body.shape[1], 3), 255, np.uint8)
     s = summary

@@ -310,9 +310,13 @@ class BoardTracker:
         compared with the ``1 - consistency_alpha`` quantile of χ² with ``2N - 6`` degrees of
         freedom: the global test of the adjustment's variance factor (Förstner & Wrobel,
         *Photogrammetric Computer Vision*, Springer 2016, §4.6.8; Hartley & Zisserman, *Multiple
-        View Geometry*, 2nd ed., §5.3). A blurred frame has large ``S_i`` and passes with a
-        larger RMS; a pose fitted to a wrong corner set or held by a misdetected corner leaves
-        residuals its image cannot explain and is refused.
+        View Geometry*, 2nd ed., §5.3). The limit on the RMS error therefore grows with the
+        corners' measured imprecision and with the number of corners (the χ² quantile per degree
+        of freedom), instead of one pixel constant: 24 corners with an RMS error of 0.6 px pass,
+        a pose whose corners leave residuals far beyond what their precision allows (a slipped
+        corner set, corners on an occluder's edge) is refused. As measured, ``S_i`` varies
+        little from frame to frame (:func:`~vision.tracking.detect.corner_covariance`), so in
+        practice the test is a degrees-of-freedom-aware limit near 0.45 px per axis per corner.
 
         Since ``C_i >= s_c^2 I``, ``sum |r_i|^2 / s_c^2`` bounds the statistic from above; when
         that bound already passes, the corner precision is not computed (most frames).

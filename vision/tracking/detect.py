@@ -355,9 +355,12 @@ def corner_covariance(gray: np.ndarray, q: np.ndarray, w: np.ndarray, hmax: int)
     1987, §3) and its residuals are ``e = g^T (p - q)``; with the Gaussian window's weights the
     covariance is the sandwich ``N^-1 (sum w^2 e^2 g g^T) N^-1`` (Huber 1967; White, Econometrica
     48(4), 1980), scaled by ``n_eff / (n_eff - 2)`` for the two estimated coordinates
-    (``n_eff = (sum w)^2 / sum w^2``). It is estimated from the image itself: blur lowers the
-    gradients and raises the covariance, noise and a poor junction raise the residuals. Corners
-    whose normal matrix is singular get an infinite covariance.
+    (``n_eff = (sum w)^2 / sum w^2``). It is estimated from the image itself, with no noise
+    model: a junction that the edge lines do not explain (compression blocks, an occluder's edge,
+    glare) raises it. Measured on rendered boards it is dominated by the width of the blurred
+    edges across the window (about 0.2 px per corner) and grows little with sensor noise, so it
+    is a floor of the corner scatter rather than a noise estimate (BENCHMARKS.md, issue 19).
+    Corners whose normal matrix is singular get an infinite covariance.
 
     Args:
         gray: ``HxW`` uint8 image.
