@@ -45,7 +45,8 @@ class DetectorConfig(Section, key="tracking.detector"):
         corner_refinement: marker-corner refinement (``subpix``, ``contour``, ``apriltag``, ``none``).
         refine_with_board: recover missed markers by projecting the board layout
             (``refineDetectedMarkers``).
-        sharpen_retry: when every other pass finds fewer than two markers, decode once more on
+        sharpen_retry: when every other pass finds fewer than two markers (none on a board
+            without chessboard corners: a cube face carries one), decode once more on
             the image sharpened by an unsharp mask of this amount (0: no retry): blurred or
             smeared markers whose cells still differ in contrast become readable.
         sharpen_sigma_px: the unsharp mask's Gaussian sigma (px).
@@ -200,6 +201,10 @@ class SyncConfig(Section, key="tracking.sync"):
             so one or two late camera frames do not flip the status to ``stale`` and back;
             0 disables the hysteresis (a plain threshold at ``max_pose_age_ms``).
         max_interp_gap_ms: two poses further apart than this are not interpolated between.
+        lost_confirm_frames: consecutive camera frames the tracker must report the board not
+            usable (lost, uncertain) before that report wins over the last usable pose; fewer
+            are a dropout (one blurred or refused frame), bridged by the poses around it within
+            the age limits. 1 reports the first miss at once (the previous release).
     """
 
     buffer_size: int = field(default=128, metadata=bounds(2, 100000))
@@ -208,6 +213,7 @@ class SyncConfig(Section, key="tracking.sync"):
     max_pose_age_hard_ms: float = field(default=200.0, metadata=bounds(1.0, 1e6))
     pose_age_grace_ms: float = field(default=150.0, metadata=bounds(0.0, 1e6))
     max_interp_gap_ms: float = field(default=150.0, metadata=bounds(1.0, 1e6))
+    lost_confirm_frames: int = field(default=2, metadata=bounds(1, 100))
 
     def cross_check(self) -> None:
         require(self.max_pose_age_hard_ms >= self.max_pose_age_ms, f"{self.section_key}.max_pose_age_hard_ms",

@@ -144,7 +144,9 @@ class MarkerDetector:
             c2, i2 = self._detect_small(gray, list(corners), ids, rejected)
             if i2 is not None and len(self._on_board(i2)) > (0 if ids is None else len(self._on_board(ids))):
                 corners, ids, rejected = c2, i2, ()
-        if self.config.sharpen_retry > 0 and (ids is None or len(self._on_board(ids)) < 2):
+        # a ChArUco pose needs two markers to start from; a cube face carries one
+        enough = 2 if self.board.type == "charuco" else 1
+        if self.config.sharpen_retry > 0 and (ids is None or len(self._on_board(ids)) < enough):
             c3, i3, r3 = self._detect_sharpened(gray, list(rejected) + list(corners))
             if i3 is not None and len(self._on_board(i3)) > (0 if ids is None else len(self._on_board(ids))):
                 corners, ids, rejected = c3, i3, r3  # corners stay where the sharpened image puts them

@@ -11,8 +11,12 @@ PLUS Toolkit's "LocalTimeOffsetSec"), and the answer is
   :class:`PoseAgeGate` calls its age current, with its own capture time (so the consumer sees its
   true age);
 * ``STALE`` (with the old pose attached, never to be drawn as current) when the gate does not;
-* ``LOST`` when the buffer holds nothing usable, or when the tracker reported the board lost
-  more recently than the last usable pose and closer to the query.
+* ``LOST`` when the buffer holds nothing usable, or when the tracker reported the board not
+  usable in the last ``lost_confirm_frames`` camera frames after the last usable pose. A shorter
+  run of misses (one blurred or refused frame) is a dropout: it is bridged by interpolation or
+  the nearest pose, within the same age limits, so the guidance does not blink; a board that
+  really left the view is reported lost ``lost_confirm_frames - 1`` camera frames later than
+  its first miss.
 
 The gate is a Schmitt trigger (hysteresis with two thresholds) on the pose age, so that one late
 camera frame does not flip the status to ``stale`` and back: a pose at most ``max_pose_age_ms``
@@ -169,8 +173,9 @@ class PoseBuffer:
         gap_ns = cfg.max_interp_gap_ms * 1e6
         # a newer "board not seen" report between the last usable pose and the query wins
         newest_before = items[i - 1] if i > 0 else None
+        confirm = cfg.lost_confirm_frames
         if (before is not None and after is not None and after.t_capture_ns - before.t_capture_ns <= gap_ns
-                and not self._lost_between(items, before, after)):
+                and self._misses_between(items, before, after) < confirm):
             span = after.t_capture_ns - before.t_capture_ns
             s = 0.0 if span == 0 else (q - before.t_capture_ns) / span
             T = interpolate(before.T_camera_from_board, after.T_camera_from_board, s)
@@ -187,7 +192,8 @@ class PoseBuffer:
             return PoseMeasurement.lost(q, lost.reason or "no_pose", lost.n_markers, source="sync")
         near = min(cands, key=lambda m: abs(m.t_capture_ns - q))
         if (newest_before is not None and not newest_before.usable and near is before
-                and newest_before.t_capture_ns > before.t_capture_ns):
+                and newest_before.t_capture_ns > before.t_capture_ns
+                and sum(1 for k in range(i) if items[k].t_capture_ns > before.t_capture_ns) >= confirm):
             # the tracker lost the board after this pose: report that, not the old pose
             self._gate_lost(q)
             return PoseMeasurement.lost(q, newest_before.reason or "lost", newest_before.n_markers, source="sync")
@@ -205,5 +211,5 @@ class PoseBuffer:
             self._gate.lost(q)
 
     @staticmethod
-    def _lost_between(items: list[PoseMeasurement], a: PoseMeasurement, b: PoseMeasurement) -> bool:
-        return any(not m.usable and a.t_capture_ns < m.t_capture_ns < b.t_capture_ns for m in items)
+    def _misses_between(items: list[PoseMeasurement], a: PoseMeasurement, b: PoseMeasurement) -> int:
+        return sum(1 for m in items if not m.usable and a.t_capture_ns < m.t_capture_ns < b.t_capture_ns)

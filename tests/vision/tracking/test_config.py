@@ -65,7 +65,7 @@ def test_each_stage_has_its_own_fields():
     stages = {"detector": DetectorConfig, "pose": PoseConfig, "filter": FilterConfig, "sync": SyncConfig}
     assert {f.name: f.type for f in dataclasses.fields(TrackingConfig)} == {k: v.__name__ for k, v in stages.items()}
     names = [g.name for cls in stages.values() for g in dataclasses.fields(cls)]
-    assert len(names) == len(set(names)) == 51
+    assert len(names) == len(set(names)) == 52
 
 
 def test_flat_keys_of_the_previous_release_are_moved_with_one_line_each(caplog):
@@ -114,5 +114,5 @@ def test_every_field_of_the_previous_release_has_a_place():
            "temporal_offset_ms", "max_pose_age_ms", "max_pose_age_hard_ms", "pose_age_grace_ms",
            "max_interp_gap_ms", "max_extrapolation_ms"]
     new = ["acceptance", "consistency_alpha", "corner_sigma_scale", "calibration_sigma_px", "sharpen_retry",
-           "sharpen_sigma_px"]  # added since, nested only
+           "sharpen_sigma_px", "lost_confirm_frames"]  # added since, nested only
     assert sorted(flat_keys(TrackingConfig)) == sorted(old + new)

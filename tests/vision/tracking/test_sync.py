@@ -45,7 +45,7 @@ def test_old_pose_is_stale_never_current():
 
 
 def test_lost_after_last_pose_wins():
-    b = PoseBuffer(SyncConfig())
+    b = PoseBuffer(SyncConfig(lost_confirm_frames=1))
     b.push(_m(0, 1.0))
     b.push(PoseMeasurement.lost(30 * MS, "no_markers"))
     m = b.at(40 * MS)
@@ -53,7 +53,7 @@ def test_lost_after_last_pose_wins():
 
 
 def test_no_interpolation_across_a_loss():
-    b = PoseBuffer(SyncConfig())
+    b = PoseBuffer(SyncConfig(lost_confirm_frames=1))
     b.push(_m(0, 0.0))
     b.push(PoseMeasurement.lost(20 * MS, "no_markers"))
     b.push(_m(100, 10.0))
@@ -207,3 +207,28 @@ def test_zero_grace_restores_the_plain_threshold():
     _camera_stream(b, [0, 33, 66])
     assert b.at(150 * MS).validity == Validity.OK
     assert b.at(170 * MS).validity == Validity.STALE  # 104 ms: one late frame flips it
+
+
+def test_one_missed_frame_is_bridged_and_two_are_lost():
+    b = PoseBuffer(SyncConfig())  # lost_confirm_frames = 2
+    b.push(_m(0, 0.0))
+    b.push(_m(33, 3.3))
+    b.push(PoseMeasurement.lost(66 * MS, "no_markers"))
+    held = b.at(70 * MS)  # one miss: the last pose, 37 ms old, still current
+    assert held.usable and held.T_camera_from_board[0, 3] == 3.3
+    b.push(_m(100, 10.0))
+    bridged = b.at(66 * MS)  # the miss lies between two good poses: interpolated across it
+    assert bridged.usable and bridged.reason == "interpolated" and 6.0 < bridged.T_camera_from_board[0, 3] < 7.0
+    b.push(PoseMeasurement.lost(133 * MS, "no_markers"))
+    b.push(PoseMeasurement.lost(166 * MS, "no_markers"))
+    gone = b.at(170 * MS)  # two misses in a row: the board is gone
+    assert gone.validity == Validity.LOST and gone.T_camera_from_board is None
+    assert b.at(140 * MS).usable  # after the first of them only: held
+
+
+def test_a_bridged_miss_never_outlives_the_age_limit():
+    b = PoseBuffer(SyncConfig(lost_confirm_frames=5, max_pose_age_ms=100.0, max_pose_age_hard_ms=200.0))
+    b.push(_m(0, 0.0))
+    for k in range(1, 5):
+        b.push(PoseMeasurement.lost(k * 60 * MS, "no_markers"))
+    assert not b.at(250 * MS).usable  # four misses held off "lost", but the pose is 250 ms old
