@@ -59,20 +59,8 @@ def _watch(args: argparse.Namespace) -> int:
 def _network_config(path: str | None):
     """The ``[network]`` section of the configuration file (defaults without one)."""
     from ar_bridge.config import NetworkConfig
-    if not path:
-        return NetworkConfig()
-    import tomllib
-    from pathlib import Path
-
-    from core.configtools import section_from_dict
-    from core.errors import ConfigError
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"configuration file {path} not found; check the path") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"configuration file {path} cannot be read as TOML ({exc})") from None
-    return section_from_dict(NetworkConfig, data.get("network"), "network")
+    from core.configtools import section_from_file
+    return section_from_file(NetworkConfig, path, "network")
 
 
 def _topics(text: str | None) -> tuple[str, ...]:

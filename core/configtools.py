@@ -443,6 +443,28 @@ def section_from_dict(cls: type[T], data: dict[str, Any] | None, section: str) -
         raise ConfigError(f"[{section}]: {exc}") from None
 
 
+def section_from_file(cls: type[T], path: str | None, section: str) -> T:
+    """One section (dotted ``section``, e.g. ``"network"``) of a TOML configuration file.
+
+    ``None`` or an empty path gives the section's defaults. Raises :class:`ConfigError` for a
+    missing or unreadable file, a TOML syntax error or invalid content.
+    """
+    if not path:
+        return cls()
+    import tomllib
+    from pathlib import Path
+
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {path} not found; check the path") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"configuration file {path} cannot be read as TOML ({exc})") from None
+    for part in section.split(".")[:-1]:
+        data = data.get(part) or {}
+    return section_from_dict(cls, data.get(section.split(".")[-1]), section)
+
+
 def replace_keys(section: T, changes: dict[str, Any]) -> T:
     """A copy of the configuration dataclass ``section`` with keys replaced, dotted for a sub-section.
 

@@ -56,20 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _tracking_config(path: str | None):
+    from core.configtools import section_from_file
     from vision.tracking.config import TrackingConfig
-    if not path:
-        return TrackingConfig()
-    import tomllib
-
-    from core.configtools import section_from_dict
-    from core.errors import ConfigError
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"configuration file {path} not found") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"configuration file {path} is not valid TOML ({exc})") from None
-    return section_from_dict(TrackingConfig, data.get("tracking"), "tracking")
+    return section_from_file(TrackingConfig, path, "tracking")
 
 
 def _eval(args: argparse.Namespace) -> int:
