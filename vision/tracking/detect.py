@@ -117,9 +117,10 @@ class MarkerDetector:
         the fast pass inside ``roi`` (the region where the previous pose puts the board), the
         fast single-window pass on the whole image, the full multi-window pass, the
         upsampled-region pass (:meth:`_detect_small`) for boards too small or too oblique to
-        decode at the camera's resolution, then the full pass on the sharpened image
-        (:func:`unsharp`) for defocused or smeared markers. A board that jumped away from ``roi`` is still found
-        by the whole-image passes.
+        decode at the camera's resolution, then a pass on the sharpened image (:func:`unsharp`,
+        :meth:`_detect_sharpened`) for defocused or smeared markers (a cube needs only one
+        marker before this last pass is skipped). A board that jumped away from ``roi`` is still
+        found by the whole-image passes.
 
         Args:
             gray: ``HxW`` uint8 image.
