@@ -20,13 +20,21 @@ namespace Sonoguide.Protocol.Presentation
 
         /// <summary>Quality below which the quality flags are shown as a badge.</summary>
         public double QualityBadgeBelow = 0.5;
+
+        /// <summary>
+        /// Stale content is removed from the room this long after its <c>valid_until_ns</c> (ns; default 1 s): a grey
+        /// outline may say where the anatomy was a moment ago, never for longer. Without a host clock nothing is shown.
+        /// </summary>
+        public long RemoveStaleAfterNs = 1000000000L;
     }
 
     /// <summary>
     /// Applies the display rules of PROTOCOL.md to an overlay: nerve yellow, vessel red; <c>uncertain</c> structures dashed and
-    /// translucent, never as certain; stale content grey with a STALE badge; frozen content with a FROZEN badge; the needle
-    /// and its trajectory coloured by proximity (safe / caution / stop); hidden layers not drawn; nothing placed in the room
-    /// without a usable pose.
+    /// translucent, never as certain; stale content grey with a STALE badge, and removed altogether
+    /// <see cref="PresentationOptions.RemoveStaleAfterNs"/> after its validity (the HUD says why nothing is shown); frozen
+    /// content with a FROZEN badge; the needle and its trajectory coloured by proximity (safe / caution / stop) and never
+    /// drawn stale (an old needle path is a hazard, not a hint); hidden layers not drawn; nothing placed in the room without
+    /// a usable pose.
     /// </summary>
     public static class OverlayPresenter
     {
@@ -39,6 +47,18 @@ namespace Sonoguide.Protocol.Presentation
             }
             options = options ?? new PresentationOptions();
             bool stale = !verdict.IsCurrent;
+            string removed = RemovalReason(overlay, verdict, hostNowNs, options);
+            if (removed != null)
+            {
+                return new OverlayView
+                {
+                    Overlay = overlay, Freshness = verdict, Frozen = overlay.Frozen, Placed = false, ImageCorners = null,
+                    ImageTint = Palette.Stale.WithAlpha(0f), PlacementNote = string.Empty,
+                    Structures = new List<PolylineView>(), NeedleShaft = null, NeedleTrajectory = null,
+                    Proximity = Proximity.Unknown, ProximityLabel = string.Empty, ProximityColour = Palette.UnknownProximity,
+                    Badges = new List<string> { removed }, Removed = true, RemovedReason = removed,
+                };
+            }
             var view = new OverlayView
             {
                 Overlay = overlay,
@@ -63,7 +83,7 @@ namespace Sonoguide.Protocol.Presentation
             view.Structures = structures;
 
             var needle = overlay.Needle;
-            if (needle != null && LayerVisible(overlay, Layers.Needle))
+            if (needle != null && LayerVisible(overlay, Layers.Needle) && !stale)
             {
                 view.Proximity = needle.Proximity;
                 Rgba colour = stale ? Palette.Stale.WithAlpha(Palette.StaleAlpha) : ProximityColour(needle.Proximity);
@@ -98,7 +118,34 @@ namespace Sonoguide.Protocol.Presentation
                 view.ProximityColour = Palette.UnknownProximity;
             }
             view.Badges = Badges(overlay, verdict, hostNowNs, options);
+            view.RemovedReason = string.Empty;
             return view;
+        }
+
+        /// <summary>
+        /// Why a stale overlay must leave the room, or null while it may stay: no host clock (its age is unknown), or more
+        /// than <see cref="PresentationOptions.RemoveStaleAfterNs"/> past <c>valid_until_ns</c> (expired or link down).
+        /// </summary>
+        public static string RemovalReason(OverlayMessage overlay, FreshnessVerdict verdict, long hostNowNs,
+                                           PresentationOptions options = null)
+        {
+            options = options ?? new PresentationOptions();
+            if (verdict.IsCurrent)
+            {
+                return null;
+            }
+            if (verdict.Reason == StaleReason.NoClock)
+            {
+                return "NO GUIDANCE: no data from the core yet";
+            }
+            long past = hostNowNs - overlay.ValidUntilNs;
+            if (past <= options.RemoveStaleAfterNs)
+            {
+                return null;
+            }
+            string why = verdict.Reason == StaleReason.LinkDown ? "link to the core down" : "overlay expired";
+            return string.Format(CultureInfo.InvariantCulture, "NO GUIDANCE: {0} {1:F1} s ago", why,
+                                 Math.Max(0, hostNowNs - overlay.ValidUntilNs) / 1e9);
         }
 
         /// <summary>The colour of a proximity class.</summary>

@@ -91,5 +91,14 @@ namespace Sonoguide.Protocol.Presentation
 
         /// <summary>Status badges in display order: STALE…, FROZEN…, pose notes, quality flags.</summary>
         public IReadOnlyList<string> Badges { get; internal set; }
+
+        /// <summary>
+        /// True when the overlay is past its removal limit: nothing of it is placed in the room (no image, outlines or
+        /// needle); <see cref="RemovedReason"/> (also the first badge) says why for the HUD.
+        /// </summary>
+        public bool Removed { get; internal set; }
+
+        /// <summary>Why nothing is shown, e.g. <c>NO GUIDANCE: overlay expired 1.8 s ago</c>; empty when not removed.</summary>
+        public string RemovedReason { get; internal set; }
     }
 }

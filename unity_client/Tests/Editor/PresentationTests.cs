@@ -117,10 +117,47 @@ namespace Sonoguide.Protocol.Tests
                 Assert.AreEqual(Palette.Stale.G, line.Colour.G);
                 Assert.AreEqual(StrokeStyle.Dashed, line.Style);
             }
-            Assert.AreEqual(Palette.Stale.R, view.NeedleShaft.Colour.R, "no warning colour on stale data");
+            Assert.IsNull(view.NeedleShaft, "the needle path is never drawn stale");
+            Assert.IsNull(view.NeedleTrajectory);
+            Assert.AreEqual(Proximity.Unknown, view.Proximity, "no warning colour on stale data");
             Assert.AreEqual(string.Empty, view.ProximityLabel);
             StringAssert.StartsWith("STALE 0.9 s", view.Badges[0]);
             Assert.AreEqual(Palette.Stale.R, view.ImageTint.R);
+            Assert.IsFalse(view.Removed);
+            Assert.AreEqual(string.Empty, view.RemovedReason);
+        }
+
+        [Test]
+        public void StaleContentLeavesTheRoomOneSecondPastItsValidity()
+        {
+            var o = TestMessages.Overlay(); // valid until T0 + 200 ms
+            var kept = OverlayPresenter.Present(o, OverlayFreshness.Evaluate(o, T0 + 1200 * Ms, true, true), T0 + 1200 * Ms);
+            Assert.IsFalse(kept.Removed, "1.0 s past validity: still shown, grey");
+            Assert.IsNotEmpty(kept.Structures);
+            var gone = OverlayPresenter.Present(o, OverlayFreshness.Evaluate(o, T0 + 1201 * Ms, true, true), T0 + 1201 * Ms);
+            Assert.IsTrue(gone.Removed);
+            Assert.IsFalse(gone.Placed);
+            Assert.IsNull(gone.ImageCorners);
+            CollectionAssert.IsEmpty(gone.Structures);
+            Assert.IsNull(gone.NeedleShaft);
+            Assert.IsNull(gone.NeedleTrajectory);
+            Assert.AreEqual("NO GUIDANCE: overlay expired 1.0 s ago", gone.RemovedReason);
+            CollectionAssert.AreEqual(new[] { gone.RemovedReason }, gone.Badges, "the HUD says why nothing is shown");
+            var hour = OverlayPresenter.Present(o, OverlayFreshness.Evaluate(o, T0 + 3600000 * Ms, true, true), T0 + 3600000 * Ms);
+            Assert.IsTrue(hour.Removed, "an hour later nothing of it is in the room");
+        }
+
+        [Test]
+        public void RemovalLimitIsConfigurableAndAppliesWhenTheLinkIsDown()
+        {
+            var o = TestMessages.Overlay();
+            var options = new PresentationOptions { RemoveStaleAfterNs = 100 * Ms };
+            var down = OverlayPresenter.Present(o, OverlayFreshness.Evaluate(o, T0 + 350 * Ms, false, true), T0 + 350 * Ms, options);
+            Assert.IsTrue(down.Removed);
+            Assert.AreEqual("NO GUIDANCE: link to the core down 0.2 s ago", down.RemovedReason); // 150 ms past validity
+            var noClock = OverlayPresenter.Present(o, OverlayFreshness.Evaluate(o, 0, true, false), 0);
+            Assert.IsTrue(noClock.Removed, "without a host clock the age is unknown: nothing is placed");
+            StringAssert.StartsWith("NO GUIDANCE", noClock.RemovedReason);
         }
 
         [Test]
