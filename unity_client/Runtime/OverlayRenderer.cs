@@ -48,6 +48,9 @@ namespace Sonoguide.Runtime
         [Tooltip("Where badges go when the overlay cannot be placed, in the camera's frame (m).")]
         [SerializeField] private Vector3 unplacedBadgeOffset = new Vector3(-0.12f, -0.1f, 0.7f);
 
+        [Tooltip("Stale content leaves the room this long after its validity (s); the badge then says why nothing is shown.")]
+        [SerializeField] private float removeStaleAfterS = 1.0f;
+
         private readonly PresentationOptions _options = new PresentationOptions();
         private readonly Dictionary<string, LineRenderer> _lines = new Dictionary<string, LineRenderer>();
         private readonly Dictionary<string, TextMesh> _labels = new Dictionary<string, TextMesh>();
@@ -91,6 +94,7 @@ namespace Sonoguide.Runtime
 
         private void Awake()
         {
+            _options.RemoveStaleAfterNs = (long)(Math.Max(0f, removeStaleAfterS) * 1e9);
             _font = labelFont != null ? labelFont : OverlayMaterials.DefaultFont();
             _solid = OverlayMaterials.Solid(solidMaterial);
             _dashed = OverlayMaterials.Dashed(dashedMaterial, dashLengthM);
