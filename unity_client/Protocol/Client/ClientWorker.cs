@@ -241,6 +241,7 @@ namespace Sonoguide.Protocol.Client
 
         private void Disconnect(string why)
         {
+            HostClock.MarkReconnected(); // the next message (maybe from a restarted core) starts a new clock window
             DisposeQuietly(_sub);
             DisposeQuietly(_control);
             DisposeQuietly(_audioSocket);

@@ -1,3 +1,4 @@
+using System;
 using NUnit.Framework;
 using Sonoguide.Protocol.Link;
 
@@ -160,6 +161,107 @@ namespace Sonoguide.Protocol.Tests
             Assert.AreEqual(1000, clock.OffsetNs);
             clock.Reset();
             Assert.IsFalse(clock.HasEstimate);
+        }
+
+        private const long Ms = 1000000L;
+        private const long Host0 = 1790000000000000000L;
+
+        /// <summary>Deterministic one-way delays: 1-21 ms, uniformly spread (a LAN with Wi-Fi jitter).</summary>
+        private static long Delay(int i)
+        {
+            uint x = (uint)(i * 2654435761u);
+            return Ms + (long)(x % 20000000u);
+        }
+
+        [Test]
+        public void ABackwardStepOfTheCoresClockIsFollowedWithinASecond()
+        {
+            var clock = new HostClock();
+            const long offset = 5000 * Ms;
+            long step = 0;
+            for (int i = 0; i < 25 * 20; i++) // 20 s at 25 Hz; the core's clock steps back 1 s at 10 s
+            {
+                long trueHost = Host0 + i * 40 * Ms;
+                if (i == 250)
+                {
+                    step = -1000 * Ms;
+                }
+                long local = trueHost + offset + Delay(i);
+                clock.Observe(local, trueHost + step);
+                if (i == 249 || i >= 250 + 20) // before the step, and 0.8 s after it
+                {
+                    long err = clock.ToHost(local) - (trueHost + step);
+                    Assert.That(err, Is.InRange(0L, 25 * Ms), "message " + i);
+                }
+            }
+            Assert.AreEqual(1, clock.Steps);
+        }
+
+        [Test]
+        public void AForwardStepIsFollowedAtOnce()
+        {
+            var clock = new HostClock();
+            for (int i = 0; i < 100; i++) clock.Observe(Host0 + i * 40 * Ms + 7 * Ms, Host0 + i * 40 * Ms);
+            long host = Host0 + 100 * 40 * Ms + 1000 * Ms; // the core's clock jumped 1 s ahead
+            clock.Observe(host - 1000 * Ms + 7 * Ms, host);
+            Assert.AreEqual(host, clock.ToHost(host - 1000 * Ms + 7 * Ms));
+            Assert.AreEqual(1, clock.Steps);
+        }
+
+        [Test]
+        public void DelaySpikesDoNotMoveTheEstimate()
+        {
+            var clock = new HostClock();
+            for (int i = 0; i < 200; i++)
+            {
+                long host = Host0 + i * 40 * Ms;
+                long spike = i >= 100 && i < 110 ? 300 * Ms : 0; // 0.4 s of messages 300 ms late (a Wi-Fi stall)
+                clock.Observe(host + Delay(i) + spike, host);
+            }
+            Assert.AreEqual(0, clock.Steps);
+            Assert.That(clock.OffsetNs, Is.InRange(Ms, 2 * Ms), "still the fastest delay");
+        }
+
+        [TestCase(200.0)]
+        [TestCase(-200.0)]
+        public void DriftOfTwoHundredPpmStaysInsideTheFreshnessMargin(double ppm)
+        {
+            var clock = new HostClock();
+            long worst = 0;
+            for (int i = 0; i < 25 * 120; i++) // two minutes at 25 Hz
+            {
+                long host = i * 40 * Ms;
+                long local = (long)(host * (1.0 + ppm * 1e-6)) + Delay(i);
+                clock.Observe(local, host);
+                long err = clock.ToHost(local) - host;
+                if (i > 25)
+                {
+                    worst = Math.Max(worst, Math.Abs(err));
+                }
+            }
+            Assert.Less(worst, 25 * Ms, "within the one-way delay plus drift over a window");
+            Assert.AreEqual(0, clock.Steps);
+        }
+
+        [Test]
+        public void AReconnectStartsANewWindow()
+        {
+            var clock = new HostClock();
+            for (int i = 0; i < 50; i++) clock.Observe(Host0 + i * 40 * Ms + 2 * Ms, Host0 + i * 40 * Ms);
+            clock.MarkReconnected();
+            Assert.IsTrue(clock.HasEstimate, "until the next message the old estimate still stands");
+            long host = Host0 - 3000 * Ms; // a restarted core whose clock is 3 s behind
+            clock.Observe(host + 9 * Ms + 50 * 40 * Ms, host);
+            Assert.AreEqual(9 * Ms + 50 * 40 * Ms, clock.OffsetNs, "the first sample after the reconnect, not the old minimum");
+        }
+
+        [Test]
+        public void UncertaintyIsTheTypicalDelayAboveTheFastest()
+        {
+            var clock = new HostClock();
+            Assert.AreEqual(0, clock.UncertaintyNs);
+            for (int i = 0; i < 101; i++) clock.Observe(Host0 + i * 40 * Ms + (1 + i % 11) * Ms, Host0 + i * 40 * Ms);
+            Assert.AreEqual(5 * Ms, clock.UncertaintyNs);
         }
 
         [Test]
