@@ -1,6 +1,9 @@
 using System;
 using System.Collections.Generic;
+using Sonoguide.Protocol.Client;
+using Sonoguide.Protocol.Geometry;
 using Sonoguide.Protocol.Messages;
+using Sonoguide.Protocol.Placement;
 using Sonoguide.Protocol.Presentation;
 using UnityEngine;
 using UnityEngine.Rendering;
@@ -50,6 +53,15 @@ namespace Sonoguide.Runtime
 
         [Tooltip("Stale content leaves the room this long after its validity (s); the badge then says why nothing is shown.")]
         [SerializeField] private float removeStaleAfterS = 1.0f;
+
+        [Tooltip("Place each overlay with the head pose at its ultrasound frame's capture time (kept in a short history), " +
+                 "so it stays on the patient while the head turns; off: the head pose at arrival.")]
+        [SerializeField] private bool placeAtCaptureTime = true;
+
+        private readonly HeadPoseHistory _headHistory = new HeadPoseHistory();
+
+        /// <summary>How the last overlay was anchored: at its capture time, or at arrival when that pose was unknown.</summary>
+        public PlacementTime LastPlacement { get; private set; }
 
         private readonly PresentationOptions _options = new PresentationOptions();
         private readonly Dictionary<string, LineRenderer> _lines = new Dictionary<string, LineRenderer>();
@@ -152,6 +164,10 @@ namespace Sonoguide.Runtime
             var session = client != null ? client.Session : null;
             var overlay = session != null ? session.Overlay : null;
             var anchor = Anchor();
+            if (session != null && anchor != null)
+            {
+                _headHistory.Add(session.LocalNowNs(), anchor.ToRigidPose());
+            }
             if (overlay == null || anchor == null)
             {
                 HideAll();
@@ -165,7 +181,7 @@ namespace Sonoguide.Runtime
                 var view = session.Present(_options);
                 if (newContent && !SameHeldContent(_shown, overlay))
                 {
-                    Place(anchor);
+                    Place(anchor, session, overlay);
                 }
                 Apply(view, newContent);
                 _shown = overlay;
@@ -188,7 +204,7 @@ namespace Sonoguide.Runtime
             return shown != null && shown.Frozen && next.Frozen && shown.FrozenAtNs.HasValue && shown.FrozenAtNs == next.FrozenAtNs;
         }
 
-        private void Place(Transform anchor)
+        private void Place(Transform anchor, SonoguideSession session, OverlayMessage overlay)
         {
             if (worldLockOnArrival)
             {
@@ -196,7 +212,19 @@ namespace Sonoguide.Runtime
                 {
                     _root.SetParent(null, false);
                 }
-                _root.SetPositionAndRotation(anchor.position, anchor.rotation);
+                // the core computed the geometry in the head frame of the capture instant: anchor it there
+                RigidPose pose = RigidPose.Identity;
+                LastPlacement = placeAtCaptureTime
+                    ? CapturePlacement.Anchor(_headHistory, session.HostClock, overlay.TCaptureNs, anchor.ToRigidPose(), out pose)
+                    : PlacementTime.Arrival;
+                if (LastPlacement == PlacementTime.Capture)
+                {
+                    _root.SetPositionAndRotation(pose.Position.ToVector3(), pose.ToQuaternion());
+                }
+                else
+                {
+                    _root.SetPositionAndRotation(anchor.position, anchor.rotation);
+                }
                 _root.localScale = Vector3.one;
             }
             else if (_root.parent != anchor)

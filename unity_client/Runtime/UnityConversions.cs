@@ -27,6 +27,20 @@ namespace Sonoguide.Runtime
             return buffer;
         }
 
+        /// <summary>A transform's world pose as the protocol layer's rigid pose (Unity metres).</summary>
+        public static RigidPose ToRigidPose(this Transform t)
+        {
+            Vector3 p = t.position;
+            Quaternion q = t.rotation;
+            return new RigidPose(q.w, q.x, q.y, q.z, new Point3d(p.x, p.y, p.z));
+        }
+
+        /// <summary>The rotation of a rigid pose as a Unity quaternion.</summary>
+        public static Quaternion ToQuaternion(this RigidPose pose)
+        {
+            return new Quaternion((float)pose.Qx, (float)pose.Qy, (float)pose.Qz, (float)pose.Qw);
+        }
+
         /// <summary>A Unity colour.</summary>
         public static Color ToColor(this Rgba c)
         {

@@ -71,6 +71,8 @@ namespace UnityEngine
 
     public struct Quaternion
     {
+        public float x, y, z, w;
+        public Quaternion(float x, float y, float z, float w) { throw new NotImplementedException(); }
         public static Quaternion identity { get { throw new NotImplementedException(); } }
     }
 

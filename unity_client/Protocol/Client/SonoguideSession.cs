@@ -161,6 +161,12 @@ namespace Sonoguide.Protocol.Client
             get { return _worker.HostClock.HasEstimate; }
         }
 
+        /// <summary>The estimate of the core's clock (for placing overlays at their capture time).</summary>
+        public HostClock HostClock
+        {
+            get { return _worker.HostClock; }
+        }
+
         /// <summary>Now on the core's clock (ns); only meaningful when <see cref="HostClockKnown"/>.</summary>
         public long HostNowNs()
         {
