@@ -89,6 +89,39 @@ def unsharp(gray: np.ndarray, amount: float, sigma: float) -> np.ndarray:
     return cv2.addWeighted(gray, 1.0 + amount, cv2.GaussianBlur(gray, (0, 0), sigma), -amount, 0.0)
 
 
+def _quad_clusters(quads: list[np.ndarray]) -> tuple[list[list[int]], np.ndarray]:
+    """Groups of candidate quads that look like one board: each member has at least three
+    neighbours of similar size (0.5-2x) within three sizes; largest group first. Returns the
+    groups (indices into ``quads``) and every quad's size (square root of its area, px)."""
+    if len(quads) < 4:
+        return [], np.zeros(len(quads))
+    cen = np.array([q.mean(axis=0) for q in quads])
+    size = np.array([np.sqrt(max(cv2.contourArea(q.astype(np.float32)), 1.0)) for q in quads])
+    d = np.linalg.norm(cen[:, None] - cen[None], axis=2)
+    ratio = size[:, None] / size[None]
+    near = (d < 3.0 * np.maximum(size[:, None], size[None])) & (ratio > 0.5) & (ratio < 2.0)
+    np.fill_diagonal(near, False)
+    seeds = np.flatnonzero(near.sum(axis=1) >= 3)
+    seed_set = set(seeds.tolist())
+    label = -np.ones(len(quads), int)
+    groups: list[list[int]] = []
+    for s0 in seeds:  # connected groups of seeds
+        if label[s0] >= 0:
+            continue
+        stack, members = [s0], []
+        label[s0] = len(groups)
+        while stack:
+            i = stack.pop()
+            members.append(int(i))
+            for j in np.flatnonzero(near[i]):
+                if label[j] < 0 and int(j) in seed_set:
+                    label[j] = len(groups)
+                    stack.append(j)
+        groups.append(members)
+    groups.sort(key=len, reverse=True)
+    return groups, size
+
+
 class MarkerDetector:
     """Finds the board's markers in a grey image.
 
@@ -164,18 +197,20 @@ class MarkerDetector:
         return self._clean(corners, ids)
 
     def _detect_sharpened(self, gray: np.ndarray, candidates: list):
-        """The full pass on the sharpened image, inside the box of the candidate quads when
-        there are enough of them (a board that is there but not readable), else on the whole
-        image with the fast pass; corners in full-image pixels."""
+        """The full pass on the sharpened image, inside the box of the largest cluster of
+        candidate quads when there is one (a board that is there but not readable), else the
+        fast pass on the whole sharpened image; corners in full-image pixels."""
         amount, sigma = self.config.sharpen_retry, self.config.sharpen_sigma_px
         h, w = gray.shape[:2]
-        if len(candidates) >= 4:
-            pts = np.concatenate([np.asarray(q, np.float64).reshape(4, 2) for q in candidates])
-            lo, hi = np.percentile(pts, 5, axis=0), np.percentile(pts, 95, axis=0)
-            m = 0.5 * (hi - lo) + 24.0
-            x0, y0 = (int(max(v, 0)) for v in lo - m)
-            x1, y1 = int(min(hi[0] + m[0], w)), int(min(hi[1] + m[1], h))
-            if (x1 - x0) * (y1 - y0) < 0.5 * w * h and x1 - x0 >= 16 and y1 - y0 >= 16:
+        quads = [np.asarray(q, np.float64).reshape(4, 2) for q in candidates]
+        groups, size = _quad_clusters(quads)
+        if groups:
+            members = groups[0]
+            pts = np.concatenate([quads[i] for i in members])
+            m = 2.0 * float(np.median(size[members])) + 8.0
+            x0, y0 = int(max(pts[:, 0].min() - m, 0)), int(max(pts[:, 1].min() - m, 0))
+            x1, y1 = int(min(pts[:, 0].max() + m, w)), int(min(pts[:, 1].max() + m, h))
+            if x1 - x0 >= 16 and y1 - y0 >= 16:
                 c, i, r = self._det.detectMarkers(unsharp(np.ascontiguousarray(gray[y0:y1, x0:x1]), amount, sigma))
                 off = np.array([x0, y0], np.float32)
                 move = lambda qs: [np.asarray(q, np.float32).reshape(1, 4, 2) + off for q in qs]  # noqa: E731
@@ -206,34 +241,9 @@ class MarkerDetector:
         corners are mapped back (pixel-centre convention of ``cv2.resize``).
         """
         quads = [np.asarray(q, np.float64).reshape(4, 2) for q in list(rejected) + list(corners)]
-        if len(quads) < 4:
+        groups, size = _quad_clusters(quads)
+        if not groups:
             return corners, ids
-        cen = np.array([q.mean(axis=0) for q in quads])
-        size = np.array([np.sqrt(max(cv2.contourArea(q.astype(np.float32)), 1.0)) for q in quads])
-        d = np.linalg.norm(cen[:, None] - cen[None], axis=2)
-        ratio = size[:, None] / size[None]
-        near = (d < 3.0 * np.maximum(size[:, None], size[None])) & (ratio > 0.5) & (ratio < 2.0)
-        np.fill_diagonal(near, False)
-        seeds = np.flatnonzero(near.sum(axis=1) >= 3)
-        if seeds.size == 0:
-            return corners, ids
-        # connected groups of seeds
-        label = -np.ones(len(quads), int)
-        groups = []
-        for s0 in seeds:
-            if label[s0] >= 0:
-                continue
-            stack, members = [s0], []
-            label[s0] = len(groups)
-            while stack:
-                i = stack.pop()
-                members.append(i)
-                for j in np.flatnonzero(near[i]):
-                    if label[j] < 0 and j in set(seeds.tolist()):
-                        label[j] = len(groups)
-                        stack.append(j)
-            groups.append(members)
-        groups.sort(key=len, reverse=True)
         h, w = gray.shape[:2]
         out_c, out_i = list(corners), [] if ids is None else list(np.asarray(ids).ravel())
         for members in groups[: self.config.small_marker_regions]:
