@@ -63,6 +63,26 @@ namespace Sonoguide.Runtime
         /// <summary>How the last overlay was anchored: at its capture time, or at arrival when that pose was unknown.</summary>
         public PlacementTime LastPlacement { get; private set; }
 
+        /// <summary>
+        /// Whether the headset tracks its own pose in the room; set by the scene's XR glue from the head device's tracking
+        /// state (XR input feature <c>isTracked</c>). While false nothing is drawn and the head-pose history is dropped
+        /// (its poses belong to a world frame that may have moved); <see cref="StatusHud"/> says so.
+        /// </summary>
+        public bool HeadsetTracked
+        {
+            get { return _headsetTracked; }
+            set
+            {
+                if (!value && _headsetTracked)
+                {
+                    _headHistory.Clear();
+                }
+                _headsetTracked = value;
+            }
+        }
+
+        private bool _headsetTracked = true;
+
         private readonly PresentationOptions _options = new PresentationOptions();
         private readonly Dictionary<string, LineRenderer> _lines = new Dictionary<string, LineRenderer>();
         private readonly Dictionary<string, TextMesh> _labels = new Dictionary<string, TextMesh>();
@@ -164,11 +184,11 @@ namespace Sonoguide.Runtime
             var session = client != null ? client.Session : null;
             var overlay = session != null ? session.Overlay : null;
             var anchor = Anchor();
-            if (session != null && anchor != null)
+            if (session != null && anchor != null && _headsetTracked)
             {
                 _headHistory.Add(session.LocalNowNs(), anchor.ToRigidPose());
             }
-            if (overlay == null || anchor == null)
+            if (overlay == null || anchor == null || !_headsetTracked)
             {
                 HideAll();
                 return;

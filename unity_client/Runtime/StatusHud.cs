@@ -13,6 +13,9 @@ namespace Sonoguide.Runtime
     {
         [SerializeField] private SonoguideClient client;
 
+        [Tooltip("The overlay renderer: the HUD says when the headset lost its own tracking or why no overlay is shown.")]
+        [SerializeField] private OverlayRenderer overlay;
+
         [Tooltip("Camera the panel follows. Empty: the main camera.")]
         [SerializeField] private Transform head;
 
@@ -65,7 +68,10 @@ namespace Sonoguide.Runtime
             }
             else
             {
-                foreach (var line in session.Hud())
+                bool tracked = overlay == null || overlay.HeadsetTracked;
+                var view = overlay != null ? overlay.CurrentView : null;
+                string notice = view != null && view.Removed ? view.RemovedReason : string.Empty;
+                foreach (var line in session.Hud(tracked, notice))
                 {
                     _sb.Append("<color=").Append(UnityConversions.Hex(line.Severity)).Append('>').Append(line.Text).Append("</color>\n");
                 }

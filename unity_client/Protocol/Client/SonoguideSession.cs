@@ -191,10 +191,14 @@ namespace Sonoguide.Protocol.Client
         }
 
         /// <summary>The status HUD's lines now.</summary>
-        public List<HudLine> Hud()
+        /// <param name="headsetTracked">the headset tracks its own pose (false: overlays are hidden).</param>
+        /// <param name="overlayNotice">why no overlay is shown, e.g. <see cref="OverlayView.RemovedReason"/>.</param>
+        public List<HudLine> Hud(bool headsetTracked = true, string overlayNotice = "")
         {
             return HudModel.Build(new HudInputs
             {
+                HeadsetTracked = headsetTracked,
+                OverlayNotice = overlayNotice ?? "",
                 Link = _worker.Link.StateAt(_now()),
                 Endpoint = _worker.Options.DataEndpoint,
                 Reconnects = _worker.Reconnects,

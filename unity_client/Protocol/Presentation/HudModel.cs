@@ -67,11 +67,15 @@ namespace Sonoguide.Protocol.Presentation
         public bool HostClockKnown;
         /// <summary>How long a voice decision stays on the HUD (s).</summary>
         public double VoiceShownS = 5.0;
+        /// <summary>The headset tracks its own pose in the room; false: no overlay can be pinned to the patient.</summary>
+        public bool HeadsetTracked = true;
+        /// <summary>Why no overlay is shown (e.g. <see cref="OverlayView.RemovedReason"/>); empty when one is.</summary>
+        public string OverlayNotice = "";
     }
 
     /// <summary>
-    /// The status HUD's text: link, probe tracking, freeze, recording, pending confirmation ("say confirm to hide all") and the
-    /// last voice decision (PROTOCOL.md, topics <c>state</c>, <c>heartbeat</c> and <c>voice</c>).
+    /// The status HUD's text: link, the headset's own tracking and why no overlay is shown, probe tracking, freeze, recording,
+    /// pending confirmation ("say confirm to hide all") and the last voice decision (PROTOCOL.md, topics <c>state</c>, <c>heartbeat</c> and <c>voice</c>).
     /// </summary>
     public static class HudModel
     {
@@ -90,6 +94,14 @@ namespace Sonoguide.Protocol.Presentation
                 default:
                     lines.Add(new HudLine("LINK DOWN - overlay stale, reconnecting" + (h.Reconnects > 0 ? " (" + h.Reconnects + ")" : ""), HudSeverity.Alarm));
                     break;
+            }
+            if (!h.HeadsetTracked)
+            {
+                lines.Add(new HudLine("HEADSET TRACKING LOST - overlay hidden", HudSeverity.Alarm));
+            }
+            else if (!string.IsNullOrEmpty(h.OverlayNotice))
+            {
+                lines.Add(new HudLine(h.OverlayNotice, HudSeverity.Alarm));
             }
             var s = h.State;
             if (s != null)

@@ -73,6 +73,21 @@ namespace Sonoguide.Protocol.Tests
         }
 
         [Test]
+        public void HeadsetTrackingLostAndARemovedOverlayAreSaidFirst()
+        {
+            var h = Inputs();
+            h.OverlayNotice = "NO GUIDANCE: overlay expired 1.4 s ago";
+            var lines = HudModel.Build(h);
+            Assert.AreEqual("NO GUIDANCE: overlay expired 1.4 s ago", lines[1].Text);
+            Assert.AreEqual(HudSeverity.Alarm, lines[1].Severity);
+            h.HeadsetTracked = false;
+            lines = HudModel.Build(h);
+            Assert.AreEqual("HEADSET TRACKING LOST - overlay hidden", lines[1].Text);
+            Assert.AreEqual(HudSeverity.Alarm, lines[1].Severity);
+            CollectionAssert.DoesNotContain(Texts(lines), "NO GUIDANCE: overlay expired 1.4 s ago");
+        }
+
+        [Test]
         public void LinkDownIsAnAlarm()
         {
             var h = Inputs();
