@@ -171,7 +171,7 @@ class PoseBuffer:
         before = next((items[k] for k in range(i - 1, -1, -1) if items[k].usable), None)
         after = next((items[k] for k in range(i, len(items)) if items[k].usable), None)
         gap_ns = cfg.max_interp_gap_ms * 1e6
-        # a newer "board not seen" report between the last usable pose and the query wins
+        # a run of "board not seen" reports after the last usable pose wins once it is confirmed
         newest_before = items[i - 1] if i > 0 else None
         confirm = cfg.lost_confirm_frames
         if (before is not None and after is not None and after.t_capture_ns - before.t_capture_ns <= gap_ns
