@@ -7,8 +7,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.errors import InputError
 from research.needle.evaluate import LEVELS, NeedleEvalSummary
+from research.report_png import write_report_png
 
 
 def _hist(values: np.ndarray, top: float, title: str, unit: str, limit: float) -> np.ndarray:
@@ -72,12 +72,4 @@ def write_needle_report(s: NeedleEvalSummary, path: str | Path) -> Path:
                        f"tip median {st['tip_median_mm']} RMSE {st['tip_rmse_mm']} p95 {st['tip_p95_mm']} mm, angle "
                        f"median {st['angle_median_deg']} RMSE {st['angle_rmse_deg']} p95 {st['angle_p95_deg']} deg"),
                 (10, 26), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
-    out = Path(path)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        ok = cv2.imwrite(str(out), np.vstack([head, body]))
-    except (OSError, cv2.error) as exc:
-        raise InputError(f"cannot write the report {out} ({exc})") from None
-    if not ok:
-        raise InputError(f"cannot write the report {out}; check the path")
-    return out
+    return write_report_png(path, np.vstack([head, body]))

@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.errors import InputError
+from research.report_png import write_report_png
 from research.tracking.evaluate import EvalSummary
 
 _W, _H = 520, 400
@@ -75,7 +75,7 @@ def write_report(summary: EvalSummary, path: str | Path, title: str = "track eva
         sel = [f for f in fr if a <= f.depth_mm < b]
         if not sel:
             continue
-        rate = sum(f.validity in ("ok", "occluded") for f in sel) / len(sel)
+        rate = sum(f.detected for f in sel) / len(sel)
         x0, y0 = to_px(a, rate)
         x1, y1 = to_px(b, 0)
         cv2.rectangle(img, (int(x0) + 2, int(y0)), (int(x1) - 2, int(y1)), (160, 90, 0), -1)
@@ -115,12 +115,4 @@ def write_report(summary: EvalSummary, path: str | Path, title: str = "track eva
     cv2.putText(head, line, (10, 25), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
     cv2.putText(head, "dots: ok (blue) / occluded (green); crosses on the axis: lost (red) / uncertain (orange)",
                 (10, 48), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (80, 80, 80), 1, cv2.LINE_AA)
-    out = Path(path)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        ok = cv2.imwrite(str(out), np.vstack([head, body]))
-    except (OSError, cv2.error) as exc:
-        raise InputError(f"cannot write the report {out} ({exc}); pass --report with a writable path") from None
-    if not ok:
-        raise InputError(f"cannot write the report {out}; pass --report with a writable path")
-    return out
+    return write_report_png(path, np.vstack([head, body]))
