@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import cv2
@@ -53,9 +53,21 @@ DEPTH_BANDS_MM = (250.0, 350.0, 450.0, 550.0, 650.0, 750.0)
 """Edges of the distance bands of the per-band table (board-centre depth, mm)."""
 
 
-@dataclass
-class FrameResult:
-    """Outcome on one frame."""
+@dataclass(frozen=True)
+class TrackerOutput:
+    """What a tracker said about one frame (the input of :func:`score`).
+
+    Attributes:
+        frame: file name.
+        validity: ``ok``, ``occluded``, ``uncertain`` or ``lost``.
+        reason: the tracker's reason for a status other than ``ok``.
+        n_points: points used.
+        reproj_err_px: RMS reprojection error (px).
+        seconds: time of the tracker on this frame.
+        T: the usable pose (4x4, mm), or ``None``.
+        trans_std_mm: translation standard deviation from its covariance.
+        rot_std_deg: rotation standard deviation from its covariance.
+    """
 
     frame: str
     validity: str
@@ -63,11 +75,26 @@ class FrameResult:
     n_points: int
     reproj_err_px: float
     seconds: float
+    T: np.ndarray | None
+    trans_std_mm: float = float("nan")
+    rot_std_deg: float = float("nan")
+
+
+@dataclass(frozen=True)
+class FrameResult(TrackerOutput):
+    """A tracker's output on one frame with what the truth says of it (:func:`score`).
+
+    Attributes:
+        trans_err_mm: distance of the board origin from the truth (``None``: no pose or no truth).
+        rot_err_deg: angle of ``R_est^T R_true`` (``None`` likewise).
+        depth_mm: board-centre depth of the truth (``None`` without truth).
+        condition: the imaging condition named by the truth line (``all`` when it names none).
+        eligible: enough of the board is visible to ask for a pose (see the module docstring).
+    """
+
     trans_err_mm: float | None = None
     rot_err_deg: float | None = None
     depth_mm: float | None = None
-    trans_std_mm: float = float("nan")
-    rot_std_deg: float = float("nan")
     condition: str = "all"
     eligible: bool = True
 
@@ -285,33 +312,6 @@ def evaluate(data_dir: str | Path, config: TrackingConfig | None = None, progres
     return score(outputs, board, camera, truth)
 
 
-@dataclass(frozen=True)
-class TrackerOutput:
-    """What a tracker said about one frame (the input of :func:`score`).
-
-    Attributes:
-        frame: file name.
-        validity: ``ok``, ``occluded``, ``uncertain`` or ``lost``.
-        reason: the tracker's reason for a status other than ``ok``.
-        n_points: points used.
-        reproj_err_px: RMS reprojection error (px).
-        seconds: time of the tracker on this frame.
-        T: the usable pose (4x4, mm), or ``None``.
-        trans_std_mm: translation standard deviation from its covariance.
-        rot_std_deg: rotation standard deviation from its covariance.
-    """
-
-    frame: str
-    validity: str
-    reason: str
-    n_points: int
-    reproj_err_px: float
-    seconds: float
-    T: np.ndarray | None
-    trans_std_mm: float = float("nan")
-    rot_std_deg: float = float("nan")
-
-
 def load_truth(data_dir: str | Path) -> dict[str, tuple[np.ndarray, dict]]:
     """``truth.jsonl`` of a data folder: ``{frame: (T_camera_from_board, whole line)}`` (empty without one)."""
     return _load_truth(Path(data_dir) / "truth.jsonl")
@@ -327,21 +327,21 @@ def score(outputs: list[TrackerOutput], board, camera: CameraIntrinsics,
     total_s = 0.0
     for o in outputs:
         total_s += o.seconds
-        r = FrameResult(o.frame, o.validity, o.reason, o.n_points, o.reproj_err_px, o.seconds,
-                        trans_std_mm=o.trans_std_mm, rot_std_deg=o.rot_std_deg)
+        judged: dict = {}
         t_line = truth.get(o.frame)
         if t_line is not None:
             T_true, line = t_line
-            r.depth_mm = float((T_true[:3, :3] @ centre + T_true[:3, 3])[2])
-            r.condition = str(line.get("condition", "all"))
             vis = (line if "visible_fraction" in line and "span_px" in line
                    else visibility(board, camera, T_true))
-            r.eligible = float(vis["visible_fraction"]) >= MIN_VISIBLE and float(vis["span_px"]) >= MIN_SPAN_PX
+            judged = {"depth_mm": float((T_true[:3, :3] @ centre + T_true[:3, 3])[2]),
+                      "condition": str(line.get("condition", "all")),
+                      "eligible": float(vis["visible_fraction"]) >= MIN_VISIBLE
+                      and float(vis["span_px"]) >= MIN_SPAN_PX}
             if o.T is not None:
-                r.trans_err_mm = float(np.linalg.norm(o.T[:3, 3] - T_true[:3, 3]))
-                r.rot_err_deg = rotation_angle_deg(o.T[:3, :3], T_true[:3, :3])
-        results.append(r)
-    detected = sum(1 for r in results if r.validity in ("ok", "occluded"))
+                judged["trans_err_mm"] = float(np.linalg.norm(o.T[:3, 3] - T_true[:3, 3]))
+                judged["rot_err_deg"] = rotation_angle_deg(o.T[:3, :3], T_true[:3, :3])
+        results.append(FrameResult(**{f.name: getattr(o, f.name) for f in fields(TrackerOutput)}, **judged))
+    detected = sum(r.detected for r in results)
     te = np.array([r.trans_err_mm for r in results if r.trans_err_mm is not None])
     re = np.array([r.rot_err_deg for r in results if r.rot_err_deg is not None])
     rms = lambda a: float(np.sqrt(np.mean(a ** 2))) if a.size else None  # noqa: E731
