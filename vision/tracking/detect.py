@@ -270,6 +270,32 @@ class MarkerDetector:
             return corners, ids
         return out_c, np.asarray(out_i, np.int32).reshape(-1, 1)
 
+def _window_grid(hmax: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Offsets of a ``(2 hmax + 3)^2`` sampling window (one extra ring for the central differences):
+    ``(xs, ys)`` over the whole window and ``(xi, yi)`` ``(1, M)`` over its inner part."""
+    r = np.arange(-hmax - 1, hmax + 2, dtype=np.float32)
+    ys, xs = np.meshgrid(r, r, indexing="ij")
+    return xs, ys, xs[1:-1, 1:-1].ravel()[None], ys[1:-1, 1:-1].ravel()[None]
+
+
+def _window_gradients(gray: np.ndarray, q: np.ndarray, xs: np.ndarray, ys: np.ndarray, w: np.ndarray,
+                      wsum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Central-difference gradients ``(k, M)`` of the windows centred exactly on ``q`` (so that
+    point-symmetric pixels pair up), with each window's weighted mean gradient removed: an
+    X-junction's gradients cancel over the symmetric window, what does not is the light's own
+    slope (vignetting, a lamp, glare), which would pull every corner the same way."""
+    k, n = len(q), xs.shape[0]
+    mx = (q[:, 0, None, None] + xs[None]).astype(np.float32).reshape(k * n, n)
+    my = (q[:, 1, None, None] + ys[None]).astype(np.float32).reshape(k * n, n)
+    patch = cv2.remap(gray, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    patch = patch.reshape(k, n, n).astype(np.float32)
+    gx = (0.5 * (patch[:, 1:-1, 2:] - patch[:, 1:-1, :-2])).reshape(k, -1)
+    gy = (0.5 * (patch[:, 2:, 1:-1] - patch[:, :-2, 1:-1])).reshape(k, -1)
+    gx = gx - (np.einsum("ij,ij->i", w, gx) / np.maximum(wsum, 1e-9))[:, None]
+    gy = gy - (np.einsum("ij,ij->i", w, gy) / np.maximum(wsum, 1e-9))[:, None]
+    return gx, gy
+
+
 def forstner_refine(gray: np.ndarray, pred: np.ndarray, A: np.ndarray, half: np.ndarray,
                     mask_lo_mm: np.ndarray, mask_hi_mm: float,
                     iterations: int = 6) -> tuple[np.ndarray, np.ndarray, np.ndarray, Callable]:
@@ -307,10 +333,7 @@ def forstner_refine(gray: np.ndarray, pred: np.ndarray, A: np.ndarray, half: np.
     if N == 0:
         return np.zeros((0, 2)), np.zeros(0), np.zeros(0), lambda keep: np.zeros((0, 2, 2))
     hmax = int(np.max(half))
-    n = 2 * hmax + 3  # one extra ring for the central differences
-    r = np.arange(-hmax - 1, hmax + 2, dtype=np.float32)
-    ys, xs = np.meshgrid(r, r, indexing="ij")
-    xi, yi = xs[1:-1, 1:-1].ravel()[None], ys[1:-1, 1:-1].ravel()[None]  # (1, M)
+    xs, ys, xi, yi = _window_grid(hmax)
     h = np.asarray(half, np.float32)[:, None]
     gauss = np.exp(-(xi ** 2 + yi ** 2) / (2.0 * (0.6 * h) ** 2)) * ((np.abs(xi) <= h) & (np.abs(yi) <= h))
     Ainv = np.linalg.inv(np.asarray(A, np.float64)).astype(np.float32)
@@ -326,17 +349,7 @@ def forstner_refine(gray: np.ndarray, pred: np.ndarray, A: np.ndarray, half: np.
     idx = np.arange(N)  # corners still moving
     for _ in range(iterations):
         k = idx.size
-        # the window is re-sampled centred exactly on the estimate, so point-symmetric pixels pair up
-        mx = (q[idx, 0, None, None] + xs[None]).astype(np.float32).reshape(k * n, n)
-        my = (q[idx, 1, None, None] + ys[None]).astype(np.float32).reshape(k * n, n)
-        patch = cv2.remap(gray, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        patch = patch.reshape(k, n, n).astype(np.float32)
-        gx = (0.5 * (patch[:, 1:-1, 2:] - patch[:, 1:-1, :-2])).reshape(k, -1)
-        gy = (0.5 * (patch[:, 2:, 1:-1] - patch[:, :-2, 1:-1])).reshape(k, -1)
-        # an X-junction's gradients cancel over the point-symmetric window; what does not is
-        # the light's own slope (vignetting, a lamp, glare), which would pull the estimate
-        gx = gx - (np.einsum("ij,ij->i", w[idx], gx) / np.maximum(wsum[idx], 1e-9))[:, None]
-        gy = gy - (np.einsum("ij,ij->i", w[idx], gy) / np.maximum(wsum[idx], 1e-9))[:, None]
+        gx, gy = _window_gradients(gray, q[idx], xs, ys, w[idx], wsum[idx])
         gxx, gxy, gyy = gx * gx, gx * gy, gy * gy
         wk, wxk, wyk = w[idx], wx[idx], wy[idx]
         a = np.einsum("ij,ij->i", wk, gxx).astype(np.float64)
@@ -385,21 +398,9 @@ def corner_covariance(gray: np.ndarray, q: np.ndarray, w: np.ndarray, hmax: int)
     out = np.full((len(q), 2, 2), np.inf)
     if len(q) == 0:
         return out
-    n = 2 * hmax + 3
-    r = np.arange(-hmax - 1, hmax + 2, dtype=np.float32)
-    ys, xs = np.meshgrid(r, r, indexing="ij")
-    xi, yi = xs[1:-1, 1:-1].ravel()[None], ys[1:-1, 1:-1].ravel()[None]
-    k = len(q)
-    mx = (q[:, 0, None, None] + xs[None]).astype(np.float32).reshape(k * n, n)
-    my = (q[:, 1, None, None] + ys[None]).astype(np.float32).reshape(k * n, n)
-    patch = cv2.remap(gray, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(k, n, n)
-    patch = patch.astype(np.float32)
-    gx = (0.5 * (patch[:, 1:-1, 2:] - patch[:, 1:-1, :-2])).reshape(k, -1).astype(np.float64)
-    gy = (0.5 * (patch[:, 2:, 1:-1] - patch[:, :-2, 1:-1])).reshape(k, -1).astype(np.float64)
-    w = w.astype(np.float64)
-    sw = np.maximum(w.sum(axis=1), 1e-12)
-    gx = gx - (np.einsum("ij,ij->i", w, gx) / sw)[:, None]  # the light's slope, as in the refinement
-    gy = gy - (np.einsum("ij,ij->i", w, gy) / sw)[:, None]
+    xs, ys, xi, yi = _window_grid(hmax)
+    gx, gy = _window_gradients(gray, q, xs, ys, w, w.sum(axis=1))  # as in the refinement
+    gx, gy, w = gx.astype(np.float64), gy.astype(np.float64), w.astype(np.float64)
     a = np.einsum("ij,ij->i", w, gx * gx)
     b = np.einsum("ij,ij->i", w, gx * gy)
     d = np.einsum("ij,ij->i", w, gy * gy)
