@@ -61,6 +61,14 @@ class ControlRequest:
     raw: Mapping[str, Any]
 
 
+def encode_request(request_id: str | int, command: str) -> bytes:
+    """The frame a client sends: ``{"id": ..., "command": ...}`` as compact UTF-8 JSON.
+
+    The headset's ``ControlRequest`` writes the same object (the golden files pin both).
+    """
+    return json.dumps({"id": request_id, "command": command}, separators=(",", ":")).encode("utf-8")
+
+
 Handler = Callable[[ControlRequest], Mapping[str, Any]]
 """Executes a request; returns the reply fields besides ``id`` (at least ``ok``)."""
 

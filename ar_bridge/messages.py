@@ -233,6 +233,12 @@ class HeartbeatMessage:
         frozen: as in the state.
         state_version: the newest state's version (a newer one than seen means a state was lost).
         control: the control channel: ``up``, ``restarting`` or ``down``.
+        clock_origin_ns: identifies the core clock's mapping of monotonic time to wall time
+            (:mod:`core.clock`); it changes only when a core starts, and a client then starts its
+            estimate of the core's clock afresh.
+        clock_steps: steps of the core host's wall clock seen since then (announced; the stamps
+            themselves are monotonic and never step).
+        clock_wall_step_ns: the core host's wall clock minus the stamps now (0 until a step).
     """
 
     uptime_s: float
@@ -242,18 +248,25 @@ class HeartbeatMessage:
     frozen: bool = False
     state_version: int = 0
     control: str = "up"
+    clock_origin_ns: int = 0
+    clock_steps: int = 0
+    clock_wall_step_ns: int = 0
 
     def to_body(self) -> dict[str, Any]:
         """The JSON body."""
         return {"uptime_s": round(float(self.uptime_s), 3), "subscribers": int(self.subscribers),
                 "overlay_hz": round(float(self.overlay_hz), 2), "tracking": self.tracking,
-                "frozen": bool(self.frozen), "state_version": int(self.state_version), "control": self.control}
+                "frozen": bool(self.frozen), "state_version": int(self.state_version), "control": self.control,
+                "clock_origin_ns": int(self.clock_origin_ns), "clock_steps": int(self.clock_steps),
+                "clock_wall_step_ns": int(self.clock_wall_step_ns)}
 
     @classmethod
     def from_wire(cls, msg: WireMessage) -> "HeartbeatMessage":
-        """Rebuild from a decoded ``heartbeat`` message (``control`` may be absent: older cores)."""
+        """Rebuild from a decoded ``heartbeat`` message (``control`` and the clock fields may be absent: older cores)."""
         body = dict(msg.body)
         body.setdefault("control", "up")
+        for key in ("clock_origin_ns", "clock_steps", "clock_wall_step_ns"):
+            body.setdefault(key, 0)
         return _from_body(cls, WireMessage(msg.topic, msg.schema, msg.seq, msg.t_capture_ns, msg.t_publish_ns, body),
                           "heartbeat")
 

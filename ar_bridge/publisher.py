@@ -27,6 +27,7 @@ import numpy as np
 import zmq
 import zmq.utils.monitor
 
+from core.clock import CoreClock, default_clock
 from ar_bridge.schema import (TOPIC_HEARTBEAT, TOPIC_STATE, TOPICS, WireMessage, encode, schema_name)
 from ar_bridge.config import NetworkConfig
 from ar_bridge.messages import HeartbeatMessage
@@ -61,12 +62,17 @@ class Publisher:
             (absent ones keep their defaults: no video, tracking off).
         context: ZeroMQ context (the global instance by default).
         socket_setup: optional hook applied to the socket before binding (CurveZMQ keys).
+        clock: the time base of ``t_publish_ns``, the state's default stamp and the heartbeat
+            (uptime and the clock fields); :func:`core.clock.default_clock` unless given (the
+            golden files inject a scripted one).
     """
 
     def __init__(self, config: NetworkConfig, heartbeat_body: Callable[[], Mapping[str, Any]] | None = None,
                  context: zmq.Context | None = None,
-                 socket_setup: Callable[[zmq.Socket], None] | None = None) -> None:
+                 socket_setup: Callable[[zmq.Socket], None] | None = None,
+                 clock: CoreClock | None = None) -> None:
         self.config = config
+        self._clock = clock or default_clock()
         self._setup = socket_setup
         self._ctx = context or zmq.Context.instance()
         self._hb_body = heartbeat_body or (lambda: {})
@@ -84,7 +90,7 @@ class Publisher:
         self._seq = {t: 0 for t in TOPICS}
         self._state: tuple[int, Mapping[str, Any]] | None = None
         self._state_lock = threading.Lock()
-        self._t_start = time.monotonic()
+        self._t_start_ns = self._clock.now_ns()
         self.peers = 0
         """Connected subscriber peers (from the socket monitor)."""
         self.subscriptions = 0
@@ -142,7 +148,7 @@ class Publisher:
 
     def set_state(self, body: Mapping[str, Any], t_capture_ns: int | None = None) -> None:
         """Replace the cached state and publish it now (also refreshed at ``state_hz``)."""
-        t = time.time_ns() if t_capture_ns is None else int(t_capture_ns)
+        t = self._clock.now_ns() if t_capture_ns is None else int(t_capture_ns)
         with self._state_lock:
             self._state = (t, dict(body))
         self.publish(TOPIC_STATE, t, body)
@@ -220,11 +226,11 @@ class Publisher:
         self._ready.set()
         hb_period = 1.0 / self.config.heartbeat_hz
         st_period = 1.0 / self.config.state_hz
-        next_hb = time.monotonic()
-        next_st = time.monotonic() + st_period
+        next_hb = self._seconds()
+        next_st = self._seconds() + st_period
         try:
             while not self._stop.is_set():
-                now = time.monotonic()
+                now = self._seconds()
                 timeout_ms = max(0.0, min(next_hb, next_st) - now) * 1000.0
                 events = dict(poller.poll(timeout_ms))
                 if wake in events:
@@ -247,7 +253,7 @@ class Publisher:
                 if pub in events:
                     self._on_subscriptions(pub)
                 self._drain(pub)
-                now = time.monotonic()
+                now = self._seconds()
                 if now >= next_hb:
                     self._send_heartbeat(pub)
                     next_hb += hb_period
@@ -261,6 +267,10 @@ class Publisher:
             mon.close(linger=0)
             pub.close(linger=0)
             wake.close(linger=0)
+
+    def _seconds(self) -> float:
+        """The injected clock in seconds: heartbeat and state refresh run on it (a scripted clock drives them)."""
+        return self._clock.now_ns() / 1e9
 
     def _drain(self, pub: zmq.Socket) -> None:
         while True:
@@ -277,7 +287,7 @@ class Publisher:
               arrays: Mapping[str, np.ndarray]) -> None:
         self._seq[topic] += 1
         msg = WireMessage(topic=topic, schema=schema_name(topic), seq=self._seq[topic], t_capture_ns=t_capture_ns,
-                          t_publish_ns=time.time_ns(), body=body, arrays=arrays)
+                          t_publish_ns=self._clock.now_ns(), body=body, arrays=arrays)
         try:
             pub.send_multipart(encode(msg), copy=False)
         except zmq.ZMQError as exc:  # never let one message kill the publisher
@@ -288,13 +298,16 @@ class Publisher:
             self.on_sent(topic, t_capture_ns, msg.t_publish_ns)
 
     def _send_heartbeat(self, pub: zmq.Socket) -> None:
-        uptime = time.monotonic() - self._t_start
+        now = self._clock.now_ns()
+        status = self._clock.check()
+        own = dict(uptime_s=(now - self._t_start_ns) / 1e9, subscribers=self.peers, clock_origin_ns=status.origin_ns,
+                   clock_steps=status.steps, clock_wall_step_ns=status.wall_step_ns)
         try:
-            msg = HeartbeatMessage(uptime_s=uptime, subscribers=self.peers, **self._hb_body())
+            msg = HeartbeatMessage(**{**self._hb_body(), **own})
         except Exception:  # a broken stats provider must not stop the heartbeat
             log.exception("heartbeat body provider failed")
-            msg = HeartbeatMessage(uptime_s=uptime, subscribers=self.peers)
-        self._send(pub, TOPIC_HEARTBEAT, time.time_ns(), msg.to_body(), {})
+            msg = HeartbeatMessage(**own)
+        self._send(pub, TOPIC_HEARTBEAT, now, msg.to_body(), {})
 
     def _send_cached_state(self, pub: zmq.Socket) -> None:
         with self._state_lock:

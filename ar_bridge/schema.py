@@ -4,7 +4,7 @@ Every message is a ZeroMQ multipart ``[topic, header, *binary frames]`` (see PRO
 
 - ``topic``: ASCII, one of :data:`TOPICS`.
 - ``header``: UTF-8 JSON object with at least ``schema`` (``"sonoguide.<kind>/<version>"``),
-  ``seq`` (per topic, +1 per message), ``t_capture_ns`` (host ``time.time_ns()`` at capture of
+  ``seq`` (per topic, +1 per message), ``t_capture_ns`` (the core clock, :func:`core.clock.now_ns`, at capture of
   the source data) and ``t_publish_ns``; ``arrays`` describes the binary frames in order
   (``name``, ``dtype`` as a little-endian NumPy type string, ``shape``); ``body`` holds the
   message fields.
@@ -39,7 +39,7 @@ SCHEMA_VERSIONS: dict[str, int] = {
 }
 """Current schema version per topic. Extend fields compatibly; bump only on breaking change."""
 
-_ALLOWED_DTYPES = {"<f4", "<f8", "<i4", "<u1", "<u2", "<i2", "|u1"}
+ALLOWED_DTYPES = {"<f4", "<f8", "<i4", "<u1", "<u2", "<i2", "|u1"}
 MAX_HEADER_BYTES = 1 << 20
 
 
@@ -95,8 +95,8 @@ def encode(msg: WireMessage) -> list[bytes]:
     for name, arr in msg.arrays.items():
         a = _le(np.asarray(arr))
         dt = a.dtype.str
-        if dt not in _ALLOWED_DTYPES:
-            raise ProtocolError(f"array {name!r} has dtype {dt}; allowed: {sorted(_ALLOWED_DTYPES)}")
+        if dt not in ALLOWED_DTYPES:
+            raise ProtocolError(f"array {name!r} has dtype {dt}; allowed: {sorted(ALLOWED_DTYPES)}")
         specs.append({"name": name, "dtype": dt, "shape": list(a.shape)})
         frames.append(a.tobytes())
     header = {
@@ -147,7 +147,7 @@ def decode(frames: list[bytes]) -> WireMessage:
             name, dt, shape = spec["name"], spec["dtype"], tuple(int(s) for s in spec["shape"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ProtocolError(f"bad array spec {spec!r}") from exc
-        if dt not in _ALLOWED_DTYPES:
+        if dt not in ALLOWED_DTYPES:
             raise ProtocolError(f"array {name!r} dtype {dt!r} not allowed")
         dtype = np.dtype(dt)
         expected = int(np.prod(shape)) * dtype.itemsize

@@ -1,7 +1,7 @@
 """Link health as a headset sees it: a reference subscriber that measures the data socket.
 
 :class:`Watcher` is pure: it is fed each received multipart message with its receive time
-(host ``time.time_ns()``) and keeps the figures a person checking the link wants to know —
+(host ``now_ns()``) and keeps the figures a person checking the link wants to know —
 per-topic counts and rates, messages lost from ``seq`` gaps, ``seq`` restarts (the core
 restarted), publish→receive and capture→receive latency, heartbeat rate and "link down"
 episodes (no heartbeat for more than 3 periods, PROTOCOL.md "heartbeat"), overlays that arrived
@@ -35,6 +35,7 @@ import numpy as np
 import zmq
 import zmq.utils.monitor
 
+from core.clock import now_ns
 from ar_bridge.schema import SCHEMA_PREFIX, SCHEMA_VERSIONS, TOPIC_HEARTBEAT, TOPIC_OVERLAY, TOPIC_STATE, TOPIC_VOICE, ProtocolError, WireMessage, decode, schema_name
 from ar_bridge.messages import OverlayMessage
 from core.errors import ConfigError, NetworkError
@@ -536,7 +537,7 @@ class Watcher:
         endpoint: the endpoint watched (for the summary and problem texts).
         topics: the topics subscribed to (empty: all).
         heartbeat_hz: the heartbeat rate assumed until it is measured.
-        start_ns: when the watch began (host ``time.time_ns()``; default: now).
+        start_ns: when the watch began (host ``now_ns()``; default: now).
         curve: the subscriber uses CurveZMQ.
     """
 
@@ -545,7 +546,7 @@ class Watcher:
         self.endpoint = endpoint
         self.topics = tuple(topics)
         self.curve = curve
-        self.start_ns = time.time_ns() if start_ns is None else int(start_ns)
+        self.start_ns = now_ns() if start_ns is None else int(start_ns)
         self.messages = 0
         self.invalid = 0
         self.interrupted = False
@@ -570,7 +571,7 @@ class Watcher:
 
         Args:
             frames: the message's frames as received.
-            recv_ns: host ``time.time_ns()`` when it was received.
+            recv_ns: host ``now_ns()`` when it was received.
         """
         self.messages += 1
         try:
@@ -948,7 +949,7 @@ def run_watch(watcher: Watcher, seconds: float | None = None, *, context: zmq.Co
     poller.register(sub, zmq.POLLIN)
     poller.register(mon, zmq.POLLIN)
     t0 = time.monotonic()
-    watcher.start_ns = time.time_ns()
+    watcher.start_ns = now_ns()
     end = None if seconds is None else t0 + max(0.0, seconds)
     next_status = t0 + status_interval_s
     try:
@@ -964,7 +965,7 @@ def run_watch(watcher: Watcher, seconds: float | None = None, *, context: zmq.Co
                 _drain_monitor(mon, watcher)
             if time.monotonic() >= next_status:  # advances without a status line too (no busy loop)
                 if on_status is not None:
-                    on_status(watcher.live(time.time_ns()))
+                    on_status(watcher.live(now_ns()))
                 next_status += status_interval_s
         _drain(sub, watcher)  # a stop counts what has already arrived
     except KeyboardInterrupt:
@@ -972,7 +973,7 @@ def run_watch(watcher: Watcher, seconds: float | None = None, *, context: zmq.Co
         log.info("watch interrupted")
     finally:
         _close(sub, mon)
-    return watcher.summary(time.time_ns())
+    return watcher.summary(now_ns())
 
 
 def _drain(sub: zmq.Socket, watcher: Watcher) -> None:
@@ -981,7 +982,7 @@ def _drain(sub: zmq.Socket, watcher: Watcher) -> None:
             frames = sub.recv_multipart(zmq.NOBLOCK)
         except zmq.Again:
             return
-        watcher.feed(frames, time.time_ns())
+        watcher.feed(frames, now_ns())
 
 
 def _drain_monitor(mon: zmq.Socket, watcher: Watcher) -> None:

@@ -7,7 +7,7 @@ Figures (issue: wire performance), all on loopback, every peer in a process of i
    array ``image_jpeg``, two 100-point ``<f4`` contours, a needle with its trajectory, and the placement
    matrices (``<f8`` 4x4). The producer calls :meth:`ar_bridge.publisher.Publisher.publish` (its own
    thread stamps ``seq`` and ``t_publish_ns`` and sends on the XPUB socket); each subscriber stamps
-   ``time.time_ns()`` right after ``recv_multipart`` returns. *Wire* = receipt - ``t_publish_ns``;
+   ``now_ns()`` right after ``recv_multipart`` returns. *Wire* = receipt - ``t_publish_ns``;
    *end to end* = receipt - the time the producer called ``publish()`` (carried in the body, so it
    includes the Publisher's hand-off to its thread and the encoding). p50/p99/max over all subscribers,
    losses (``seq`` gaps). Target: p99 <= 1 ms. The same with one subscriber is shown for comparison.
@@ -68,6 +68,7 @@ import zmq
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from core.clock import default_clock, now_ns  # noqa: E402
 from ar_bridge.config import NetworkConfig  # noqa: E402
 from ar_bridge.publisher import Publisher  # noqa: E402
 from ar_bridge.schema import WireMessage, decode, encode, schema_name  # noqa: E402
@@ -170,7 +171,7 @@ def make_payloads(size: int = IMAGE_PX, frames: int = 16, quality: int = 85, see
 
 def overlay_for(p: Payloads, k: int, phase: int) -> tuple[int, dict, dict]:
     """``(t_capture_ns, body, arrays)`` of frame ``k``; the caller sets ``body["bench"]["t_call_ns"]``."""
-    t_cap = time.time_ns()
+    t_cap = now_ns()
     body = dict(p.body)
     body["frame_seq"] = k
     body["valid_until_ns"] = t_cap + 200_000_000
@@ -304,7 +305,7 @@ def _zmq_subscriber(endpoint: str, rcvhwm: int, do_decode: bool, first_q, stop, 
                 frames = sub.recv_multipart()
             except zmq.Again:
                 continue
-            t_recv = time.time_ns()
+            t_recv = now_ns()
             if do_decode:  # what a client does with it (validated, arrays built), after the timestamp
                 m = decode(frames)
                 seq, t_pub, body = m.seq, m.t_publish_ns, m.body
@@ -408,7 +409,7 @@ class ZmqSession:
 
     def send(self, k: int, phase: int, busy_ms: float = 0.0) -> None:
         t_cap, body, arrays = overlay_for(self.payloads, k, phase)
-        t_call = body["bench"]["t_call_ns"] = time.time_ns()
+        t_call = body["bench"]["t_call_ns"] = now_ns()
         if self.pub is not None:
             self.pub.publish("overlay", t_cap, body, arrays)
         else:
@@ -545,7 +546,7 @@ def _igtl_server(port: int, images: tuple, T: np.ndarray, mm_per_px: tuple, conn
                 if not self.outgoing_messages:
                     return False
                 message = self.outgoing_messages.popleft()
-                t_pack = time.time_ns()
+                t_pack = now_ns()
                 binary = message.pack()
             sock.sendall(binary)
             self.pack_log.append((int(round(message.timestamp * 1e6)),
@@ -573,7 +574,7 @@ def _igtl_server(port: int, images: tuple, T: np.ndarray, mm_per_px: tuple, conn
                     img = pyigtl.ImageMessage(stacks[k % len(stacks)], ijk_to_world_matrix=ijk,
                                               world_coordinate_system="ras", device_name=IGTL_IMAGE_DEVICE)
                     tr = pyigtl.TransformMessage(T, device_name=IGTL_TRANSFORM_DEVICE)
-                    ts_us = time.time_ns() // 1000  # the send time, carried in both headers
+                    ts_us = now_ns() // 1000  # the send time, carried in both headers
                     img.timestamp = tr.timestamp = ts_us / 1e6
                     server.send_message(img, wait=False)
                     server.send_message(tr, wait=False)
@@ -604,7 +605,7 @@ def _igtl_client(port: int, stop, conn, max_s: float) -> None:
         def _receive_message_from_socket(self, sock):  # noqa: D102
             ok = super()._receive_message_from_socket(sock)
             if ok:
-                t = time.time_ns()
+                t = now_ns()
                 with self.lock_incoming_messages:
                     got = list(self.incoming_messages.values())
                     self.incoming_messages.clear()
@@ -756,6 +757,7 @@ def rows_of(r: dict) -> list[tuple[str, str, str, str]]:
 
 
 def main() -> int:
+    default_clock()  # one time base: the subscriber processes inherit its offset (core.clock.OFFSET_ENV)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", type=float, default=20.0, help="seconds measured per latency figure")
     ap.add_argument("--warmup", type=float, default=1.0, help="seconds discarded before each latency figure")

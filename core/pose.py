@@ -17,7 +17,7 @@ class PoseMeasurement:
         T_camera_from_board: 4x4 float64 (mm), or ``None`` when lost.
         validity: ``OK`` (enough of the board seen), ``OCCLUDED`` (pose from part of the
             board), ``LOST`` (no pose), ``STALE`` (old pose, must not be shown as current).
-        t_capture_ns: capture time of the camera frame (host ``time.time_ns()``).
+        t_capture_ns: capture time of the camera frame (core clock, :func:`core.clock.now_ns`).
         reproj_err_px: RMS reprojection error of the points used (NaN when lost).
         n_points: number of 2D-3D correspondences used.
         cov_6x6: covariance of ``(rotation vector rad, translation mm)`` in the camera frame

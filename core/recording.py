@@ -33,6 +33,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
+from core.clock import now_ns
 from core.errors import RecordingError
 from core.pose import PoseMeasurement
 from core.types import Frame, Validity
@@ -99,7 +100,7 @@ class Recorder:
             self.directory.mkdir(parents=True, exist_ok=True)
             if (self.directory / LOG_NAME).exists():
                 raise RecordingError(f"{self.directory} already holds a recording; choose a new folder")
-            info = {"software_version": f"sonoguide {__version__}", "started_ns": time.time_ns(),
+            info = {"software_version": f"sonoguide {__version__}", "started_ns": now_ns(),
                     "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **(meta or {})}
             (self.directory / META_NAME).write_text(json.dumps(info, indent=2, default=str) + "\n",
                                                     encoding="utf-8")
@@ -129,7 +130,7 @@ class Recorder:
             payload: raw bytes (mutually exclusive with ``arrays``).
             arrays: named arrays packed into the payload and described in the header.
         """
-        h = {"type": rtype, "t_ns": time.time_ns(), **(header or {})}
+        h = {"type": rtype, "t_ns": now_ns(), **(header or {})}
         if arrays:
             h["arrays"], payload = pack_arrays(arrays)
         hb = json.dumps(h, separators=(",", ":"), default=_json_default).encode("utf-8")

@@ -37,7 +37,7 @@ class Frame:
 
     Attributes:
         image: ``HxW`` uint8 grayscale or ``HxWx3`` uint8 BGR image.
-        t_capture_ns: host ``time.time_ns()`` at capture of the source data.
+        t_capture_ns: the core clock (:func:`core.clock.now_ns`: monotonic, reads like wall time) at capture of the source data.
         seq: per-source frame counter, +1 per frame.
         source: short source name (``"phantom"``, ``"video:foo.mp4"``, ...).
         mm_per_px: pixel spacing (row, col) in millimetres for ultrasound images, else ``None``.

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from core.clock import now_ns
 from core.errors import SonoguideError
 from core.pose import PoseMeasurement
 from core.recording import Recorder, frame_record, overlay_record, pose_record
@@ -422,7 +423,7 @@ class Pipeline:
                                        view.get("layers") or GuidanceState().layers)
             pose = recorded.pose
             return pose, "off" if pose is None else pose.validity.value
-        self.stats.add("wait", (time.time_ns() - frame.t_capture_ns) / 1e6)
+        self.stats.add("wait", (now_ns() - frame.t_capture_ns) / 1e6)
         pose = self._pose_at(frame.t_capture_ns)
         return pose, "off" if self.pose_buffer is None else (pose.validity.value if pose is not None else "lost")
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from typing import Any, Callable, Protocol
 
+from core.clock import now_ns
 from ar_bridge.control import ControlRequest
 from core.recording import command_record, voice_record
 from sonoguide.compose import state_message, voice_message
@@ -104,7 +104,7 @@ class VoiceRouter:
         self.accepted += int(res.ok)
         self._record(*command_record("voice", event.intent, dataclasses.asdict(res)))
         if not res.ok:  # e.g. a snapshot before the first frame: tell the headset why nothing happened
-            self._send(dataclasses.replace(event, t_event_ns=time.time_ns(), decision=Decision.REJECTED,
+            self._send(dataclasses.replace(event, t_event_ns=now_ns(), decision=Decision.REJECTED,
                                            reason=res.error or "failed"), audit=True)
 
     def on_confirmation_expired(self, intent: str, t_ns: int) -> None:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
+from core.clock import now_ns
 from voice.confirm import ConfirmationGate, GateAction
 from voice.events import Decision, VoiceEvent
 from voice.intents import INTENTS, LAYERS
@@ -87,11 +87,11 @@ class CommandProcessor:
     Args:
         gate: the confirmation gate (``None``: no intent needs confirmation).
         actions: side effects by intent (``snapshot``, ``start recording``, ``stop recording``).
-        clock_ns: time source (host ``time.time_ns`` by default; injected in tests).
+        clock_ns: time source (the core clock, :func:`core.clock.now_ns`, by default; injected in tests).
     """
 
     def __init__(self, gate: ConfirmationGate | None = None, actions: Mapping[str, Action] | None = None,
-                 clock_ns: Callable[[], int] = time.time_ns) -> None:
+                 clock_ns: Callable[[], int] = now_ns) -> None:
         self._gate = gate
         self._actions = dict(actions or {})
         self._clock = clock_ns

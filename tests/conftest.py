@@ -129,3 +129,56 @@ def utterance_feats(voice_data: Path) -> Callable[[str], Any]:
         a, b = int(m["speech_start_s"] * 100) - 15, int(m["speech_end_s"] * 100) + 5
         return f[max(0, a):b]
     return feats
+
+
+class WireContract:
+    """Validates messages against the committed ``wire_schema.json`` (JSON Schema 2020-12, ``jsonschema``)."""
+
+    def __init__(self, schema: dict) -> None:
+        import jsonschema
+
+        jsonschema.Draft202012Validator.check_schema(schema)
+        self.schema = schema
+        self._validators: dict[str, Any] = {}
+
+    def validator(self, definition: str):
+        import jsonschema
+
+        if definition not in self._validators:
+            doc = {"$schema": self.schema["$schema"], "$defs": self.schema["$defs"],
+                   "$ref": f"#/$defs/{definition}"}
+            self._validators[definition] = jsonschema.Draft202012Validator(doc)
+        return self._validators[definition]
+
+    def errors(self, definition: str, instance: Any) -> list[str]:
+        """Every violation, as ``path: message`` (empty when the instance conforms)."""
+        return [f"{'/'.join(str(p) for p in e.absolute_path) or '<root>'}: {e.message}"
+                for e in self.validator(definition).iter_errors(instance)]
+
+    def check(self, definition: str, instance: Any) -> None:
+        errs = self.errors(definition, instance)
+        assert not errs, f"{definition} breaks the wire contract:\n" + "\n".join(errs)
+
+    def check_frames(self, frames: list[bytes]) -> str:
+        """Check a multipart message's topic and header (with its body); return the topic."""
+        import json
+
+        topic = bytes(frames[0]).decode("ascii")
+        header = json.loads(bytes(frames[1]))
+        self.check(f"header.{topic}", header)
+        assert len(frames) - 2 == len(header["arrays"]), "array frames do not match the header"
+        return topic
+
+    def check_control(self, kind: str, frame: bytes) -> None:
+        """Check a control ``request`` or ``reply`` frame."""
+        import json
+
+        self.check(f"control_{kind}", json.loads(bytes(frame)))
+
+
+@pytest.fixture(scope="session")
+def wire_contract(repo_root: Path) -> WireContract:
+    """The committed wire schema (``unity_client/Tests/Golden/wire_schema.json``) as a validator."""
+    import json
+
+    return WireContract(json.loads((repo_root / "unity_client" / "Tests" / "Golden" / "wire_schema.json").read_text()))

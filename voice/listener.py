@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import Callable
 
 import numpy as np
 
+from core.clock import now_ns
 from voice.audit import AuditLog
 from voice.commandset import load_command_set
 from voice.config import VoiceConfig
@@ -128,9 +128,9 @@ class VoiceListener:
             try:
                 chunk = self.source.read(timeout=0.1)
                 if chunk is None:
-                    self._emit(self._proc.tick(time.time_ns()))
+                    self._emit(self._proc.tick(now_ns()))
                     if self.source.finished:
-                        self._emit(self._proc.feed(np.zeros(int(0.5 * 16000), np.int16), time.time_ns()))
+                        self._emit(self._proc.feed(np.zeros(int(0.5 * 16000), np.int16), now_ns()))
                         self._emit(self._proc.flush())
                         break
                     continue

@@ -25,6 +25,7 @@ from typing import Callable
 
 import numpy as np
 
+from core.clock import now_ns
 from voice.audio.comfort import ComfortNoise
 from voice.audio.vad import FLOOR_DBFS, FRAME, Endpointer, VadKind, frame_dbfs
 from voice.commandset import CommandSet
@@ -75,14 +76,14 @@ class UtteranceProcessor:
         calibration: thresholds (and fusion weights) for the engine.
         gate: a shared :class:`ConfirmationGate` (the command processor's); a private one
             when ``None``.
-        clock: host time source (``time.time_ns``); the evaluation injects a simulated clock.
+        clock: host time source (:func:`core.clock.now_ns`); the evaluation injects a simulated clock.
         on_utterance: called with each :class:`UtteranceResult` (evaluation hook).
         verifier: an :class:`~voice.verifier.model.IntentVerifier` (``None``: engine evidence only).
         vad_weights: the learned VAD (``None``: the energy endpointer).
     """
 
     def __init__(self, config: VoiceConfig, command_set: CommandSet, engine, calibration: Calibration,
-                 gate: ConfirmationGate | None = None, clock: Callable[[], int] = time.time_ns,
+                 gate: ConfirmationGate | None = None, clock: Callable[[], int] = now_ns,
                  on_utterance: Callable[[UtteranceResult], None] | None = None, verifier=None,
                  vad_weights=None) -> None:
         self.config = config

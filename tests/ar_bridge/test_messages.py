@@ -29,7 +29,15 @@ def test_state_heartbeat_and_voice_round_trip_through_the_wire():
 def test_a_heartbeat_without_video_has_every_required_field():
     body = HeartbeatMessage(uptime_s=0.1, subscribers=0).to_body()
     assert body == {"uptime_s": 0.1, "subscribers": 0, "overlay_hz": 0.0, "tracking": "off", "frozen": False,
-                    "state_version": 0, "control": "up"}
+                    "state_version": 0, "control": "up", "clock_origin_ns": 0, "clock_steps": 0,
+                    "clock_wall_step_ns": 0}
+
+
+def test_an_older_cores_heartbeat_without_control_or_clock_fields_is_read():
+    body = {"uptime_s": 2.0, "subscribers": 1, "overlay_hz": 25.0, "tracking": "ok", "frozen": False,
+            "state_version": 3}
+    hb = HeartbeatMessage.from_wire(_wire("heartbeat", body))
+    assert hb.control == "up" and hb.clock_origin_ns == 0 and hb.clock_steps == 0
 
 
 def test_incomplete_bodies_and_wrong_topics_are_refused():

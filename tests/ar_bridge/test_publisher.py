@@ -95,3 +95,29 @@ def test_endpoint_validation_names_the_key():
         NetworkConfig(pub_endpoint="localhost:5556")
     with pytest.raises(ConfigError, match="network.heartbeat_hz"):
         NetworkConfig(heartbeat_hz=2.0)
+
+
+def test_the_heartbeat_announces_a_wall_clock_step_and_the_stamps_do_not_step(endpoints):
+    from core.clock import CoreClock
+
+    shift = [0]
+    clock = CoreClock(wall=lambda: time.time_ns() + shift[0])
+    publisher = Publisher(NetworkConfig(pub_endpoint=endpoints[0], control_endpoint=endpoints[1], heartbeat_hz=20.0),
+                          clock=clock)
+    publisher.start()
+    sub = _sub(zmq.Context.instance(), publisher.config.pub_endpoint, b"heartbeat")
+    try:
+        before = _collect(sub, 0.5)
+        shift[0] = -1_000_000_000  # NTP steps the wall clock one second back
+        after = _collect(sub, 0.5)
+    finally:
+        sub.close()
+        publisher.stop()
+    assert before and after
+    assert all(m.body["clock_steps"] == 0 and m.body["clock_origin_ns"] == clock.origin_ns for m in before)
+    assert after[-1].body["clock_steps"] == 1
+    assert abs(after[-1].body["clock_wall_step_ns"] + 1_000_000_000) < 5_000_000
+    stamps = [m.t_publish_ns for m in before + after]
+    assert stamps == sorted(stamps)
+    gaps = np.diff(stamps)
+    assert gaps.max() < 300_000_000  # no one-second jump backwards or forwards

@@ -48,12 +48,15 @@ def _ask(ctx: zmq.Context, endpoint: str, command: str, rid: str) -> dict:
     return reply
 
 
-def _drain(sub: zmq.Socket, seconds: float, into: dict[str, list]) -> None:
+def _drain(sub: zmq.Socket, seconds: float, into: dict[str, list], raw: list | None = None) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         if sub.poll(20):
-            m = decode(sub.recv_multipart())
+            frames = sub.recv_multipart()
+            m = decode(frames)
             into.setdefault(m.topic, []).append(m)
+            if raw is not None:
+                raw.append(frames)
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +77,13 @@ def recorded_run(tmp_path_factory):
     rt = Runtime(cfg, demo=True, record=str(rec_dir))
     rt.start()
     msgs: dict[str, list] = {}
+    raw: list[list[bytes]] = []
     try:
-        _drain(sub, 3.0, msgs)
+        _drain(sub, 3.0, msgs, raw)
         replies = {"hide": _ask(ctx, cfg.network.control_endpoint, "hide nerve", "c1")}
-        _drain(sub, 1.0, msgs)
+        _drain(sub, 1.0, msgs, raw)
         replies["freeze"] = _ask(ctx, cfg.network.control_endpoint, "Freeze", "c2")
-        _drain(sub, 1.0, msgs)
+        _drain(sub, 1.0, msgs, raw)
         replies["unknown"] = _ask(ctx, cfg.network.control_endpoint, "fly", "c3")
         replies["state"] = _ask(ctx, cfg.network.control_endpoint, "get_state", "c4")
         late = ctx.socket(zmq.SUB)
@@ -91,12 +95,12 @@ def recorded_run(tmp_path_factory):
         late_wait = time.monotonic() - t0
         late_state = decode(late.recv_multipart()) if got_state else None
         late.close()
-        _drain(sub, 0.5, msgs)
+        _drain(sub, 0.5, msgs, raw)
     finally:
         rt.stop()
         sub.close()
         ctx.term()
-    return {"msgs": msgs, "replies": replies, "late_state": late_state, "late_wait": late_wait,
+    return {"msgs": msgs, "raw": raw, "replies": replies, "late_state": late_state, "late_wait": late_wait,
             "rec_dir": rec_dir, "summary": rt.summary()}
 
 
@@ -186,15 +190,22 @@ def test_kill_9_during_recording_then_clean_replay(tmp_path):
     assert n >= 10
 
 
-def test_replay_publish_serves_a_headset_like_the_live_loop(recorded_run):
+def test_replay_publish_serves_a_headset_like_the_live_loop(recorded_run, wire_contract):
     """The recording, replayed through the live pipeline with --publish: a reference subscriber sees
     every overlay, state and heartbeat valid by the contract, current on arrival, nothing lost."""
     import threading
 
     from ar_bridge.watch import Watcher, run_watch
 
+    raw: list[list[bytes]] = []
+
+    class KeepingWatcher(Watcher):  # the reference subscriber, keeping the frames for the schema check
+        def feed(self, frames, recv_ns):
+            raw.append([bytes(f) for f in frames])
+            return super().feed(frames, recv_ns)
+
     ep = _ep()
-    watcher = Watcher(ep)
+    watcher = KeepingWatcher(ep)
     stop = threading.Event()
     box: dict = {}
     t = threading.Thread(target=lambda: box.setdefault("summary", run_watch(watcher, None, stop=stop)))
@@ -213,3 +224,29 @@ def test_replay_publish_serves_a_headset_like_the_live_loop(recorded_run):
     assert s.topics["overlay"].count == n and s.topics["overlay"].lost == 0
     assert s.overlays.expired_on_arrival == 0
     assert s.topics["heartbeat"].count >= 5 and s.topics["state"].count >= 1
+    # replay publishes what the live loop publishes: both conform to the one wire schema, with the same topics,
+    # the same body fields and the same array kinds; only the heartbeat says the replay takes no commands
+    live, replayed = _by_topic(recorded_run["raw"], wire_contract), _by_topic(raw, wire_contract)
+    assert {"overlay", "state", "heartbeat"} <= set(replayed) <= set(live)
+    for topic, headers in replayed.items():
+        assert {tuple(sorted(h["body"])) for h in headers} == {tuple(sorted(h["body"])) for h in live[topic]}, topic
+    assert {a["name"].split("_")[0] for h in replayed["overlay"] for a in h["arrays"]} == \
+        {a["name"].split("_")[0] for h in live["overlay"] for a in h["arrays"]}
+    assert {h["body"]["control"] for h in replayed["heartbeat"]} == {"down"}
+    assert {h["body"]["control"] for h in live["heartbeat"]} == {"up"}
+
+
+def _by_topic(raw: list[list[bytes]], wire_contract) -> dict[str, list[dict]]:
+    """Every message checked against the wire schema; the headers by topic."""
+    out: dict[str, list[dict]] = {}
+    for frames in raw:
+        topic = wire_contract.check_frames(frames)
+        out.setdefault(topic, []).append(json.loads(frames[1]))
+    return out
+
+
+def test_the_live_loop_and_its_control_replies_conform_to_the_wire_schema(recorded_run, wire_contract):
+    headers = _by_topic(recorded_run["raw"], wire_contract)
+    assert {"overlay", "state", "heartbeat"} <= set(headers)
+    for reply in recorded_run["replies"].values():
+        wire_contract.check("control_reply", reply)

@@ -27,6 +27,7 @@ from sonoguide.golden import golden_messages
 from ar_bridge.publisher import Publisher
 from ar_bridge.schema import decode
 from ar_bridge.security import CurveSecurity, pair_headset
+from core.clock import CoreClock
 from sonoguide.state import CommandProcessor
 from voice.commandset import bundled_command_set_path, load_command_set
 from voice.confirm import ConfirmationGate
@@ -52,6 +53,9 @@ class Core:
         self.commands = CommandProcessor(ConfirmationGate(load_command_set(bundled_command_set_path("en")), 5.0))
         self.commands.add_listener(lambda s: self.publisher.set_state(state_message(s).to_body()) if self.publisher else None)
         self.publisher: Publisher | None = None
+        self.wall_shift_ns = 0  # a step of this core host's wall clock (NTP)
+        self.clock = self._new_clock()
+        self.requests: list[dict] = []
         self.control = ControlServer(ctl_ep, self._handle, context=ctx, socket_setup=self.setup)
         self.send_overlays = threading.Event()
         self._stop = threading.Event()
@@ -59,7 +63,12 @@ class Core:
         self._body, self._arrays = dict(golden.body), dict(golden.arrays)
         self._thread = threading.Thread(target=self._overlays, daemon=True)
 
+    def _new_clock(self) -> CoreClock:
+        """A core clock as a starting core makes one (a restarted core maps its clock afresh)."""
+        return CoreClock(wall=lambda: time.time_ns() + self.wall_shift_ns)
+
     def _handle(self, req) -> dict[str, Any]:  # what the core answers (sonoguide.routing)
+        self.requests.append(dict(req.raw))
         return handle_control(self.commands, req)[0]
 
     def _heartbeat(self) -> dict[str, Any]:
@@ -67,7 +76,8 @@ class Core:
         return {"overlay_hz": 25.0, "tracking": "ok", "frozen": s.frozen, "state_version": s.version}
 
     def start_publisher(self) -> None:
-        self.publisher = Publisher(self.cfg, heartbeat_body=self._heartbeat, context=self.ctx, socket_setup=self.setup)
+        self.publisher = Publisher(self.cfg, heartbeat_body=self._heartbeat, context=self.ctx, socket_setup=self.setup,
+                                   clock=self.clock)
         self.publisher.start()
         self.publisher.set_state(state_message(self.commands.state).to_body())
 
@@ -94,7 +104,7 @@ class Core:
             if pub is None or not self.send_overlays.is_set():
                 continue
             frame += 1
-            t = time.time_ns()
+            t = self.clock.now_ns()
             body = dict(self._body, frame_seq=frame, valid_until_ns=t + 200_000_000, frozen=self.commands.state.frozen)
             pub.publish("overlay", t, body, self._arrays)
 
@@ -106,7 +116,8 @@ def ctx():
     c.term()
 
 
-def test_client_follows_a_real_core_through_commands_staleness_and_a_restart(probe_build, probe_tools, ctx):
+def test_client_follows_a_real_core_through_commands_staleness_and_a_restart(probe_build, probe_tools, ctx,
+                                                                            wire_contract):
     Probe, _reply = probe_tools.Probe, probe_tools.reply
     pub_ep, ctl_ep, audio_ep = _free_endpoint(), _free_endpoint(), _free_endpoint()
     audio = ctx.socket(zmq.PULL)
@@ -145,6 +156,24 @@ def test_client_follows_a_real_core_through_commands_staleness_and_a_restart(pro
         assert not r["ok"] and "unknown command 'fly'" in r["error"]
         r = _reply(probe, "get_state")
         assert r["ok"] and r["state_version"] == core.commands.state.version
+        for request in core.requests:  # what the C# client sent conforms to the wire schema
+            wire_contract.check("control_request", request)
+
+        # voice decisions reach the headset
+        for name in ("voice", "voice_rejected"):
+            golden_voice = golden_messages()[name]
+            core.publisher.publish("voice", golden_voice.t_capture_ns, dict(golden_voice.body))
+            probe.wait_for(lambda e: e["event"] == "message" and e["topic"] == "voice"
+                           and e["decision"] == golden_voice.body["decision"], 3, f"the {name} message")
+
+        # the core host's wall clock steps one second back (NTP): announced, fresh overlays stay current
+        start = probe.mark()
+        core.wall_shift_ns = -1_000_000_000
+        probe.after(start, lambda e: e["event"] == "notice" and "wall clock stepped" in e["text"], 3, "the step notice")
+        time.sleep(0.3)
+        rep = probe.report()
+        assert rep["overlay_current"], rep
+        assert all(o["current"] for o in probe.events[start:] if o["event"] == "overlay")
 
         # headset audio in the contract's format
         probe.send("audio 5")
@@ -152,7 +181,9 @@ def test_client_follows_a_real_core_through_commands_staleness_and_a_restart(pro
         deadline = time.monotonic() + 5
         while len(got) < 5 and time.monotonic() < deadline:
             if audio.poll(200):
-                got.append(decode(audio.recv_multipart()))
+                frames = audio.recv_multipart()
+                assert wire_contract.check_frames(frames) == "audio"  # what the C# encoder sent conforms
+                got.append(decode(frames))
         assert len(got) == 5, f"{len(got)} audio chunks arrived"
         assert [m.seq for m in got] == [1, 2, 3, 4, 5]
         for m in got:
@@ -183,10 +214,14 @@ def test_client_follows_a_real_core_through_commands_staleness_and_a_restart(pro
         assert not rep["overlay_current"] and rep["overlay_reason"] in ("LinkDown", "Expired")
         assert rep["hud"][0].startswith("Alarm: LINK DOWN")
 
-        # the core comes back on the same endpoint: the client reconnects with back-off and resumes
+        # the core comes back on the same endpoint, with a new clock mapping: the client reconnects with back-off,
+        # starts its clock estimate afresh and resumes
+        core.clock = core._new_clock()
         core.start_publisher()
         start = probe.mark()
         probe.after(start, lambda e: e["event"] == "link" and e["state"] == "Up", 10, "link up after the restart")
+        probe.after(start, lambda e: e["event"] == "message" and e["topic"] == "heartbeat"
+                    and e["clock_origin_ns"] == core.clock.origin_ns, 5, "the new core's clock origin")
         probe.after(start, lambda e: e["event"] == "overlay" and e["current"], 5, "current overlays after the restart")
         rep = probe.report()
         assert rep["reconnects"] >= 1 and rep["decode_errors"] == 0

@@ -60,3 +60,18 @@ def test_protocol_layer_is_engine_free():
     offenders = [str(p.relative_to(UNITY)) for p in PROTOCOL.rglob("*.cs")
                  if re.search(r"\b(UnityEngine|UnityEditor|NetMQ|AsyncIO)\b", code(p))]
     assert not offenders, f"Protocol must not use UnityEngine, UnityEditor or NetMQ: {offenders}"
+
+
+def test_the_csharp_readers_conform_to_the_wire_schema(results):
+    """The C# side of the schema check ran and passed, including the checks that it fails on a drifted schema."""
+    names = ("ClientReadsExactlyTheFieldsTheSchemaDescribes", "EveryHeaderHasTheFieldsTheDecoderReads",
+             "SchemaVersionsAreTheOnesTheClientSupports", "AFieldTheCoreAddsIsReported",
+             "AFieldTheCoreNoLongerSendsIsReported", "ATypeTheClientCannotReadIsReported",
+             "ANullTheClientCannotTakeIsReported", "AFieldTheClientRequiresButTheSchemaLeavesOptionalIsReported",
+             "AFieldTheClientStartsReadingIsReported")
+    for name in names:
+        key = f"WireSchemaTests.{name}"
+        assert key in results, f"{key} did not run"
+        assert results[key]["outcome"] == "passed", f"{key}: {results[key]['message']}"
+    control = [k for k in results if k.startswith("ControlGoldenTests.ClientReadsTheReply(")]
+    assert len(control) >= 6 and all(results[k]["outcome"] == "passed" for k in control)

@@ -28,6 +28,9 @@ namespace Sonoguide.Runtime
         private StreamingResampler _resampler;
         private AudioStreamEncoder _encoder;
         private RateLimitedLog _log;
+        private readonly MicrophoneStartFlow _flow = new MicrophoneStartFlow();
+        private MicrophoneState _lastState;
+        private bool _reportedGiveUp;
 
         /// <summary>The client whose audio endpoint receives the stream.</summary>
         public SonoguideClient Client
@@ -41,21 +44,72 @@ namespace Sonoguide.Runtime
             get { return string.IsNullOrEmpty(deviceName) ? null : deviceName; }
         }
 
+        /// <summary>Where starting the microphone stands, for the HUD ("MIC: waiting for permission", "MIC ON", ...).</summary>
+        public string Status
+        {
+            get { return _flow.Status; }
+        }
+
         private void OnEnable()
         {
             _log = new RateLimitedLog(this);
+            _flow.Reset();
+            _lastState = _flow.State;
+        }
+
+        /// <summary>The platform's answer: on Android (Quest) the runtime permission, elsewhere always granted
+        /// (HoloLens declares the Microphone capability in the app manifest instead).</summary>
+        private static bool HasPermission()
+        {
 #if UNITY_ANDROID && !UNITY_EDITOR
-            if (!UnityEngine.Android.Permission.HasUserAuthorizedPermission(UnityEngine.Android.Permission.Microphone))
-            {
-                UnityEngine.Android.Permission.RequestUserPermission(UnityEngine.Android.Permission.Microphone);
-            }
+            return UnityEngine.Android.Permission.HasUserAuthorizedPermission(UnityEngine.Android.Permission.Microphone);
+#else
+            return true;
 #endif
-            if (Microphone.devices.Length == 0)
+        }
+
+        private void RequestPermission()
+        {
+#if UNITY_ANDROID && !UNITY_EDITOR
+            var callbacks = new UnityEngine.Android.PermissionCallbacks();
+            callbacks.PermissionDenied += _ => _flow.OnDenied();
+            callbacks.PermissionDeniedAndDontAskAgain += _ => _flow.OnDenied();
+            UnityEngine.Android.Permission.RequestUserPermission(UnityEngine.Android.Permission.Microphone, callbacks);
+#endif
+        }
+
+        /// <summary>Advance the permission and start flow (<see cref="MicrophoneStartFlow"/>): ask once, start when
+        /// permission and a device are there, retry a failed start.</summary>
+        private void StepStartFlow()
+        {
+            bool recording = _clip != null && Microphone.IsRecording(Device);
+            var action = _flow.Step(Time.unscaledTime, HasPermission(), Microphone.devices.Length, recording);
+            if (action == MicrophoneAction.RequestPermission)
             {
-                Debug.LogError("[sonoguide] no microphone found; headset audio is off (on HoloLens enable the Microphone capability)", this);
-                enabled = false;
-                return;
+                RequestPermission();
             }
+            else if (action == MicrophoneAction.Start)
+            {
+                StartRecording();
+            }
+            if (_flow.State != _lastState || (_flow.GaveUp && !_reportedGiveUp))
+            {
+                _lastState = _flow.State;
+                _reportedGiveUp = _flow.GaveUp;
+                if (_flow.State == MicrophoneState.Recording || _flow.State == MicrophoneState.Starting)
+                {
+                    Debug.Log("[sonoguide] " + _flow.Status, this);
+                }
+                else
+                {
+                    Debug.LogWarning("[sonoguide] " + _flow.Status + (_flow.State == MicrophoneState.WaitingForDevice
+                        ? " (on HoloLens enable the Microphone capability)" : ""), this);
+                }
+            }
+        }
+
+        private void StartRecording()
+        {
             int min, max;
             Microphone.GetDeviceCaps(Device, out min, out max);
             bool any = min == 0 && max == 0;
@@ -79,6 +133,7 @@ namespace Sonoguide.Runtime
 
         private void Update()
         {
+            StepStartFlow();
             var session = client != null ? client.Session : null;
             if (_clip == null || session == null || !Microphone.IsRecording(Device))
             {

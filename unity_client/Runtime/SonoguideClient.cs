@@ -150,6 +150,7 @@ namespace Sonoguide.Runtime
             _session.LinkChanged += OnLink;
             _session.ReplyReceived += OnReply;
             _session.ErrorReported += reason => _log.Warning(reason);
+            _session.Noticed += text => Debug.Log("[sonoguide] " + text, this);
             _session.Start();
             _status = "connecting to " + options.DataEndpoint + (options.Keys != null ? " (CurveZMQ)" : " (unencrypted)");
         }

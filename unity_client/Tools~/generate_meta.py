@@ -4,7 +4,8 @@
 Unity needs a ``.meta`` file with a stable GUID beside every asset of an immutable package (one installed from a Git
 URL): without it the asset is ignored. The GUID is derived from the path (MD5 of ``org.sonoguide.client:<path>``),
 so running this again changes nothing and two clones agree. Skipped: hidden files, folders ending in ``~`` (Unity
-ignores them).
+ignores them), except ``Samples~``: Unity copies a sample with its ``.meta`` files into ``Assets/`` on import, and the
+sample scene finds its scripts by these GUIDs (the folder itself gets none).
 
 Usage: ``python3 unity_client/Tools~/generate_meta.py [--check]``; ``--check`` lists missing or stale files and exits 1.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1]
 PACKAGE_NAME = "org.sonoguide.client"
 NO_META_INSIDE: tuple[str, ...] = ()
+SAMPLES = "Samples~"
 
 _IMPORTER = {
     ".cs": """MonoImporter:
@@ -90,7 +92,11 @@ def assets(root: Path = PACKAGE) -> list[Path]:
     """Every file and folder of the package that needs a ``.meta`` file."""
     out: list[Path] = []
     for p in sorted(root.iterdir()):
-        if p.name.startswith(".") or p.name.endswith("~") or p.suffix == ".meta":
+        if p.name.startswith(".") or p.suffix == ".meta":
+            continue
+        if p.name.endswith("~"):
+            if p.name == SAMPLES and p.is_dir():
+                out.extend(assets(p))
             continue
         rel = p.relative_to(PACKAGE).as_posix()
         inside_excluded = any(rel.startswith(d + "/") for d in NO_META_INSIDE)
@@ -113,7 +119,8 @@ def problems() -> list[str]:
         elif meta.read_text() != meta_text(a):
             found.append(f"stale {meta.relative_to(PACKAGE)}")
     for meta in PACKAGE.rglob("*.meta"):
-        if meta not in wanted and not any(part.endswith("~") for part in meta.relative_to(PACKAGE).parts):
+        parts = meta.relative_to(PACKAGE).parts
+        if meta not in wanted and not any(part.endswith("~") and part != SAMPLES for part in parts):
             found.append(f"orphan {meta.relative_to(PACKAGE)}")
     return found
 

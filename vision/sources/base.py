@@ -14,7 +14,7 @@ class FrameSource(Protocol):
     """Anything that yields :class:`~core.types.Frame` objects.
 
     ``read()`` blocks until the next frame is captured and returns it stamped with its capture
-    time (host ``time.time_ns()``); it returns ``None`` at the end of a finite stream. Opening a
+    time (the core clock, :func:`core.clock.now_ns`); it returns ``None`` at the end of a finite stream. Opening a
     source that cannot work (missing device, unreadable file) raises
     :class:`~core.errors.DeviceError` or :class:`~core.errors.InputError`.
     """

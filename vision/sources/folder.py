@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import cv2
 
+from core.clock import now_ns
 from core.errors import InputError
 from vision.sources.base import RateLimiter
 from vision.sources.opencv_log import quiet_opencv
@@ -61,7 +61,7 @@ class ImageFolderSource:
                     self.skipped.append(path)
                 continue
             self._limiter.wait()
-            frame = Frame(image=img, t_capture_ns=time.time_ns(), seq=self._seq, source=str(path),
+            frame = Frame(image=img, t_capture_ns=now_ns(), seq=self._seq, source=str(path),
                           mm_per_px=self._mm)
             self._seq += 1
             return frame

@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 
+from core.clock import now_ns
 from core.camera import CameraIntrinsics
 from vision.sources.base import RateLimiter
 from vision.tracking.board import BoardSpec, load_board
@@ -66,7 +67,7 @@ class SyntheticMarkerCamera:
         t_s = (time.monotonic() - self._t0) if self._realtime else self._seq / self.fps
         T = self.probe.T_camera_from_board(t_s)
         image = self._cam.render(T, noise=self._noise, rng=self._rng)
-        frame = Frame(image=image, t_capture_ns=time.time_ns(), seq=self._seq, source=self.name,
+        frame = Frame(image=image, t_capture_ns=now_ns(), seq=self._seq, source=self.name,
                       truth={"T_camera_from_board": T, "t_s": t_s})
         self._seq += 1
         return frame

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+from core.clock import now_ns
 from core.configtools import require
 from vision.phantom import Phantom, PhantomConfig
 from vision.sources.base import RateLimiter
@@ -43,7 +44,7 @@ class PhantomSource:
             return None
         self._limiter.wait()
         pf = self.phantom.render(t_s)
-        frame = Frame(image=pf.image, t_capture_ns=time.time_ns(), seq=self._seq, source=self.name,
+        frame = Frame(image=pf.image, t_capture_ns=now_ns(), seq=self._seq, source=self.name,
                       mm_per_px=pf.mm_per_px, truth=pf.truth())
         self._seq += 1
         return frame

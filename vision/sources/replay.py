@@ -19,6 +19,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
+from core.clock import now_ns
 from core.errors import RecordingError
 from core.recording import RecordedFrame, frame_from_record, read_meta, read_records
 from core.types import Frame
@@ -74,7 +75,7 @@ class ReplaySource:
     def _pace(self, t_capture_ns: int) -> None:
         if self._t0_wall is None:
             self._t0_wall, self._t0_rec = time.monotonic(), t_capture_ns
-            self.offset_ns = time.time_ns() - t_capture_ns
+            self.offset_ns = now_ns() - t_capture_ns
             return
         if self.realtime:
             delay = self._t0_wall + (t_capture_ns - self._t0_rec) / 1e9 - time.monotonic()

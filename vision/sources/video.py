@@ -7,11 +7,11 @@ be opened gives one actionable error, not OpenCV's per-backend ``[ WARN ]`` line
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import cv2
 
+from core.clock import now_ns
 from core.errors import DeviceError, InputError
 from vision.sources.base import RateLimiter
 from vision.sources.opencv_log import quiet_opencv
@@ -76,7 +76,7 @@ class VideoSource:
             if not self._file:
                 raise DeviceError(f"capture device {self.name} stopped delivering frames; check the cable")
             return None
-        t = time.time_ns()
+        t = now_ns()
         if self._gray and img.ndim == 3:
             img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
         frame = Frame(image=img, t_capture_ns=t, seq=self._seq, source=self.name, mm_per_px=self._mm)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.clock import now_ns
 from core.errors import ConfigError, DeviceError
 from core.pose import PoseMeasurement
 from core.se3 import is_rigid
@@ -113,7 +114,7 @@ class IgtlPoseSource:
             timeout_s: wait up to this long for a new message when none is pending.
         """
         msg = self._client.wait_for_message(self.config.device_name, timeout=max(timeout_s, 0.0))
-        now = time.time_ns()
+        now = now_ns()
         with self._lock:
             if msg is not None:
                 self._last = self._to_measurement(msg, now)

@@ -18,6 +18,7 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
+from core.clock import now_ns
 from core.errors import DeviceError, InputError, NetworkError
 from voice.audio.resample import StreamingResampler
 from voice.audio.wavio import float_to_int16, read_wav
@@ -124,7 +125,7 @@ class WavSource(_QueueSource):
 
     def _run(self) -> None:
         assert self.pcm is not None
-        t0 = time.time_ns()
+        t0 = now_ns()
         t_mono = time.monotonic()
         pos_total = 0
         while not self._stop.is_set():
@@ -186,7 +187,7 @@ class MicrophoneSource(_QueueSource):
 
         def callback(indata, frames, time_info, status) -> None:  # PortAudio thread: enqueue only
             try:
-                self._raw.put_nowait((indata[:, 0].copy(), time.time_ns() - int(frames * 1e9 / rate)))
+                self._raw.put_nowait((indata[:, 0].copy(), now_ns() - int(frames * 1e9 / rate)))
             except queue.Full:
                 self.dropped += 1
 
@@ -241,7 +242,7 @@ def encode_audio(pcm: np.ndarray, seq: int, t_capture_ns: int, sample_rate: int 
 
     a = np.ascontiguousarray(np.asarray(pcm).astype("<i2").ravel())
     header = {"schema": AUDIO_SCHEMA, "seq": int(seq), "t_capture_ns": int(t_capture_ns),
-              "t_publish_ns": time.time_ns(), "arrays": [{"name": "pcm", "dtype": "<i2", "shape": [len(a)]}],
+              "t_publish_ns": now_ns(), "arrays": [{"name": "pcm", "dtype": "<i2", "shape": [len(a)]}],
               "body": {"sample_rate": int(sample_rate), "channels": int(channels)}}
     return [TOPIC_AUDIO.encode("ascii"), json.dumps(header, separators=(",", ":")).encode("utf-8"), a.tobytes()]
 

@@ -202,6 +202,7 @@ namespace UnityEngine
 
     public sealed class Debug
     {
+        public static void Log(object message, Object context) { throw new NotImplementedException(); }
         public static void LogWarning(object message, Object context) { throw new NotImplementedException(); }
         public static void LogError(object message, Object context) { throw new NotImplementedException(); }
     }
@@ -307,5 +308,53 @@ namespace UnityEngine.Android
         public const string Microphone = "android.permission.RECORD_AUDIO";
         public static bool HasUserAuthorizedPermission(string permission) { throw new NotImplementedException(); }
         public static void RequestUserPermission(string permission) { throw new NotImplementedException(); }
+        public static void RequestUserPermission(string permission, PermissionCallbacks callbacks) { throw new NotImplementedException(); }
+    }
+
+    // Unity 2020.2+: UnityEngine.Android.PermissionCallbacks (events with the permission name).
+    public class PermissionCallbacks
+    {
+        public event Action<string> PermissionGranted;
+        public event Action<string> PermissionDenied;
+        public event Action<string> PermissionDeniedAndDontAskAgain;
+    }
+}
+
+namespace UnityEngine.XR
+{
+    using System;
+
+    // Unity 2021.3 Scripting API, UnityEngine.XR (XR module): InputDevices, InputDevice, CommonUsages, XRNode.
+    public enum XRNode { LeftEye = 0, RightEye = 1, CenterEye = 2, Head = 3, LeftHand = 4, RightHand = 5, GameController = 6, TrackingReference = 7, HardwareTracker = 8 }
+
+    [Flags]
+    public enum InputTrackingState : uint { None = 0, Position = 1, Rotation = 2, Velocity = 4, AngularVelocity = 8, Acceleration = 16, AngularAcceleration = 32, All = 63 }
+
+    public struct InputFeatureUsage<T>
+    {
+        public string name { get { throw new NotImplementedException(); } }
+    }
+
+    public static class CommonUsages
+    {
+        public static InputFeatureUsage<bool> isTracked;
+        public static InputFeatureUsage<InputTrackingState> trackingState;
+        public static InputFeatureUsage<Vector3> devicePosition;
+        public static InputFeatureUsage<Quaternion> deviceRotation;
+    }
+
+    public struct InputDevice
+    {
+        public bool isValid { get { throw new NotImplementedException(); } }
+        public string name { get { throw new NotImplementedException(); } }
+        public bool TryGetFeatureValue(InputFeatureUsage<bool> usage, out bool value) { throw new NotImplementedException(); }
+        public bool TryGetFeatureValue(InputFeatureUsage<InputTrackingState> usage, out InputTrackingState value) { throw new NotImplementedException(); }
+        public bool TryGetFeatureValue(InputFeatureUsage<Vector3> usage, out Vector3 value) { throw new NotImplementedException(); }
+        public bool TryGetFeatureValue(InputFeatureUsage<Quaternion> usage, out Quaternion value) { throw new NotImplementedException(); }
+    }
+
+    public static class InputDevices
+    {
+        public static InputDevice GetDeviceAtXRNode(XRNode node) { throw new NotImplementedException(); }
     }
 }

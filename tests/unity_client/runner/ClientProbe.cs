@@ -83,6 +83,7 @@ public static class ClientProbe
             var session = new SonoguideSession(transport, options);
             session.LinkChanged += (state, detail) => Emit(Event("link").Set("state", JsonValue.From(state.ToString())).Set("detail", JsonValue.From(detail)));
             session.ErrorReported += reason => Emit(Event("error").Set("reason", JsonValue.From(reason)));
+            session.Noticed += text => Emit(Event("notice").Set("text", JsonValue.From(text)));
             session.ReplyReceived += (request, reply) => Emit(Event("reply")
                 .Set("id", JsonValue.From(request.Id)).Set("command", JsonValue.From(request.Command))
                 .Set("ok", JsonValue.From(reply.Ok)).Set("status", JsonValue.From(reply.Status)).Set("intent", JsonValue.From(reply.Intent))
@@ -109,6 +110,17 @@ public static class ClientProbe
                 {
                     e.Set("version", JsonValue.From(s.Version)).Set("frozen", JsonValue.From(s.Frozen))
                      .Set("pending", JsonValue.From(s.PendingConfirmation)).Set("tracking", JsonValue.From(s.Tracking));
+                }
+                var hb = m as HeartbeatMessage;
+                if (hb != null)
+                {
+                    e.Set("control", JsonValue.From(hb.Control)).Set("clock_origin_ns", JsonValue.From(hb.ClockOriginNs))
+                     .Set("clock_steps", JsonValue.From(hb.ClockSteps));
+                }
+                var v = m as VoiceMessage;
+                if (v != null)
+                {
+                    e.Set("decision", JsonValue.From(v.Decision)).Set("intent", JsonValue.From(v.Intent));
                 }
                 Emit(e);
             };

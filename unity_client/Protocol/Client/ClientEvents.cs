@@ -47,4 +47,11 @@ namespace Sonoguide.Protocol.Client
         /// <summary>The reason, naming the problem.</summary>
         public string Reason { get; internal set; }
     }
+
+    /// <summary>Something worth a log line that is not a fault (the core's clock changed or its wall clock stepped).</summary>
+    public sealed class NoticeEvent : ClientEvent
+    {
+        /// <summary>What happened, in words.</summary>
+        public string Text { get; internal set; }
+    }
 }

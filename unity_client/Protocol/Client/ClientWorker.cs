@@ -46,6 +46,8 @@ namespace Sonoguide.Protocol.Client
         private long _received;
         private long _overlays;
         private long _decodeErrors;
+        private long _clockOriginNs;
+        private long _coreClockSteps;
         private long _lost;
         private long _reconnects;
         private long _droppedEvents;
@@ -303,13 +305,17 @@ namespace Sonoguide.Protocol.Client
                 }
                 return;
             }
+            var heartbeat = msg as HeartbeatMessage;
+            if (heartbeat != null)
+            {
+                NoteCoreClock(heartbeat);
+            }
             HostClock.Observe(localNs, msg.TPublishNs);
             var seq = _sequences.Observe(msg.Topic, msg.Seq);
             if (seq.Event == SequenceEvent.Gap)
             {
                 Interlocked.Add(ref _lost, seq.Missed);
             }
-            var heartbeat = msg as HeartbeatMessage;
             if (heartbeat != null)
             {
                 Link.OnHeartbeat(localNs, heartbeat.TPublishNs, heartbeat.Seq);
@@ -322,6 +328,29 @@ namespace Sonoguide.Protocol.Client
                 return;
             }
             Enqueue(new MessageEvent { LocalTimeNs = localNs, Message = msg, Sequence = seq });
+        }
+
+        /// <summary>
+        /// A new core clock mapping (a core started) makes the host clock estimate start afresh from this message; a new
+        /// wall-clock step of the core is reported (the core's stamps do not step, so the estimate stays).
+        /// </summary>
+        private void NoteCoreClock(HeartbeatMessage heartbeat)
+        {
+            if (heartbeat.ClockOriginNs != 0 && heartbeat.ClockOriginNs != _clockOriginNs)
+            {
+                if (_clockOriginNs != 0)
+                {
+                    HostClock.MarkReconnected();
+                    Notice("the core's clock changed (a core started): clock estimate restarted");
+                }
+                _clockOriginNs = heartbeat.ClockOriginNs;
+            }
+            if (heartbeat.ClockSteps > _coreClockSteps)
+            {
+                Notice("the core host's wall clock stepped (" + (heartbeat.ClockWallStepNs / 1e6).ToString("F1", System.Globalization.CultureInfo.InvariantCulture)
+                       + " ms from its stamps); overlay times are unaffected");
+            }
+            _coreClockSteps = heartbeat.ClockSteps;
         }
 
         private void PumpControl()
@@ -433,6 +462,11 @@ namespace Sonoguide.Protocol.Client
         {
             Volatile.Write(ref _lastError, reason);
             Enqueue(new ErrorEvent { LocalTimeNs = _now(), Reason = reason });
+        }
+
+        private void Notice(string text)
+        {
+            Enqueue(new NoticeEvent { LocalTimeNs = _now(), Text = text });
         }
 
         private void Enqueue(ClientEvent evt)

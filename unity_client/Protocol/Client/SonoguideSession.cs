@@ -69,6 +69,9 @@ namespace Sonoguide.Protocol.Client
         /// <summary>Something went wrong (a refused message, a socket error); the client keeps running.</summary>
         public event Action<string> ErrorReported;
 
+        /// <summary>Raised on the main thread for something worth a log line that is not a fault (the core's clock).</summary>
+        public event Action<string> Noticed;
+
         /// <summary>Start the background thread.</summary>
         public void Start()
         {
@@ -138,6 +141,13 @@ namespace Sonoguide.Protocol.Client
                 {
                     var handler = ErrorReported;
                     if (handler != null) handler(e.Reason);
+                    continue;
+                }
+                var notice = evt as NoticeEvent;
+                if (notice != null)
+                {
+                    var handler = Noticed;
+                    if (handler != null) handler(notice.Text);
                 }
             }
             LinkState = _worker.Link.StateAt(_now());
@@ -209,6 +219,7 @@ namespace Sonoguide.Protocol.Client
                 LocalNowNs = _now(),
                 HostNowNs = HostNowNs(),
                 HostClockKnown = HostClockKnown,
+                Control = Heartbeat == null ? null : Heartbeat.Control,
             });
         }
 

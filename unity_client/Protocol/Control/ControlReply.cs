@@ -57,25 +57,13 @@ namespace Sonoguide.Protocol.Control
             {
                 throw new ProtocolException("control reply must be a JSON object");
             }
-            var ok = obj["ok"] as JsonBool;
-            if (ok == null)
-            {
-                throw new ProtocolException("control reply field 'ok' missing or not true/false");
-            }
-            var reply = new ControlReply { Ok = ok.Value, Raw = obj };
-            var id = obj["id"];
-            if (id is JsonString)
-            {
-                reply.Id = ((JsonString)id).Value;
-            }
-            else if (id is JsonNumber)
-            {
-                reply.Id = ((JsonNumber)id).Text;
-            }
-            reply.Status = (obj["status"] as JsonString)?.Value;
-            reply.Intent = (obj["intent"] as JsonString)?.Value;
-            reply.Error = (obj["error"] as JsonString)?.Value;
-            reply.State = obj["state"] as JsonObject;
+            var b = new BodyReader(obj, "control reply", "control_reply");
+            var reply = new ControlReply { Ok = b.Bool("ok"), Raw = obj };
+            reply.Id = b.NullableIdText("id");
+            reply.Status = b.NullableString("status");
+            reply.Intent = b.NullableString("intent");
+            reply.Error = b.NullableString("error");
+            reply.State = b.NullableObject("state");
             if (!reply.Ok && reply.Error == null)
             {
                 reply.Error = "the core refused the command without a reason";

@@ -8,15 +8,36 @@ namespace Sonoguide.Protocol.Messages
     /// (e.g. <c>overlay body field 'frame_seq' missing or not an integer</c>). Unknown fields are ignored,
     /// as PROTOCOL.md's "extend, do not break" rule requires.
     /// </summary>
+    /// <remarks>
+    /// Each read names the field's place in the wire schema (<c>schemaPath</c>, a <c>$defs</c> entry of
+    /// <c>wire_schema.json</c>) and, while a <see cref="WireFieldRecorder"/> is active on the thread, records the
+    /// field, the JSON types it accepts, whether it accepts null and whether it requires the field. The package's
+    /// tests compare these records with the schema, so the C# reader and the Python writer cannot drift apart.
+    /// </remarks>
     internal sealed class BodyReader
     {
         private readonly JsonObject _obj;
         private readonly string _where;
+        private readonly string _schemaPath;
+        private readonly WireFieldRecorder _recorder;
+        private HashSet<string> _probed;
 
-        internal BodyReader(JsonObject obj, string where)
+        internal BodyReader(JsonObject obj, string where, string schemaPath)
         {
             _obj = obj;
             _where = where;
+            _schemaPath = schemaPath;
+            _recorder = WireFieldRecorder.Current;
+        }
+
+        /// <summary>Record a read (only while a recorder is active): the field accepts <paramref name="types"/>.</summary>
+        private void Note(string key, string types, bool nullable, bool required)
+        {
+            if (_recorder != null)
+            {
+                bool probed = _probed != null && _probed.Contains(key);
+                _recorder.Add(new WireFieldUse(_schemaPath, key, types, nullable, required && !probed));
+            }
         }
 
         internal JsonObject Object
@@ -35,12 +56,27 @@ namespace Sonoguide.Protocol.Messages
             return _obj.TryGetValue(key, out v) ? v : null;
         }
 
+        /// <summary>Whether the field is present; a field read after this check counts as optional.</summary>
         internal bool Has(string key)
         {
+            if (_recorder != null)
+            {
+                (_probed ?? (_probed = new HashSet<string>(System.StringComparer.Ordinal))).Add(key);
+                if (!_obj.ContainsKey(key))
+                {
+                    _recorder.AddAbsent(_schemaPath, key);
+                }
+            }
             return _obj.ContainsKey(key);
         }
 
         internal long Long(string key)
+        {
+            Note(key, "integer", false, true);
+            return LongValue(key);
+        }
+
+        private long LongValue(string key)
         {
             var n = Get(key) as JsonNumber;
             long v;
@@ -53,15 +89,28 @@ namespace Sonoguide.Protocol.Messages
 
         internal long? NullableLong(string key)
         {
+            Note(key, "integer", true, false);
             var v = Get(key);
             if (v == null || v.IsNull)
             {
                 return null;
             }
-            return Long(key);
+            return LongValue(key);
+        }
+
+        /// <summary>An optional integer that defaults to <paramref name="fallback"/> when absent or null.</summary>
+        internal long OptionalLong(string key, long fallback)
+        {
+            return NullableLong(key) ?? fallback;
         }
 
         internal double Double(string key)
+        {
+            Note(key, "number", false, true);
+            return DoubleValue(key);
+        }
+
+        private double DoubleValue(string key)
         {
             var n = Get(key) as JsonNumber;
             if (n == null)
@@ -73,16 +122,18 @@ namespace Sonoguide.Protocol.Messages
 
         internal double? NullableDouble(string key)
         {
+            Note(key, "number", true, false);
             var v = Get(key);
             if (v == null || v.IsNull)
             {
                 return null;
             }
-            return Double(key);
+            return DoubleValue(key);
         }
 
         internal bool Bool(string key)
         {
+            Note(key, "boolean", false, true);
             var b = Get(key) as JsonBool;
             if (b == null)
             {
@@ -92,6 +143,12 @@ namespace Sonoguide.Protocol.Messages
         }
 
         internal string String(string key)
+        {
+            Note(key, "string", false, true);
+            return StringValue(key);
+        }
+
+        private string StringValue(string key)
         {
             var s = Get(key) as JsonString;
             if (s == null)
@@ -103,12 +160,33 @@ namespace Sonoguide.Protocol.Messages
 
         internal string NullableString(string key)
         {
+            Note(key, "string", true, false);
             var v = Get(key);
             if (v == null || v.IsNull)
             {
                 return null;
             }
-            return String(key);
+            return StringValue(key);
+        }
+
+        /// <summary>A request id echoed back: a string or an integer (as its text), or null.</summary>
+        internal string NullableIdText(string key)
+        {
+            Note(key, "string|integer", true, false);
+            var v = Get(key);
+            if (v is JsonString)
+            {
+                return ((JsonString)v).Value;
+            }
+            if (v is JsonNumber)
+            {
+                return ((JsonNumber)v).Text;
+            }
+            if (v == null || v.IsNull)
+            {
+                return null;
+            }
+            throw Bad(key, "a string or an integer");
         }
 
         internal string OptionalString(string key, string fallback)
@@ -117,6 +195,12 @@ namespace Sonoguide.Protocol.Messages
         }
 
         internal JsonObject NullableObject(string key)
+        {
+            Note(key, "object", true, false);
+            return ObjectValue(key);
+        }
+
+        private JsonObject ObjectValue(string key)
         {
             var v = Get(key);
             if (v == null || v.IsNull)
@@ -133,7 +217,13 @@ namespace Sonoguide.Protocol.Messages
 
         internal JsonObject RequiredObject(string key)
         {
-            var o = NullableObject(key);
+            Note(key, "object", false, true);
+            return RequiredObjectValue(key);
+        }
+
+        private JsonObject RequiredObjectValue(string key)
+        {
+            var o = ObjectValue(key);
             if (o == null)
             {
                 throw Bad(key, "an object");
@@ -142,6 +232,12 @@ namespace Sonoguide.Protocol.Messages
         }
 
         internal JsonArray List(string key)
+        {
+            Note(key, "array", false, true);
+            return ListValue(key);
+        }
+
+        private JsonArray ListValue(string key)
         {
             var a = Get(key) as JsonArray;
             if (a == null)
@@ -152,6 +248,12 @@ namespace Sonoguide.Protocol.Messages
         }
 
         internal double[] Numbers(string key, int count)
+        {
+            Note(key, "array", false, true);
+            return NumbersValue(key, count);
+        }
+
+        private double[] NumbersValue(string key, int count)
         {
             var a = Get(key) as JsonArray;
             if (a == null || a.Count != count)
@@ -173,17 +275,19 @@ namespace Sonoguide.Protocol.Messages
 
         internal double[] NullableNumbers(string key, int count)
         {
+            Note(key, "array", true, false);
             var v = Get(key);
             if (v == null || v.IsNull)
             {
                 return null;
             }
-            return Numbers(key, count);
+            return NumbersValue(key, count);
         }
 
         internal List<string> Strings(string key)
         {
-            var a = List(key);
+            Note(key, "array", false, true);
+            var a = ListValue(key);
             var result = new List<string>(a.Count);
             foreach (var item in a.Items)
             {
@@ -199,7 +303,8 @@ namespace Sonoguide.Protocol.Messages
 
         internal Dictionary<string, bool> BoolMap(string key)
         {
-            var o = RequiredObject(key);
+            Note(key, "map", false, true);
+            var o = RequiredObjectValue(key);
             var result = new Dictionary<string, bool>(System.StringComparer.Ordinal);
             foreach (var k in o.Keys)
             {
@@ -216,8 +321,9 @@ namespace Sonoguide.Protocol.Messages
         /// <summary>A map of class name to distance (mm) or null, as the needle's distance fields.</summary>
         internal Dictionary<string, double?> NullableNumberMap(string key)
         {
+            Note(key, "map", true, false);
             var result = new Dictionary<string, double?>(System.StringComparer.Ordinal);
-            var o = NullableObject(key);
+            var o = ObjectValue(key);
             if (o == null)
             {
                 return result;

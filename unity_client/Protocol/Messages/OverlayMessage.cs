@@ -108,7 +108,7 @@ namespace Sonoguide.Protocol.Messages
         /// <exception cref="ProtocolException">a required field is missing or has the wrong type, or an array is missing or malformed.</exception>
         public static OverlayMessage FromWire(WireMessage wire)
         {
-            var b = new BodyReader(wire.Body, "overlay body");
+            var b = new BodyReader(wire.Body, "overlay body", "overlay");
             var m = new OverlayMessage(wire);
             m.FrameSeq = b.Long("frame_seq");
             m.ValidUntilNs = b.Long("valid_until_ns");
@@ -194,7 +194,7 @@ namespace Sonoguide.Protocol.Messages
                 {
                     throw new ProtocolException("overlay body field 'structures[" + i + "]' is not an object");
                 }
-                var s = new BodyReader(o, "overlay structures[" + i + "]");
+                var s = new BodyReader(o, "overlay structures[" + i + "]", "overlay.structure");
                 string contour = s.String("contour");
                 result.Add(new StructureOverlay(s.Long("id"), s.String("cls"), s.String("validity"), s.Double("confidence"),
                                                 s.Double("area_mm2"), contour, PointArray(wire, contour, "structures[" + i + "].contour", -1)));
@@ -208,7 +208,7 @@ namespace Sonoguide.Protocol.Messages
             {
                 return null;
             }
-            var n = new BodyReader(o, "overlay needle");
+            var n = new BodyReader(o, "overlay needle", "overlay.needle");
             string trajectoryName = n.Has("trajectory") ? n.NullableString("trajectory") : null;
             float[] trajectory = trajectoryName == null ? null : PointArray(wire, trajectoryName, "needle.trajectory", 2);
             return new NeedleOverlay(n.String("validity"), n.NullableNumbers("tip_px", 2), n.NullableNumbers("entry_px", 2),

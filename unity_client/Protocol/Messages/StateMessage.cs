@@ -70,7 +70,7 @@ namespace Sonoguide.Protocol.Messages
         /// <exception cref="ProtocolException">a field is missing or has the wrong type.</exception>
         public static StateMessage FromWire(WireMessage wire)
         {
-            var b = new BodyReader(wire.Body, "state body");
+            var b = new BodyReader(wire.Body, "state body", "state");
             var m = new StateMessage(wire);
             m.Version = b.Long("version");
             m.Frozen = b.Bool("frozen");
@@ -82,7 +82,7 @@ namespace Sonoguide.Protocol.Messages
             JsonObject last = b.NullableObject("last_command");
             if (last != null)
             {
-                var l = new BodyReader(last, "state last_command");
+                var l = new BodyReader(last, "state last_command", "state.last_command");
                 m.LastCommand = new LastCommand(l.String("intent"), l.OptionalString("origin", ""), l.NullableLong("t_ns") ?? 0);
             }
             m.Snapshots = b.NullableLong("snapshots") ?? 0;

@@ -48,7 +48,7 @@ namespace Sonoguide.Protocol.Messages
         /// <exception cref="ProtocolException"><c>decision</c> is missing or a present field has the wrong type.</exception>
         public static VoiceMessage FromWire(WireMessage wire)
         {
-            var b = new BodyReader(wire.Body, "voice body");
+            var b = new BodyReader(wire.Body, "voice body", "voice");
             return new VoiceMessage(wire)
             {
                 Decision = b.String("decision"),

@@ -71,6 +71,8 @@ namespace Sonoguide.Protocol.Presentation
         public bool HeadsetTracked = true;
         /// <summary>Why no overlay is shown (e.g. <see cref="OverlayView.RemovedReason"/>); empty when one is.</summary>
         public string OverlayNotice = "";
+        /// <summary>The core's control channel from the latest heartbeat (<c>up</c>, <c>restarting</c>, <c>down</c>), or null.</summary>
+        public string Control;
     }
 
     /// <summary>
@@ -102,6 +104,10 @@ namespace Sonoguide.Protocol.Presentation
             else if (!string.IsNullOrEmpty(h.OverlayNotice))
             {
                 lines.Add(new HudLine(h.OverlayNotice, HudSeverity.Alarm));
+            }
+            if (h.Link == LinkState.Up && h.Control != null && h.Control != "up")
+            {
+                lines.Add(new HudLine("COMMANDS UNAVAILABLE (core control " + h.Control + ")", HudSeverity.Warning));
             }
             var s = h.State;
             if (s != null)

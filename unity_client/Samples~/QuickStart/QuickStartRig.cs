@@ -4,9 +4,10 @@ using UnityEngine;
 namespace Sonoguide.Samples
 {
     /// <summary>
-    /// Builds a working sonoguide rig at start: client, overlay renderer, ultrasound image, status HUD and command shortcuts.
-    /// Drop it on any GameObject of a scene that has an XR camera tagged MainCamera, set the endpoints (or a pairing bundle)
-    /// and press Play with the core running (<c>sonoguide demo</c>).
+    /// Builds a working sonoguide rig at start: client, overlay renderer, ultrasound image, status HUD, the headset's
+    /// tracking state and command shortcuts. Open the sample scene <c>QuickStart.unity</c> (an XR Origin whose camera is
+    /// tagged MainCamera, plus this component), or drop it on any GameObject of such a scene, set the endpoints (or a
+    /// pairing bundle) and press Play with the core running (<c>sonoguide demo</c>).
     /// </summary>
     [AddComponentMenu("Sonoguide/Samples/Quick Start Rig")]
     public sealed class QuickStartRig : MonoBehaviour
@@ -34,6 +35,7 @@ namespace Sonoguide.Samples
                 rig.AddComponent<UltrasoundImageQuad>().Renderer = overlay;
             }
             rig.AddComponent<StatusHud>().Client = client;
+            rig.AddComponent<XrHeadTracking>().Renderer = overlay; // no overlay while the headset has lost its own tracking
             rig.AddComponent<VoiceCommandButtons>().Client = client;
             rig.SetActive(true);
         }

@@ -21,7 +21,7 @@ namespace Sonoguide.Protocol.Tests
         public const string EnvironmentVariable = "SONOGUIDE_GOLDEN_DIR";
 
         /// <summary>The golden messages the core writes today (<c>sonoguide/golden.py</c>).</summary>
-        public static readonly string[] KnownNames = { "heartbeat", "overlay", "overlay_frozen", "overlay_pose_lost", "state" };
+        public static readonly string[] KnownNames = { "heartbeat", "overlay", "overlay_frozen", "overlay_pose_lost", "state", "voice", "voice_rejected" };
 
         private static string _cached;
 
@@ -69,6 +69,35 @@ namespace Sonoguide.Protocol.Tests
         public static List<byte[]> Frames(string name)
         {
             return FramePacking.Unpack(File.ReadAllBytes(Path.Combine(RequireDirectory(), name + ".frames")));
+        }
+
+        /// <summary>Names of the golden control exchanges (<c>control_&lt;name&gt;.request.json</c> and <c>.reply.json</c>).</summary>
+        public static IEnumerable<string> ControlNames()
+        {
+            var names = new List<string>();
+            string dir = Directory;
+            if (dir != null)
+            {
+                foreach (var path in System.IO.Directory.GetFiles(dir, "control_*.request.json"))
+                {
+                    string file = Path.GetFileName(path);
+                    names.Add(file.Substring("control_".Length, file.Length - "control_".Length - ".request.json".Length));
+                }
+            }
+            names.Sort(StringComparer.Ordinal);
+            return names;
+        }
+
+        /// <summary>The request frame of a golden control exchange, as a client sends it.</summary>
+        public static byte[] ControlRequest(string name)
+        {
+            return File.ReadAllBytes(Path.Combine(RequireDirectory(), "control_" + name + ".request.json"));
+        }
+
+        /// <summary>The reply frame of a golden control exchange, as the core's control server sent it.</summary>
+        public static byte[] ControlReply(string name)
+        {
+            return File.ReadAllBytes(Path.Combine(RequireDirectory(), "control_" + name + ".reply.json"));
         }
 
         /// <summary>The expectation of golden message <paramref name="name"/>.</summary>
