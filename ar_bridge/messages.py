@@ -187,6 +187,8 @@ class StateMessage:
         snapshots: snapshots taken.
         noise_dbfs: the voice front end's running noise level (0.1 dB), or ``None``.
         voice_engine: the speech engine in use, or ``None`` when voice is off.
+        overloaded: the core's guidance loop cannot keep up (frames dropped or latency over
+            budget); the heartbeat's ``overlay_hz`` gives the rate it achieves.
     """
 
     version: int
@@ -200,6 +202,7 @@ class StateMessage:
     snapshots: int
     noise_dbfs: float | None
     voice_engine: str | None
+    overloaded: bool = False
 
     def to_body(self) -> dict[str, Any]:
         """The JSON body."""
@@ -210,11 +213,15 @@ class StateMessage:
                 "last_command": dict(self.last_command) if self.last_command else None,
                 "snapshots": int(self.snapshots),
                 "noise_dbfs": None if self.noise_dbfs is None else round(float(self.noise_dbfs), 1),
-                "voice_engine": self.voice_engine}
+                "voice_engine": self.voice_engine, "overloaded": bool(self.overloaded)}
 
     @classmethod
     def from_wire(cls, msg: WireMessage) -> "StateMessage":
-        """Rebuild from a decoded ``state`` message (raises ProtocolError on missing fields)."""
+        """Rebuild from a decoded ``state`` message (raises ProtocolError on missing fields;
+        ``overloaded`` may be absent: older cores)."""
+        if "overloaded" not in msg.body:
+            msg = WireMessage(msg.topic, msg.schema, msg.seq, msg.t_capture_ns, msg.t_publish_ns,
+                              {**msg.body, "overloaded": False}, msg.arrays)
         return _from_body(cls, msg, "state")
 
 

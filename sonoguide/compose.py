@@ -136,7 +136,8 @@ def state_message(state: GuidanceState) -> StateMessage:
                         recording=state.recording, tracking=state.tracking,
                         pending_confirmation=state.pending_confirmation,
                         pending_deadline_ns=state.pending_deadline_ns, last_command=state.last_command,
-                        snapshots=state.snapshots, noise_dbfs=state.noise_dbfs, voice_engine=state.voice_engine)
+                        snapshots=state.snapshots, noise_dbfs=state.noise_dbfs, voice_engine=state.voice_engine,
+                        overloaded=state.overloaded)
 
 
 def voice_message(event: VoiceEvent) -> VoiceMessage:

@@ -152,6 +152,10 @@ class PipelineConfig(Section, key="pipeline"):
             (BENCHMARKS.md, guidance loop); 0 leaves OpenCV's default (one per core). With
             ``segmentation.runtime`` on OpenCV (the CPU default) the segmenter, built after this
             is applied, sets OpenCV's process-wide count to ``segmentation.threads`` (1 on 2 cores).
+        device_process: run the simulated devices (the phantom, the synthetic marker camera) in
+            processes of their own, as a frame grabber and a camera are separate hardware, with
+            frames through shared memory (:mod:`vision.sources.device_process`): the core's
+            process then does, and is measured doing, only the core's work.
     """
 
     overlay_validity_ms: float = field(default=200.0, metadata=bounds(20.0, 5000.0))
@@ -161,6 +165,7 @@ class PipelineConfig(Section, key="pipeline"):
     status_hz: float = field(default=2.0, metadata=bounds(0.1, 20.0))
     snapshot_dir: str = field(default="snapshots", metadata=check(bool, "a folder path"))
     opencv_threads: int = field(default=1, metadata=bounds(0, 256))
+    device_process: bool = False
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,7 @@ def _print_summary(s: Summary, tty: bool) -> None:
     how = {"finished": "finished", "duration": "finished", "SIGINT": "interrupted (SIGINT)",
            "SIGTERM": "terminated (SIGTERM)"}.get(s.stop_reason, s.stop_reason)
     restarts = f", control channel restarted {s.control_restarts}x" if s.control_restarts else ""
+    restarts += f", overloaded for {s.overloaded_s:.1f} s" if s.overloaded_s > 0 else ""
     print(f"{how} after {s.duration_s:.1f} s: {s.overlays} overlays "
           f"({s.overlay_hz:.1f} Hz), capture-to-publish latency {lat_s}, dropped frames {s.dropped_frames}, "
           f"camera {s.camera_hz:.1f} Hz, peak subscribers {s.subscribers}, voice commands {s.voice_commands}, "

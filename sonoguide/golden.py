@@ -141,7 +141,7 @@ def _data_messages(ctx: zmq.Context) -> dict[str, list[bytes]]:
                               recording=True, tracking="stale", pending_confirmation="hide all",
                               pending_deadline_ns=T0 + 5_000_000_000,
                               last_command={"intent": "hide vessel", "origin": "voice", "t_ns": T0 - 1_000_000},
-                              snapshots=2, noise_dbfs=-48.25, voice_engine="pocketsphinx")
+                              snapshots=2, noise_dbfs=-48.25, voice_engine="pocketsphinx", overloaded=True)
         clock.set(T0 + 20_000_000)
         publisher.set_state(state_message(state).to_body(), t_capture_ns=T0)
         out["state"] = _receive(sub, "state")

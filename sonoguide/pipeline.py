@@ -33,6 +33,7 @@ from core.pose import PoseMeasurement
 from core.recording import Recorder, frame_record, overlay_record, pose_record
 from core.types import Frame, SegmentationResult
 from sonoguide.compose import OverlayComposer
+from sonoguide.overload import OverloadMonitor
 from sonoguide.state import CommandProcessor, GuidanceState
 
 if TYPE_CHECKING:  # types only: the stages are imported where they are built
@@ -119,7 +120,14 @@ class Mailbox:
 
 
 class StageStats:
-    """Recent durations per stage (milliseconds), thread-safe, with percentiles.
+    """Recent durations per stage (milliseconds), thread-safe, with percentiles, and CPU time.
+
+    A stage's wall time says how long the frame waited for it; its CPU time (the running
+    thread's ``time.thread_time``) says how much of a core it took. Their ratio shows contention:
+    a stage whose wall time grows in the running loop while its CPU time does not is waiting for
+    a core (or the GIL), not working. CPU seconds are also summed over the whole run per stage,
+    so the simulated devices' share (``us_source``, ``camera_source``: rendering that a frame
+    grabber and a camera would do in hardware) can be counted apart from the core's.
 
     Args:
         window: samples kept per stage.
@@ -128,23 +136,46 @@ class StageStats:
     def __init__(self, window: int = 5000) -> None:
         self._lock = threading.Lock()
         self._data: dict[str, collections.deque[float]] = {}
+        self._cpu: dict[str, collections.deque[float]] = {}
+        self._cpu_total_s: collections.Counter[str] = collections.Counter()
         self._window = window
         self._counts: collections.Counter[str] = collections.Counter()
 
     def reset(self) -> None:
-        """Forget every sample (for example after a warm-up)."""
+        """Forget every sample and CPU sum (for example after a warm-up)."""
         with self._lock:
             self._data.clear()
+            self._cpu.clear()
+            self._cpu_total_s.clear()
             self._counts.clear()
 
-    def add(self, stage: str, ms: float) -> None:
-        """Record one duration."""
+    def add(self, stage: str, ms: float, cpu_ms: float | None = None) -> None:
+        """Record one duration (wall), and the CPU time the stage's thread spent in it when given."""
         with self._lock:
             d = self._data.get(stage)
             if d is None:
                 d = self._data[stage] = collections.deque(maxlen=self._window)
             d.append(float(ms))
             self._counts[stage] += 1
+            if cpu_ms is not None:
+                self._add_cpu(stage, cpu_ms)
+
+    def add_cpu(self, stage: str, cpu_ms: float) -> None:
+        """Record CPU time only (a stage whose wall time means nothing, such as a paced source)."""
+        with self._lock:
+            self._add_cpu(stage, cpu_ms)
+
+    def _add_cpu(self, stage: str, cpu_ms: float) -> None:
+        c = self._cpu.get(stage)
+        if c is None:
+            c = self._cpu[stage] = collections.deque(maxlen=self._window)
+        c.append(float(cpu_ms))
+        self._cpu_total_s[stage] += cpu_ms / 1e3
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds per stage since the start (or the last :meth:`reset`)."""
+        with self._lock:
+            return dict(self._cpu_total_s)
 
     def percentiles(self, stage: str, qs: tuple[float, ...] = (50, 95, 99)) -> tuple[float, ...] | None:
         """Percentiles of the recent samples of ``stage``, or ``None`` without samples."""
@@ -160,11 +191,16 @@ class StageStats:
         with self._lock:
             snap = {k: np.fromiter(v, dtype=np.float64) for k, v in self._data.items() if v}
             counts = dict(self._counts)
-        out = {}
+            cpu = {k: np.fromiter(v, dtype=np.float64) for k, v in self._cpu.items() if v}
+        out: dict[str, dict[str, float]] = {}
         for k, arr in snap.items():
             p50, p95, p99 = np.percentile(arr, (50, 95, 99))
             out[k] = {"n": counts[k], "p50": float(p50), "p95": float(p95), "p99": float(p99),
                       "mean": float(arr.mean())}
+        for k, c in cpu.items():
+            row = out.setdefault(k, {"n": len(c)})
+            row["cpu_p50"] = float(np.percentile(c, 50))
+            row["cpu_mean"] = float(c.mean())
         return out
 
 
@@ -199,11 +235,15 @@ class RateMeter:
 class FrameProcessor:
     """Segmentation → needle → composition for one ultrasound frame (live and replay share it).
 
+    The stages run in sequence on the processing thread. (Running the needle search on a worker
+    beside the segmentation network was measured and rejected: on two cores both stages got
+    slower and the frame's latency rose by about 2 ms; BENCHMARKS.md, "Real-time headroom".)
+
     Attributes:
         segmenter: a :class:`vision.segmentation.Segmenter`, or ``None`` to skip the stage.
         needle: a :class:`vision.needle.NeedleTracker`, or ``None`` to skip the stage.
         composer: builds the overlay message.
-        stats: where stage durations go.
+        stats: where stage durations (wall and the thread's CPU time) go.
     """
 
     segmenter: Segmenter | None
@@ -213,21 +253,21 @@ class FrameProcessor:
 
     def process(self, frame: Frame, pose: PoseMeasurement | None, state: GuidanceState):
         """Run the stages; returns ``(overlay, segmentation, needle_result)``."""
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         seg: SegmentationResult | None = None
         if self.segmenter is not None:
             seg = self.segmenter.segment(frame.image, frame.t_capture_ns)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.thread_time()
         needle = None
         if self.needle is not None and frame.mm_per_px is not None:
             needle = self.needle.update(frame.image, frame.t_capture_ns, frame.mm_per_px,
                                         seg.structures if seg is not None else ())
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.thread_time()
         overlay = self.composer.compose(frame, seg, needle, pose, state)
-        t3 = time.perf_counter()
-        self.stats.add("segment", (t1 - t0) * 1e3)
-        self.stats.add("needle", (t2 - t1) * 1e3)
-        self.stats.add("compose", (t3 - t2) * 1e3)
+        t3, c3 = time.perf_counter(), time.thread_time()
+        self.stats.add("segment", (t1 - t0) * 1e3, (c1 - c0) * 1e3)
+        self.stats.add("needle", (t2 - t1) * 1e3, (c2 - c1) * 1e3)
+        self.stats.add("compose", (t3 - t2) * 1e3, (c3 - c2) * 1e3)
         return overlay, seg, needle
 
 
@@ -279,6 +319,8 @@ class Pipeline:
         self._record_camera_poses = record_camera_poses
         self._on_overlay = on_overlay
         self._us_box = Mailbox(lossless=replay is not None)
+        self.overload = OverloadMonitor()
+        """Watches the ultrasound path for dropped frames and latency over budget (:mod:`sonoguide.overload`)."""
         self._cam_box = Mailbox()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -291,10 +333,11 @@ class Pipeline:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         """Start the capture and processing threads."""
-        self._spawn("us-capture", self._capture_loop, self.us_source, self._us_box)
+        self._spawn("us-capture", self._capture_loop, self.us_source, self._us_box, "us_source")
         self._spawn("us-process", self._us_loop)
         if self.camera_source is not None and self.tracker is not None:
-            self._spawn("camera-capture", self._capture_loop, self.camera_source, self._cam_box, nice=CAMERA_NICE)
+            self._spawn("camera-capture", self._capture_loop, self.camera_source, self._cam_box, "camera_source",
+                        nice=CAMERA_NICE)
             self._spawn("camera-track", self._camera_loop, nice=CAMERA_NICE)
         if self.pose_source is not None and self.pose_buffer is not None:
             self._spawn("pose-source", self._pose_source_loop)
@@ -398,13 +441,21 @@ class Pipeline:
         self.commands.update(recording=False)
 
     # ------------------------------------------------------------------ loops
-    def _capture_loop(self, source: FrameSource, box: Mailbox) -> None:
+    def _capture_loop(self, source: FrameSource, box: Mailbox, stage: str) -> None:
+        """Read frames into ``box``; the CPU a read takes is the source's (``stage``: a simulated device's rendering)."""
         while not self._stop.is_set():
+            c0 = time.thread_time()
             frame = source.read()
+            self.stats.add_cpu(stage, (time.thread_time() - c0) * 1e3)
             if frame is None:
                 box.close()
                 return
-            box.put(frame)
+            dropped = box.put(frame)
+            if box is self._us_box:
+                t = time.monotonic()
+                self.overload.on_captured(t)
+                if dropped:
+                    self.overload.on_dropped(t)
 
     def _pose_at(self, t_ns: int) -> PoseMeasurement | None:
         if self.pose_buffer is None:
@@ -455,6 +506,7 @@ class Pipeline:
             if self.publisher is not None:
                 self._publish(frame, body, arrays)
             self.overlay_rate.tick()
+            self.overload.on_processed(time.monotonic(), (now_ns() - frame.t_capture_ns) / 1e6)
             with self._last_lock:
                 self.last = (frame, overlay)
             rec = self._recorder
@@ -503,7 +555,7 @@ class Pipeline:
                         log.warning("camera source ended: probe tracking is lost from now on")
                     return
                 continue
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             m = self.tracker.process(frame.image, frame.t_capture_ns)
-            self.stats.add("track", (time.perf_counter() - t0) * 1e3)
+            self.stats.add("track", (time.perf_counter() - t0) * 1e3, (time.thread_time() - c0) * 1e3)
             self._accept_pose(m)

@@ -43,6 +43,12 @@ def _camera(config: Config) -> tuple[Any, Any, Any]:
     board = load_board(cam.board) if cam.board else load_board(DEFAULT_BOARD)
     if cam.source == "synthetic":
         K = CameraIntrinsics.load(cam.intrinsics) if cam.intrinsics else synthetic_intrinsics(cam.width, cam.height)
+        if config.pipeline.device_process:
+            from vision.sources.device_process import DeviceProcessSource, SourceSpec
+            spec = SourceSpec("vision.sources.marker_camera:open_synthetic_camera",
+                              {"camera": K, "board": cam.board or DEFAULT_BOARD, "fps": cam.fps, "seed": cam.seed},
+                              "synthetic-camera", K.width * K.height * 3)
+            return DeviceProcessSource(spec), K, board
         return SyntheticMarkerCamera(K, board, fps=cam.fps, seed=cam.seed), K, board
     K = CameraIntrinsics.load(cam.intrinsics)
     return open_frame_source(cam.source, key="camera.source", fps=cam.fps, loop=False), K, board
@@ -100,6 +106,7 @@ class Summary:
     error: str | None
     control_restarts: int = 0
     stop_reason: str = "finished"
+    overloaded_s: float = 0.0
 
 
 class Runtime:
@@ -140,8 +147,15 @@ class Runtime:
             import cv2
             cv2.setNumThreads(cfg.pipeline.opencv_threads)
         us = cfg.ultrasound
-        self.us_source = open_frame_source(us.source, key="ultrasound.source", fps=us.fps, gray=True,
-                                           mm_per_px=us.mm_per_px, loop=us.loop, phantom=cfg.phantom)
+        if us.source == "phantom" and cfg.pipeline.device_process:
+            from vision.sources.device_process import DeviceProcessSource, SourceSpec
+            im = cfg.phantom.imaging
+            self.us_source = DeviceProcessSource(SourceSpec(
+                "vision.sources.phantom:PhantomSource", {"config": cfg.phantom, "fps": us.fps},
+                f"phantom:{cfg.phantom.anatomy.preset}", im.width_px * im.height_px))
+        else:
+            self.us_source = open_frame_source(us.source, key="ultrasound.source", fps=us.fps, gray=True,
+                                               mm_per_px=us.mm_per_px, loop=us.loop, phantom=cfg.phantom)
         self.camera_source = self.pose_source = self.intrinsics = self.board = None
         if is_pose_source(cfg.camera.source):  # poses arrive ready (OpenIGTLink)
             self.pose_source = open_pose_source(cfg.camera.source, key="camera.source",
@@ -215,14 +229,26 @@ class Runtime:
         self._housekeeping.start()
 
     def _housekeep(self) -> None:
-        """Once a second: the voice noise level into the state (on a change of 1 dB or more)."""
-        while not self._stopping.wait(1.0):
+        """Twice a second: the overload verdict and the voice noise level (on a change of 1 dB or more) into the state."""
+        while not self._stopping.wait(0.5):
+            self._check_overload()
             listener = self.voice_listener
             if listener is not None:
                 level = round(float(listener.noise_dbfs))
                 current = self.commands.state.noise_dbfs
                 if current is None or abs(current - level) >= 1.0:
                     self.commands.update(noise_dbfs=float(level))
+
+    def _check_overload(self) -> None:
+        status = self.pipeline.overload.evaluate(time.monotonic())
+        if status.overloaded == self.commands.state.overloaded:
+            return
+        if status.overloaded:
+            log.warning("the guidance loop is overloaded: %.1f of %.1f frames/s processed (%s); frames are dropped "
+                        "early so what is shown stays fresh", status.loop_hz, status.source_hz, status.reason)
+        else:
+            log.info("the guidance loop keeps up again: %.1f frames/s", status.loop_hz)
+        self.commands.update(overloaded=status.overloaded)
 
     def _start_voice(self) -> None:
         from sonoguide.voice_process import VoiceProcess
@@ -349,6 +375,7 @@ class Runtime:
         self.max_subscribers = max(self.max_subscribers, self.publisher.peers)
         flags = "".join([" FROZEN" if s.frozen else "", " REC" if s.recording else "",
                          f" CONTROL {self.control.status.upper()}" if self.control.status != "up" else "",
+                         " OVERLOADED" if s.overloaded else "",
                          f" confirm? {s.pending_confirmation}" if s.pending_confirmation else ""])
         return (f"{self.pipeline.overlay_rate.rate():5.1f} fps | latency p50/p99 {lat_s} | "
                 f"subscribers {self.publisher.peers} | voice: {last} | tracking: {s.tracking}{flags}")
@@ -365,7 +392,8 @@ class Runtime:
             camera_hz=self.pipeline.camera_rate.total / dur if dur > 0 else 0.0,
             subscribers=self.max_subscribers, voice_commands=self.voice.accepted,
             snapshots=self.commands.state.snapshots,
-            error=self._error_text(), control_restarts=self.control.restarts)
+            error=self._error_text(), control_restarts=self.control.restarts,
+            overloaded_s=self.pipeline.overload.overloaded_s)
 
     def _error_text(self) -> str | None:
         """What went wrong in the run, or ``None``: a stage that stopped, a control channel that is down."""

@@ -41,6 +41,9 @@ class GuidanceState:
         snapshots: number of snapshots taken.
         noise_dbfs: the voice front end's running noise estimate, or ``None``.
         voice_engine: the speech engine in use, or ``None`` when voice is off.
+        overloaded: the guidance loop cannot keep up with its source (frames dropped or latency
+            over budget, :mod:`sonoguide.overload`); the heartbeat's ``overlay_hz`` says at what rate
+            it runs.
     """
 
     version: int = 0
@@ -54,6 +57,7 @@ class GuidanceState:
     snapshots: int = 0
     noise_dbfs: float | None = None
     voice_engine: str | None = None
+    overloaded: bool = False
 
 
 
@@ -118,8 +122,8 @@ class CommandProcessor:
         self._actions[intent] = action
 
     def update(self, **changes: Any) -> GuidanceState:
-        """Change status fields that are not commands (tracking, noise level, engine)."""
-        allowed = {"tracking", "noise_dbfs", "voice_engine", "recording"}
+        """Change status fields that are not commands (tracking, noise level, engine, overload)."""
+        allowed = {"tracking", "noise_dbfs", "voice_engine", "recording", "overloaded"}
         bad = set(changes) - allowed
         if bad:
             raise ValueError(f"not settable by update(): {sorted(bad)}")

@@ -109,6 +109,12 @@ class VoiceProcess:
         """True while the child process listens."""
         return self._proc is not None and self._proc.is_alive() and bool(self.engine_name)
 
+    @property
+    def pid(self) -> int | None:
+        """The child process's id while it runs (for CPU accounting), else ``None``."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.is_alive() else None
+
     def start(self) -> None:
         """Open the audit log and start the child (returns at once; see ``on_ready``)."""
         from voice.audit import AuditLog

@@ -74,3 +74,9 @@ class SyntheticMarkerCamera:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def open_synthetic_camera(camera: CameraIntrinsics, board: str | dict, fps: float, seed: int) -> SyntheticMarkerCamera:
+    """A :class:`SyntheticMarkerCamera` from picklable arguments (the board as a file path or a dict),
+    for :class:`~vision.sources.device_process.DeviceProcessSource`."""
+    return SyntheticMarkerCamera(camera, load_board(board), fps=fps, seed=seed)

@@ -220,6 +220,7 @@ namespace Sonoguide.Protocol.Client
                 HostNowNs = HostNowNs(),
                 HostClockKnown = HostClockKnown,
                 Control = Heartbeat == null ? null : Heartbeat.Control,
+                OverlayHz = Heartbeat == null ? -1 : Heartbeat.OverlayHz,
             });
         }
 

@@ -62,6 +62,10 @@ namespace Sonoguide.Protocol.Messages
         /// <summary>The speech engine in use, or null when voice is off.</summary>
         public string VoiceEngine { get; private set; }
 
+        /// <summary>The core's guidance loop cannot keep up (frames dropped, latency over budget); the heartbeat's
+        /// <c>overlay_hz</c> is the rate it achieves. False from an older core that does not send it.</summary>
+        public bool Overloaded { get; private set; }
+
         private StateMessage(WireMessage wire) : base(wire)
         {
         }
@@ -88,6 +92,7 @@ namespace Sonoguide.Protocol.Messages
             m.Snapshots = b.NullableLong("snapshots") ?? 0;
             m.NoiseDbfs = b.NullableDouble("noise_dbfs");
             m.VoiceEngine = b.NullableString("voice_engine");
+            m.Overloaded = b.Has("overloaded") && b.Bool("overloaded");
             return m;
         }
     }

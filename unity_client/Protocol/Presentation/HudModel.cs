@@ -73,6 +73,8 @@ namespace Sonoguide.Protocol.Presentation
         public string OverlayNotice = "";
         /// <summary>The core's control channel from the latest heartbeat (<c>up</c>, <c>restarting</c>, <c>down</c>), or null.</summary>
         public string Control;
+        /// <summary>Overlays per second the core achieves (latest heartbeat), or a negative number when unknown.</summary>
+        public double OverlayHz = -1;
     }
 
     /// <summary>
@@ -110,6 +112,11 @@ namespace Sonoguide.Protocol.Presentation
                 lines.Add(new HudLine("COMMANDS UNAVAILABLE (core control " + h.Control + ")", HudSeverity.Warning));
             }
             var s = h.State;
+            if (s != null && s.Overloaded)
+            {
+                lines.Add(new HudLine("CORE OVERLOADED" + (h.OverlayHz >= 0 ? string.Format(CultureInfo.InvariantCulture, " - guidance at {0:F0} Hz", h.OverlayHz) : ""),
+                                      HudSeverity.Warning));
+            }
             if (s != null)
             {
                 lines.Add(TrackingLine(s.Tracking));

@@ -88,6 +88,22 @@ namespace Sonoguide.Protocol.Tests
         }
 
         [Test]
+        public void AnOverloadedCoreAndUnavailableCommandsAreSaid()
+        {
+            var h = Inputs();
+            Assert.IsTrue(h.State.Overloaded, "the golden state is overloaded");
+            h.OverlayHz = 17.6;
+            h.Control = "down";
+            var texts = Texts(HudModel.Build(h));
+            CollectionAssert.Contains(texts, "CORE OVERLOADED - guidance at 18 Hz");
+            CollectionAssert.Contains(texts, "COMMANDS UNAVAILABLE (core control down)");
+            h.Control = "up";
+            CollectionAssert.DoesNotContain(Texts(HudModel.Build(h)), "COMMANDS UNAVAILABLE (core control down)");
+            h.Link = LinkState.Down;
+            CollectionAssert.DoesNotContain(Texts(HudModel.Build(h)), "COMMANDS UNAVAILABLE (core control down)");
+        }
+
+        [Test]
         public void LinkDownIsAnAlarm()
         {
             var h = Inputs();

@@ -273,6 +273,7 @@ namespace Sonoguide.Protocol.Tests
             Assert.AreEqual(E.Long(body, "snapshots"), m.Snapshots, "snapshots");
             Assert.AreEqual(E.NullableDouble(body["noise_dbfs"]), m.NoiseDbfs, "noise_dbfs");
             Assert.AreEqual(E.NullableString(body["voice_engine"]), m.VoiceEngine, "voice_engine");
+            Assert.AreEqual(((JsonBool)body["overloaded"]).Value, m.Overloaded, "overloaded");
         }
 
         private static void CheckHeartbeat(HeartbeatMessage m, JsonObject body)
@@ -283,6 +284,10 @@ namespace Sonoguide.Protocol.Tests
             Assert.AreEqual(((JsonString)body["tracking"]).Value, m.Tracking, "tracking");
             Assert.AreEqual(((JsonBool)body["frozen"]).Value, m.Frozen, "frozen");
             Assert.AreEqual(E.Long(body, "state_version"), m.StateVersion, "state_version");
+            Assert.AreEqual(((JsonString)body["control"]).Value, m.Control, "control");
+            Assert.AreEqual(E.Long(body, "clock_origin_ns"), m.ClockOriginNs, "clock_origin_ns");
+            Assert.AreEqual(E.Long(body, "clock_steps"), m.ClockSteps, "clock_steps");
+            Assert.AreEqual(E.Long(body, "clock_wall_step_ns"), m.ClockWallStepNs, "clock_wall_step_ns");
         }
 
         private static void CheckVoice(VoiceMessage m, JsonObject body)
