@@ -57,8 +57,14 @@ def _ep() -> str:
         return f"tcp://127.0.0.1:{s.getsockname()[1]}"
 
 
-def _p50(values: list[float]) -> float:
-    return float(np.percentile(np.asarray(values), 50))
+def _p50_ms(call, frames: list) -> float:
+    """p50 (ms) of ``call(image, t_capture_ns)`` over ``frames``, the first five (warm-up) left out."""
+    times = []
+    for f in frames:
+        t0 = time.perf_counter()
+        call(f.image, f.t_capture_ns)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return float(np.percentile(np.asarray(times[5:]), 50))
 
 
 def standalone(rt: Runtime, frames: int) -> dict[str, float]:
@@ -68,23 +74,11 @@ def standalone(rt: Runtime, frames: int) -> dict[str, float]:
     cfg = rt.config
     if seg is not None and cfg.ultrasound.source == "phantom":
         src = PhantomSource(cfg.phantom, fps=cfg.ultrasound.fps, realtime=False)
-        images = [src.read() for _ in range(frames)]
-        times = []
-        for f in images:
-            t0 = time.perf_counter()
-            seg.segment(f.image, f.t_capture_ns)
-            times.append((time.perf_counter() - t0) * 1e3)
-        out["segment"] = _p50(times[5:])
+        out["segment"] = _p50_ms(seg.segment, [src.read() for _ in range(frames)])
     if rt.tracker is not None and cfg.camera.source == "synthetic":
         cam = SyntheticMarkerCamera(rt.intrinsics, rt.board, fps=cfg.camera.fps, seed=1, realtime=False)
-        tracker = BoardTracker(rt.board, rt.intrinsics, rt.config.tracking)
-        images = [cam.read() for _ in range(frames)]
-        times = []
-        for f in images:
-            t0 = time.perf_counter()
-            tracker.process(f.image, f.t_capture_ns)
-            times.append((time.perf_counter() - t0) * 1e3)
-        out["track"] = _p50(times[5:])
+        tracker = BoardTracker(rt.board, rt.intrinsics, cfg.tracking)
+        out["track"] = _p50_ms(tracker.process, [cam.read() for _ in range(frames)])
     return out
 
 
