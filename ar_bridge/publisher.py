@@ -16,6 +16,7 @@ disconnected unread).
 
 from __future__ import annotations
 
+import collections
 import itertools
 import logging
 import queue
@@ -39,6 +40,8 @@ _ids = itertools.count()
 MAX_INBOUND_BYTES = 4096
 """Largest message a subscriber may send to the XPUB socket (subscriptions are a few bytes)."""
 _REBIND_TRIES_S = 3.0
+STOP_LINGER_MS = 500
+"""How long a stopping publisher still tries to deliver what it already sent (a stalled subscriber cannot hold it longer)."""
 
 
 def bind_or_raise(sock: zmq.Socket, endpoint: str, what: str, key: str) -> None:
@@ -95,6 +98,7 @@ class Publisher:
         """Connected subscriber peers (from the socket monitor)."""
         self.subscriptions = 0
         """Subscription messages received so far (a subscriber is ready once its subscription is in)."""
+        self._prefixes: collections.Counter[bytes] = collections.Counter()
         self.sent = {t: 0 for t in TOPICS}
         self.on_sent: Callable[[str, int, int], None] | None = None
         """Called on the publisher thread after each send with ``(topic, t_capture_ns, t_publish_ns)``."""
@@ -265,7 +269,9 @@ class Publisher:
         finally:
             pub.disable_monitor()
             mon.close(linger=0)
-            pub.close(linger=0)
+            # the messages already handed to the socket (the last overlays of a replay, the last
+            # heartbeat) still go out, for at most STOP_LINGER_MS: a stop loses nothing it published
+            pub.close(linger=STOP_LINGER_MS)
             wake.close(linger=0)
 
     def _seconds(self) -> float:
@@ -324,11 +330,20 @@ class Publisher:
                 break
             if frame and frame[0] == 1:
                 self.subscriptions += 1
-                prefix = frame[1:]
+                prefix = bytes(frame[1:])
+                self._prefixes[prefix] += 1
                 if TOPIC_STATE.encode().startswith(prefix):
                     late_joiner = True
+            elif frame and frame[0] == 0:
+                prefix = bytes(frame[1:])
+                self._prefixes[prefix] = max(0, self._prefixes[prefix] - 1)
         if late_joiner:  # last-value cache: the newcomer gets the state at once
             self._send_cached_state(pub)
+
+    def wants(self, topic: str) -> bool:
+        """True once a subscription that matches ``topic`` has reached the socket (and is not withdrawn)."""
+        t = topic.encode("ascii")
+        return any(n > 0 and t.startswith(p) for p, n in list(self._prefixes.items()))
 
     def _on_monitor(self, mon: zmq.Socket) -> None:
         while True:

@@ -39,9 +39,10 @@ LEAD_IN_S = 2.0
 
 
 def _await_subscriber(publisher: Publisher, seconds: float) -> None:
-    """Wait up to ``seconds`` until a subscriber's subscription has reached the socket."""
+    """Wait up to ``seconds`` until a subscription to the overlays has reached the socket (a
+    subscriber sends one subscription per topic; the first may be another topic's)."""
     deadline = time.monotonic() + seconds
-    while publisher.subscriptions == 0 and time.monotonic() < deadline:
+    while not publisher.wants("overlay") and time.monotonic() < deadline:
         time.sleep(0.01)
 
 

@@ -121,3 +121,40 @@ def test_the_heartbeat_announces_a_wall_clock_step_and_the_stamps_do_not_step(en
     assert stamps == sorted(stamps)
     gaps = np.diff(stamps)
     assert gaps.max() < 300_000_000  # no one-second jump backwards or forwards
+
+
+def test_wants_follows_the_subscriptions_that_reached_the_socket(publisher):
+    ctx = zmq.Context.instance()
+    assert not publisher.wants("overlay")
+    sub = _sub(ctx, publisher.config.pub_endpoint, b"state")
+    deadline = time.monotonic() + 5
+    while not publisher.wants("state") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert publisher.wants("state") and not publisher.wants("overlay")
+    sub.setsockopt(zmq.SUBSCRIBE, b"over")  # a prefix covers the topic
+    while not publisher.wants("overlay") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert publisher.wants("overlay")
+    sub.setsockopt(zmq.UNSUBSCRIBE, b"over")
+    while publisher.wants("overlay") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not publisher.wants("overlay")
+    sub.close()
+
+
+def test_a_stop_still_delivers_what_was_published(endpoints):
+    """The last overlays of a replay were lost: the socket was closed with linger 0 right after them."""
+    publisher = Publisher(NetworkConfig(pub_endpoint=endpoints[0], control_endpoint=endpoints[1], sndhwm=1000))
+    publisher.start()
+    sub = _sub(zmq.Context.instance(), publisher.config.pub_endpoint, b"overlay")
+    sub.setsockopt(zmq.RCVHWM, 10000)
+    deadline = time.monotonic() + 5
+    while not publisher.wants("overlay") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    image = np.zeros((400, 400), np.uint8)
+    for i in range(30):
+        publisher.publish("overlay", i, {"i": i}, {"image": image})
+    publisher.stop()
+    got = _collect(sub, 1.0)
+    sub.close()
+    assert [m.body["i"] for m in got] == list(range(30))
