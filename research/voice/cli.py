@@ -128,13 +128,19 @@ def _eval(args: argparse.Namespace) -> int:
             for r in results:
                 f.write(json.dumps({"audio": r.audio, "expect": r.expect, "recognised": r.recognised,
                                     "latency_ms": r.latency_ms, "score": None if r.score != r.score else r.score,
-                                    "reason": r.reason, "condition": r.condition, "text": r.text},
+                                    "reason": r.reason, "condition": r.condition, "text": r.text,
+                                    "speaker": r.speaker},
                                    ensure_ascii=False) + "\n")
     if not args.json:
         print(f"clips: {summary['n_command']} command, {summary['n_null']} non-command")
         print(f"accuracy: {summary['accuracy']}  wrong intent: {summary['wrong_intent']}  "
               f"false accepts: {summary['false_accepts']} ({summary['false_accept_rate']})")
         print(f"latency p50/p95: {summary['latency_ms_p50']}/{summary['latency_ms_p95']} ms  RTF: {summary['rtf']}")
+        if summary["false_accepts"]:
+            by = ", ".join(f"{k} {v}" for k, v in summary["false_accepts_by_intent"].items())
+            print(f"false accepts by command: {by}; executed without confirmation: {summary['false_executions']}; "
+                  f"{summary['false_accepts_per_hour']} per hour of non-command audio; "
+                  f"{len(summary['false_accepts_by_speaker'])} of {summary['speakers'] or '?'} speakers")
         for k, g in summary["by_snr"].items():
             print(f"  {k:>8}: accuracy {g['accuracy']}  false accepts {g['false_accepts']}/{g['n_null']}  "
                   f"wrong intent {g['wrong_intent']}")

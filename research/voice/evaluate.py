@@ -19,6 +19,7 @@ CPU time (reading, endpointing, decoding, defence) over audio duration.
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import math
@@ -56,6 +57,7 @@ class ClipResult:
     text: str = ""
     utterances: list = field(default_factory=list)
     speech: tuple = (None, None)
+    speaker: str = ""
 
 
 def read_manifest(path: str | Path) -> list[dict[str, Any]]:
@@ -82,6 +84,15 @@ def read_manifest(path: str | Path) -> list[dict[str, Any]]:
     if not items:
         raise InputError(f"manifest {p} has no clips")
     return items
+
+
+def speaker_of(rec: dict[str, Any]) -> str:
+    """The manifest's ``speaker``, else the Speech Commands file-name convention
+    (``<speaker>_nohash_<n>.wav``), else ``""`` (unknown)."""
+    if rec.get("speaker"):
+        return str(rec["speaker"])
+    name = Path(str(rec.get("audio", ""))).name
+    return name.split("_nohash_")[0] if "_nohash_" in name else ""
 
 
 def condition_of(rec: dict[str, Any]) -> str:
@@ -193,8 +204,9 @@ def evaluate(config: VoiceConfig, manifest: str | Path, progress: bool = True, l
             structural_intent=struct.verdict.intent if struct else None,
             reason=first.verdict.reason if first else "no speech detected", condition=condition_of(rec),
             audio_s=len(pcm) / ENGINE_RATE, cpu_s=cpu, text=first.verdict.text if first else "",
-            utterances=utts if keep_utterances else [], speech=(rec.get("speech_start_s"), rec.get("speech_end_s"))))
-    summary = summarise(results, items)
+            utterances=utts if keep_utterances else [], speech=(rec.get("speech_start_s"), rec.get("speech_end_s")),
+            speaker=speaker_of(rec)))
+    summary = summarise(results, items, gated=frozenset(n for n, spec in cs.intents.items() if spec.confirm))
     audio = sum(r.audio_s for r in results)
     summary["rtf_process"] = round((time.process_time() - cpu0) / audio, 4) if audio else None
     return summary, results
@@ -212,8 +224,14 @@ def _group_stats(rs: list[ClipResult]) -> dict[str, Any]:
             "false_accepts": sum(r.recognised is not None for r in null)}
 
 
-def summarise(results: list[ClipResult], items: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Headline figures plus per-condition breakdown."""
+def summarise(results: list[ClipResult], items: list[dict[str, Any]] | None = None,
+              gated: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Headline figures plus per-condition breakdown, and the false accepts by command and by speaker.
+
+    ``gated``: the intents that execute only after "confirm"; a false accept of one of them asks
+    for confirmation and changes nothing on its own, so ``false_executions`` leaves them out.
+    ``false_accepts_per_hour`` relates the false accepts to the hours of non-command audio.
+    """
     cmd = [r for r in results if r.expect is not None]
     null = [r for r in results if r.expect is None]
     lats = np.array([r.latency_ms for r in cmd if r.recognised == r.expect and r.latency_ms is not None])
@@ -237,6 +255,14 @@ def summarise(results: list[ClipResult], items: list[dict[str, Any]] | None = No
         "wrong_intent": s["wrong_intent"],
         "false_accept_rate": round(s["false_accepts"] / len(null), 4) if null else None,
         "rtf": round(sum(r.cpu_s for r in results) / audio, 4) if audio else None,
+        "false_accepts_by_intent": dict(sorted(collections.Counter(r.recognised for r in null
+                                                                   if r.recognised is not None).items())),
+        "false_executions": sum(r.recognised is not None and r.recognised not in gated for r in null),
+        "false_accepts_per_hour": (round(s["false_accepts"] / (sum(r.audio_s for r in null) / 3600.0), 2)
+                                   if null and sum(r.audio_s for r in null) > 0 else None),
+        "speakers": len({r.speaker for r in results if r.speaker}),
+        "false_accepts_by_speaker": dict(sorted(collections.Counter(
+            r.speaker or "?" for r in null if r.recognised is not None).items())),
         "by_snr": {k: _group_stats(v) for k, v in sorted(by_snr.items())},
         "by_condition": {k: _group_stats(v) for k, v in sorted(by_cond.items())},
     }

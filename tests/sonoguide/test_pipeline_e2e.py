@@ -81,6 +81,7 @@ def recorded_run(tmp_path_factory):
     try:
         _drain(sub, 3.0, msgs, raw)
         replies = {"hide": _ask(ctx, cfg.network.control_endpoint, "hide nerve", "c1")}
+        replies["confirm"] = _ask(ctx, cfg.network.control_endpoint, "confirm", "c1b")
         _drain(sub, 1.0, msgs, raw)
         replies["freeze"] = _ask(ctx, cfg.network.control_endpoint, "Freeze", "c2")
         _drain(sub, 1.0, msgs, raw)
@@ -131,7 +132,9 @@ def test_heartbeat_and_state(recorded_run):
 
 def test_control_commands_change_what_is_sent(recorded_run):
     r = recorded_run["replies"]
-    assert r["hide"] == {"id": "c1", "ok": True, "status": "executed", "intent": "hide nerve"}
+    # hiding a layer removes safety information from view: it is held until "confirm" (issue 25)
+    assert r["hide"] == {"id": "c1", "ok": True, "status": "awaiting_confirmation", "intent": "hide nerve"}
+    assert r["confirm"] == {"id": "c1b", "ok": True, "status": "executed", "intent": "hide nerve"}
     assert r["freeze"]["ok"] and r["unknown"]["ok"] is False and "unknown command" in r["unknown"]["error"]
     assert r["state"]["state"]["layers"]["nerve"] is False
     ov = [OverlayMessage.from_wire(m) for m in recorded_run["msgs"]["overlay"]]

@@ -78,10 +78,11 @@ def test_child_listens_and_the_parent_gates(tmp_path):
     events = got["events"]
     accepted = [e.intent for e in events if e.decision is Decision.ACCEPTED]
     assert accepted, "the demo script's commands were not heard"
-    # the child's gate passes everything; only the parent's gate can hold "hide all"
-    assert "hide all" not in accepted and "confirm" not in accepted
+    # the child's gate passes everything; only the parent's gate holds the confirm-gated intents
+    # (those that hide a layer: the demo script says "hide vessel" and "hide all")
+    assert not {"hide all", "hide vessel", "confirm"} & set(accepted)
     held = [e for e in events if e.decision is Decision.AWAITING_CONFIRMATION]
-    assert [e.intent for e in held] == ["hide all"] * len(held)
+    assert held and {e.intent for e in held} <= {"hide vessel", "hide all"}
     lines = [json.loads(x) for x in audit.read_text().splitlines()]
     assert len(lines) == len(events)  # the parent audits every gated decision
     assert got["noise"] < -20.0  # the child's noise estimate reached the parent
