@@ -88,11 +88,12 @@ def read_manifest(path: str | Path) -> list[dict[str, Any]]:
 
 def speaker_of(rec: dict[str, Any]) -> str:
     """The manifest's ``speaker``, else the Speech Commands file-name convention
-    (``<speaker>_nohash_<n>.wav``), else ``""`` (unknown)."""
+    (``<speaker>_nohash_<n>.wav``, ``<word>_<speaker>_nohash_<n>.wav`` for its other words), else
+    ``""`` (unknown)."""
     if rec.get("speaker"):
         return str(rec["speaker"])
     name = Path(str(rec.get("audio", ""))).name
-    return name.split("_nohash_")[0] if "_nohash_" in name else ""
+    return name.split("_nohash_")[0].split("_")[-1] if "_nohash_" in name else ""
 
 
 def condition_of(rec: dict[str, Any]) -> str:

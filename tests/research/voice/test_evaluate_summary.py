@@ -27,5 +27,6 @@ def test_false_accepts_by_command_speaker_execution_and_per_hour():
 
 def test_speaker_from_the_manifest_or_the_speech_commands_file_name():
     assert speaker_of({"audio": "x/0a7c2a8d_nohash_1.wav"}) == "0a7c2a8d"
+    assert speaker_of({"audio": "_unknown_/follow_b7e9f841_nohash_0.wav"}) == "b7e9f841"
     assert speaker_of({"audio": "x/0a7c2a8d_nohash_1.wav", "speaker": "p7"}) == "p7"
     assert speaker_of({"audio": "clips/0001.wav"}) == ""
