@@ -7,6 +7,11 @@ Each golden data message is two files in the golden folder:
 * ``<name>.expected.json``: what a client must decode from it (topic, header fields, body, and
   every array as nested lists with its dtype and shape).
 
+The headset's own message, ``audio`` (microphone PCM, headset to core), is
+``audio.upstream`` (frames packed the same way) and ``audio.expected.json``, written by the core's
+reference encoder (:func:`voice.audio.sources.encode_audio`, what its headset simulator sends); the
+package's encoder must produce the same bytes.
+
 Each golden control exchange is ``control_<name>.request.json`` (the frame a client sends,
 :func:`ar_bridge.control.encode_request`) and ``control_<name>.reply.json`` (what the real
 :class:`~ar_bridge.control.ControlServer` answered over a real DEALER socket, serving the real
@@ -46,6 +51,7 @@ from core.se3 import make_T, rotvec_to_R
 from sonoguide.compose import state_message, voice_message
 from sonoguide.routing import handle_control
 from sonoguide.state import CommandProcessor, GuidanceState
+from voice.audio.sources import encode_audio
 from voice.commandset import bundled_command_set_path, load_command_set
 from voice.confirm import ConfirmationGate
 from voice.events import Decision, VoiceEvent
@@ -103,13 +109,14 @@ def _wait(cond: Callable[[], bool], what: str) -> None:
         time.sleep(0.005)
 
 
-def _receive(sub: zmq.Socket, topic: str) -> list[bytes]:
-    """The next message of ``topic`` (others, such as the state refresh, are skipped)."""
+def _receive(sub: zmq.Socket, topic: str, t_publish_ns: int | None = None) -> list[bytes]:
+    """The next message of ``topic`` (published at ``t_publish_ns`` when given); others are skipped
+    (the state refresh, and the start-up heartbeat that a fast subscriber may catch)."""
     deadline = time.monotonic() + _TIMEOUT_S
     while time.monotonic() < deadline:
         if sub.poll(100):
             frames = sub.recv_multipart()
-            if frames[0] == topic.encode():
+            if frames[0] == topic.encode() and (t_publish_ns is None or decode(frames).t_publish_ns == t_publish_ns):
                 return frames
     raise RuntimeError(f"golden files: no {topic!r} message from the publisher")
 
@@ -130,7 +137,7 @@ def _data_messages(ctx: zmq.Context) -> dict[str, list[bytes]]:
         _wait(lambda: publisher.subscriptions >= 1 and publisher.peers >= 1, "the subscriber to join")
         out: dict[str, list[bytes]] = {}
         clock.set(T0)  # the heartbeat is due: it fires once, with 500 s of uptime and one subscriber
-        out["heartbeat"] = _receive(sub, "heartbeat")
+        out["heartbeat"] = _receive(sub, "heartbeat", t_publish_ns=T0)
         for i, (name, frozen, lost) in enumerate((("overlay", False, False), ("overlay_frozen", True, False),
                                                   ("overlay_pose_lost", False, True))):
             body, arrays = _overlay(frozen, lost).to_body()
@@ -205,6 +212,12 @@ def _build() -> tuple[dict[str, list[bytes]], dict[str, tuple[bytes, bytes]]]:
         ctx.term()
 
 
+def audio_golden() -> list[bytes]:
+    """One 20 ms chunk of headset audio (sequence 1), as the reference encoder writes it."""
+    pcm = (np.arange(320) * 97 - 15000).astype(np.int16)
+    return encode_audio(pcm, 1, T0, t_publish_ns=T0 + 20_000_000)
+
+
 def golden_messages() -> dict[str, WireMessage]:
     """The golden data messages by name, decoded (as the publisher sent them)."""
     return {name: decode(frames) for name, frames in _build()[0].items()}
@@ -243,6 +256,9 @@ def build_golden() -> dict[str, bytes]:
     for name, (request, reply) in control.items():
         files[f"control_{name}.request.json"] = request
         files[f"control_{name}.reply.json"] = reply
+    audio = audio_golden()
+    files["audio.upstream"] = pack_frames(audio)
+    files["audio.expected.json"] = (json.dumps(expected_json(decode(audio)), indent=1) + "\n").encode()
     files[SCHEMA_FILE] = (json.dumps(wire_schema(), indent=1) + "\n").encode()
     return files
 

@@ -42,7 +42,8 @@ def test_every_golden_message_conforms(wire_contract):
     topics = set()
     for name, path in ((p.name, p) for p in sorted(GOLDEN.glob("*.frames"))):
         topics.add(wire_contract.check_frames(unpack_frames(path.read_bytes())))
-    assert {"overlay", "state", "heartbeat", "voice"} <= topics
+    topics.add(wire_contract.check_frames(unpack_frames((GOLDEN / "audio.upstream").read_bytes())))
+    assert {"overlay", "state", "heartbeat", "voice", "audio"} <= topics
 
 
 def test_every_golden_control_exchange_conforms(wire_contract):

@@ -231,18 +231,19 @@ def microphone_available(device: str = "") -> bool:
 
 
 def encode_audio(pcm: np.ndarray, seq: int, t_capture_ns: int, sample_rate: int = ENGINE_RATE,
-                 channels: int = 1) -> list[bytes]:
+                 channels: int = 1, t_publish_ns: int | None = None) -> list[bytes]:
     """Headset side of the contract: ``[b"audio", header, pcm]`` with schema ``sonoguide.audio/1``.
 
     The header follows ``ar_bridge/schema.py`` (``schema``, ``seq``, ``t_capture_ns``,
     ``t_publish_ns``, ``arrays``, ``body``) so :func:`ar_bridge.schema.decode` reads it; it is
-    built here so that the headset side does not depend on the PUB topic list.
+    built here so that the headset side does not depend on the PUB topic list. ``t_publish_ns``
+    defaults to now (the golden file fixes it).
     """
     import json
 
     a = np.ascontiguousarray(np.asarray(pcm).astype("<i2").ravel())
     header = {"schema": AUDIO_SCHEMA, "seq": int(seq), "t_capture_ns": int(t_capture_ns),
-              "t_publish_ns": now_ns(), "arrays": [{"name": "pcm", "dtype": "<i2", "shape": [len(a)]}],
+              "t_publish_ns": now_ns() if t_publish_ns is None else int(t_publish_ns), "arrays": [{"name": "pcm", "dtype": "<i2", "shape": [len(a)]}],
               "body": {"sample_rate": int(sample_rate), "channels": int(channels)}}
     return [TOPIC_AUDIO.encode("ascii"), json.dumps(header, separators=(",", ":")).encode("utf-8"), a.tobytes()]
 

@@ -55,6 +55,23 @@ namespace Sonoguide.Protocol.Tests
         }
 
         [Test]
+        public void EncoderWritesTheGoldenAudioMessageByteForByte()
+        {
+            // Tests/Golden/audio.upstream: the core's reference encoder, sequence 1, samples i * 97 - 15000
+            var golden = GoldenFiles.Upstream("audio");
+            var pcm = new short[320];
+            for (int i = 0; i < pcm.Length; i++) pcm[i] = (short)(i * 97 - 15000);
+            var frames = new AudioStreamEncoder().Encode(pcm, 1790000000000000000L, 1790000000020000000L);
+            Assert.AreEqual(golden.Count, frames.Count, "frames");
+            Assert.AreEqual(System.Text.Encoding.UTF8.GetString(golden[1]), System.Text.Encoding.UTF8.GetString(frames[1]),
+                            "header JSON");
+            for (int k = 0; k < frames.Count; k++)
+            {
+                CollectionAssert.AreEqual(golden[k], frames[k], "frame " + k);
+            }
+        }
+
+        [Test]
         public void RefusesChunksOutsideTwentyToHundredMilliseconds()
         {
             var enc = new AudioStreamEncoder();

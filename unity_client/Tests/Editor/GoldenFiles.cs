@@ -88,6 +88,12 @@ namespace Sonoguide.Protocol.Tests
             return names;
         }
 
+        /// <summary>The frames of a golden message the headset sends (<c>&lt;name&gt;.upstream</c>, e.g. <c>audio</c>).</summary>
+        public static List<byte[]> Upstream(string name)
+        {
+            return FramePacking.Unpack(File.ReadAllBytes(Path.Combine(RequireDirectory(), name + ".upstream")));
+        }
+
         /// <summary>The request frame of a golden control exchange, as a client sends it.</summary>
         public static byte[] ControlRequest(string name)
         {
