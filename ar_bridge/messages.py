@@ -160,15 +160,17 @@ def _rounded(d: Mapping[str, float | None]) -> dict[str, float | None]:
     return {k: (None if v is None else round(float(v), 3)) for k, v in d.items()}
 
 
-def _from_body(cls: type, msg: WireMessage, topic: str) -> Any:
-    """Build a flat message dataclass from ``msg.body``: every field required, extra keys ignored."""
+def _from_body(cls: type, msg: WireMessage, topic: str, older_core_defaults: Mapping[str, Any] | None = None) -> Any:
+    """Build a flat message dataclass from ``msg.body``: every field required (except those an
+    older core did not send yet, given with their values in ``older_core_defaults``), extra keys ignored."""
     if msg.topic != topic:
         raise ProtocolError(f"expected a {topic} message, got {msg.topic!r}")
+    body = {**(older_core_defaults or {}), **msg.body}
     names = [f.name for f in fields(cls)]
-    missing = [n for n in names if n not in msg.body]
+    missing = [n for n in names if n not in body]
     if missing:
         raise ProtocolError(f"{topic} body lacks {', '.join(repr(n) for n in missing)}")
-    return cls(**{n: msg.body[n] for n in names})
+    return cls(**{n: body[n] for n in names})
 
 
 @dataclass(frozen=True)
@@ -219,10 +221,7 @@ class StateMessage:
     def from_wire(cls, msg: WireMessage) -> "StateMessage":
         """Rebuild from a decoded ``state`` message (raises ProtocolError on missing fields;
         ``overloaded`` may be absent: older cores)."""
-        if "overloaded" not in msg.body:
-            msg = WireMessage(msg.topic, msg.schema, msg.seq, msg.t_capture_ns, msg.t_publish_ns,
-                              {**msg.body, "overloaded": False}, msg.arrays)
-        return _from_body(cls, msg, "state")
+        return _from_body(cls, msg, "state", {"overloaded": False})
 
 
 @dataclass(frozen=True)
@@ -270,12 +269,8 @@ class HeartbeatMessage:
     @classmethod
     def from_wire(cls, msg: WireMessage) -> "HeartbeatMessage":
         """Rebuild from a decoded ``heartbeat`` message (``control`` and the clock fields may be absent: older cores)."""
-        body = dict(msg.body)
-        body.setdefault("control", "up")
-        for key in ("clock_origin_ns", "clock_steps", "clock_wall_step_ns"):
-            body.setdefault(key, 0)
-        return _from_body(cls, WireMessage(msg.topic, msg.schema, msg.seq, msg.t_capture_ns, msg.t_publish_ns, body),
-                          "heartbeat")
+        return _from_body(cls, msg, "heartbeat",
+                          {"control": "up", "clock_origin_ns": 0, "clock_steps": 0, "clock_wall_step_ns": 0})
 
 
 @dataclass(frozen=True)

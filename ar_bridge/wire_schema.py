@@ -157,9 +157,3 @@ def wire_schema() -> dict[str, Any]:
         "x-sonoguide-versions": {t: SCHEMA_VERSIONS[t] for t in TOPICS},
         "$defs": dict(sorted(defs.items())),
     }
-
-
-def definition(name: str) -> dict[str, Any]:
-    """A schema that validates against ``$defs/<name>`` of :func:`wire_schema` (for a validator)."""
-    whole = wire_schema()
-    return {"$schema": whole["$schema"], "$defs": whole["$defs"], **_ref(name)}

@@ -182,3 +182,28 @@ def wire_contract(repo_root: Path) -> WireContract:
     import json
 
     return WireContract(json.loads((repo_root / "unity_client" / "Tests" / "Golden" / "wire_schema.json").read_text()))
+
+
+def _free_endpoint() -> str:
+    """A tcp://127.0.0.1:PORT endpoint on a port that was free a moment ago."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
+
+
+@pytest.fixture(scope="session")
+def free_endpoint() -> Callable[[], str]:
+    """Makes free loopback TCP endpoints: ``free_endpoint()`` -> ``"tcp://127.0.0.1:PORT"``."""
+    return _free_endpoint
+
+
+@pytest.fixture
+def endpoints() -> tuple[str, str]:
+    """Two distinct free endpoints (PUB, control)."""
+    a = _free_endpoint()
+    b = _free_endpoint()
+    while b == a:
+        b = _free_endpoint()
+    return a, b

@@ -246,6 +246,7 @@ def summarise(results: list[ClipResult], items: list[dict[str, Any]] | None = No
         by_cond.setdefault(r.condition, []).append(r)
         by_snr.setdefault(snr_of.get(r.audio, r.condition), []).append(r)
     s = _group_stats(results)
+    null_hours = sum(r.audio_s for r in null) / 3600.0
     return {
         "accuracy": s["accuracy"],
         "false_accepts": s["false_accepts"],
@@ -259,8 +260,7 @@ def summarise(results: list[ClipResult], items: list[dict[str, Any]] | None = No
         "false_accepts_by_intent": dict(sorted(collections.Counter(r.recognised for r in null
                                                                    if r.recognised is not None).items())),
         "false_executions": sum(r.recognised is not None and r.recognised not in gated for r in null),
-        "false_accepts_per_hour": (round(s["false_accepts"] / (sum(r.audio_s for r in null) / 3600.0), 2)
-                                   if null and sum(r.audio_s for r in null) > 0 else None),
+        "false_accepts_per_hour": round(s["false_accepts"] / null_hours, 2) if null_hours > 0 else None,
         "speakers": len({r.speaker for r in results if r.speaker}),
         "false_accepts_by_speaker": dict(sorted(collections.Counter(
             r.speaker or "?" for r in null if r.recognised is not None).items())),

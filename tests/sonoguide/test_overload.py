@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing as mp
-import socket
 import time
 
 import zmq
@@ -78,23 +77,17 @@ def test_the_slow_start_is_not_judged():
     assert abs(status.loop_hz - 30.0) < 1.5
 
 
-def _ep() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
-
-
 def _hog(seconds: float) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         pass
 
 
-def test_under_a_cpu_hog_the_loop_drops_frames_keeps_latency_bounded_and_the_state_says_so():
+def test_under_a_cpu_hog_the_loop_drops_frames_keeps_latency_bounded_and_the_state_says_so(free_endpoint):
     # the ultrasound source runs faster than the machine segments, and two busy processes take the
     # cores: the loop cannot keep up, so it must drop frames (not queue them) and report it
     cfg = Config()
-    cfg = cfg.replace(network=dataclasses.replace(cfg.network, pub_endpoint=_ep(), control_endpoint=_ep()),
+    cfg = cfg.replace(network=dataclasses.replace(cfg.network, pub_endpoint=free_endpoint(), control_endpoint=free_endpoint()),
                       ultrasound=dataclasses.replace(cfg.ultrasound, fps=120.0))
     hogs = [mp.get_context("spawn").Process(target=_hog, args=(25.0,), daemon=True) for _ in range(2)]
     ctx = zmq.Context()

@@ -9,7 +9,6 @@ commands are unavailable (a replay takes none: its heartbeat says ``control: dow
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -21,25 +20,19 @@ REPO = Path(__file__).resolve().parents[2]
 EXE = str(Path(sys.executable).with_name("sonoguide"))
 
 
-def _ep() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
-
-
 @pytest.fixture(scope="module")
-def recording(tmp_path_factory) -> Path:
+def recording(tmp_path_factory, free_endpoint) -> Path:
     rec = tmp_path_factory.mktemp("replay_client") / "session"
-    p = subprocess.run([EXE, "demo", "--duration", "3", "--no-status", "--record", str(rec), "--pub", _ep(),
-                        "--control", _ep()], capture_output=True, text=True, timeout=300, cwd=REPO)
+    p = subprocess.run([EXE, "demo", "--duration", "3", "--no-status", "--record", str(rec), "--pub", free_endpoint(),
+                        "--control", free_endpoint()], capture_output=True, text=True, timeout=300, cwd=REPO)
     if p.returncode != 0:
         pytest.fail(f"sonoguide demo could not record: {p.stderr.strip().splitlines()[-1:]}")
     return rec
 
 
-def test_client_takes_a_replay_like_the_live_loop(probe_build, probe_tools, recording):
+def test_client_takes_a_replay_like_the_live_loop(probe_build, probe_tools, recording, free_endpoint):
     Probe = probe_tools.Probe
-    pub, ctl = _ep(), _ep()
+    pub, ctl = free_endpoint(), free_endpoint()
     probe = Probe(probe_build.exe, "--data", pub, "--control", ctl)
     replay = subprocess.Popen([EXE, "replay", str(recording), "--publish", "--pub", pub], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, cwd=REPO)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import socket
 import time
 from multiprocessing import shared_memory
 
@@ -85,17 +84,11 @@ def test_close_ends_the_process_and_frees_the_shared_memory():
     assert pid is not None
 
 
-def _ep() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
-
-
-def test_the_demo_runs_with_its_devices_in_their_own_processes():
+def test_the_demo_runs_with_its_devices_in_their_own_processes(free_endpoint):
     from sonoguide.runtime import Runtime
 
     cfg = Config()
-    cfg = cfg.replace(network=dataclasses.replace(cfg.network, pub_endpoint=_ep(), control_endpoint=_ep()),
+    cfg = cfg.replace(network=dataclasses.replace(cfg.network, pub_endpoint=free_endpoint(), control_endpoint=free_endpoint()),
                       pipeline=dataclasses.replace(cfg.pipeline, device_process=True))
     rt = Runtime(cfg, demo=True, voice=False)
     assert isinstance(rt.us_source, DeviceProcessSource) and isinstance(rt.camera_source, DeviceProcessSource)

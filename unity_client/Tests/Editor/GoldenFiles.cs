@@ -52,13 +52,20 @@ namespace Sonoguide.Protocol.Tests
         /// <summary>Names of every golden message present (the <c>*.frames</c> files), sorted.</summary>
         public static IEnumerable<string> Names()
         {
+            return NamesBetween("", ".frames");
+        }
+
+        /// <summary>The sorted names <c>X</c> of the golden files <c>prefix + X + suffix</c> (none without a folder).</summary>
+        private static List<string> NamesBetween(string prefix, string suffix)
+        {
             var names = new List<string>();
             string dir = Directory;
             if (dir != null)
             {
-                foreach (var path in System.IO.Directory.GetFiles(dir, "*.frames"))
+                foreach (var path in System.IO.Directory.GetFiles(dir, prefix + "*" + suffix))
                 {
-                    names.Add(Path.GetFileNameWithoutExtension(path));
+                    string file = Path.GetFileName(path);
+                    names.Add(file.Substring(prefix.Length, file.Length - prefix.Length - suffix.Length));
                 }
             }
             names.Sort(StringComparer.Ordinal);
@@ -74,18 +81,7 @@ namespace Sonoguide.Protocol.Tests
         /// <summary>Names of the golden control exchanges (<c>control_&lt;name&gt;.request.json</c> and <c>.reply.json</c>).</summary>
         public static IEnumerable<string> ControlNames()
         {
-            var names = new List<string>();
-            string dir = Directory;
-            if (dir != null)
-            {
-                foreach (var path in System.IO.Directory.GetFiles(dir, "control_*.request.json"))
-                {
-                    string file = Path.GetFileName(path);
-                    names.Add(file.Substring("control_".Length, file.Length - "control_".Length - ".request.json".Length));
-                }
-            }
-            names.Sort(StringComparer.Ordinal);
-            return names;
+            return NamesBetween("control_", ".request.json");
         }
 
         /// <summary>The frames of a golden message the headset sends (<c>&lt;name&gt;.upstream</c>, e.g. <c>audio</c>).</summary>
