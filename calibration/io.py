@@ -11,7 +11,9 @@ error and date in the same spirit)::
      "devices": {"probe": "L14-6Ns#1234", "camera": "cam#42"},
      "software_version": "sonoguide 0.1.0"}
 
-Loading refuses a file whose residual exceeds the caller's limit or whose device ids differ
+Loading refuses a file whose error exceeds the caller's limit (``residuals.expected_error_mm``
+when the method predicts the error of the transform itself, as hand-eye does, whose fit residual
+is mostly the trackers' noise; otherwise ``residuals.rms_mm``) or whose device ids differ
 from the configured ones, so a calibration of another probe is never used silently.
 """
 
@@ -29,7 +31,7 @@ import numpy as np
 from core.frames import UNITS, FrameName, check_transform
 from core.version import __version__
 from core.errors import CalibrationError
-from core.jsonfile import load_json
+from core.jsonfile import json_types, load_json
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ class Calibration:
         date: ISO-8601 time of the calibration.
         devices: device identifiers it belongs to (``{"probe": ..., "camera": ...}``).
         software_version: software that produced it.
+        extra: method-specific results kept with the transform (for example the pivot
+            point of a pivot calibration, the pixel spacing of an ultrasound calibration).
         source: file path, used in messages.
     """
 
@@ -60,7 +64,12 @@ class Calibration:
     date: str = ""
     devices: Mapping[str, str] = field(default_factory=dict)
     software_version: str = f"sonoguide {__version__}"
+    extra: Mapping[str, Any] = field(default_factory=dict)
     source: str = field(default="<memory>", compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "from_frame", FrameName(self.from_frame))
+        object.__setattr__(self, "to_frame", FrameName(self.to_frame))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON layout."""
@@ -75,13 +84,24 @@ class Calibration:
             "date": self.date or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "devices": dict(self.devices),
             "software_version": self.software_version,
+            "extra": json_types(dict(self.extra)),
         }
 
     def save(self, path: str | Path) -> None:
-        """Write the JSON file (parent folders are created)."""
+        """Write the JSON file (parent folders are created; written whole, then renamed).
+
+        Raises:
+            CalibrationError: the file cannot be written (names the path and the fix).
+        """
         p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        tmp = p.with_name(p.name + ".tmp")
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+            tmp.replace(p)
+        except OSError as exc:
+            raise CalibrationError(f"cannot write the calibration file {p} ({exc.strerror or exc}); "
+                                   "pass --out with a writable path") from None
 
 
 def load_calibration(path: str | Path, from_frame: FrameName | str, to_frame: FrameName | str,
@@ -129,12 +149,14 @@ def load_calibration(path: str | Path, from_frame: FrameName | str, to_frame: Fr
     if not isinstance(residuals, dict):
         raise CalibrationError(f"calibration file {p}: 'residuals' must be an object")
     if max_rms_mm is not None:
-        rms = residuals.get("rms_mm")
+        key = "expected_error_mm" if "expected_error_mm" in residuals else "rms_mm"
+        rms = residuals.get(key)
         if not isinstance(rms, (int, float)) or not np.isfinite(rms):
             raise CalibrationError(f"calibration file {p} carries no residuals.rms_mm; recalibrate so its "
                                    "error is known")
         if rms > max_rms_mm:
-            raise CalibrationError(f"calibration file {p}: residual {rms:.2f} mm RMS exceeds the limit "
+            what = "expected error" if key == "expected_error_mm" else "residual"
+            raise CalibrationError(f"calibration file {p}: {what} {rms:.2f} mm RMS exceeds the limit "
                                    f"{max_rms_mm:.2f} mm; recalibrate")
     file_devices = data.get("devices") or {}
     for key, want in (devices or {}).items():
@@ -143,4 +165,5 @@ def load_calibration(path: str | Path, from_frame: FrameName | str, to_frame: Fr
                                    f"configured {key} is {want!r}; use that device's calibration or recalibrate")
     return Calibration(from_frame=f, to_frame=t, matrix=matrix, method=str(data.get("method", "")),
                        residuals=residuals, date=str(data.get("date", "")), devices=file_devices,
-                       software_version=str(data.get("software_version", "")), source=str(p))
+                       software_version=str(data.get("software_version", "")),
+                       extra=data.get("extra") if isinstance(data.get("extra"), dict) else {}, source=str(p))

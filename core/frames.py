@@ -39,6 +39,16 @@ class FrameName(str, enum.Enum):
     """AR headset world/anchor frame (right-handed here; converted to Unity only on the wire); mm."""
     NEEDLE = "needle"
     """Needle tip frame; mm."""
+    STYLUS = "stylus"
+    """Tracked pointer (stylus) marker body; mm."""
+    STYLUS_TIP = "stylus_tip"
+    """Stylus tip: the stylus frame translated to the calibrated tip (pivot calibration); mm."""
+    TRACKER = "tracker"
+    """External tracker's reference frame (PLUS/NDI over OpenIGTLink, or the tracking camera); mm."""
+    PHANTOM = "phantom"
+    """Calibration phantom body (N-wire or point-target phantom, its drawing's origin); mm."""
+    WORLD = "world"
+    """Headset's own world tracking frame (head pose ``T_world_from_headset``); mm."""
 
 
 UNITS: dict[FrameName, str] = {f: ("px" if f is FrameName.IMAGE else "mm") for f in FrameName}

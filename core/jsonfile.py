@@ -39,3 +39,25 @@ def load_json(path: str | Path, *, what: str, error: type[SonoguideError], missi
     if require_object and not isinstance(data, dict):
         raise error(f"{what} {p} must hold a JSON object; {corrupt_fix}")
     return data
+
+
+def json_types(value: Any, ndigits: int | None = None) -> Any:
+    """``value`` with NumPy arrays and scalars turned into JSON types, ready for ``json.dumps``.
+
+    Args:
+        value: nested dicts, lists, tuples, arrays and scalars.
+        ndigits: round floats to this many decimals (``None``: keep them whole).
+
+    Non-finite floats become ``null`` (strict JSON has no NaN or infinity).
+    """
+    if isinstance(value, dict):
+        return {str(k): json_types(v, ndigits) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_types(v, ndigits) for v in value]
+    if hasattr(value, "tolist"):  # NumPy arrays and scalars
+        return json_types(value.tolist(), ndigits)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return None
+        return round(value, ndigits) if ndigits is not None else value
+    return value

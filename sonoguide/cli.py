@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "voice.cli",
     "research.voice.cli",
     "ar_bridge.cli",
+    "sonoguide.calibrate.cli",
 )
 """Modules whose ``register(subparsers)`` adds sub-commands, in help order. The ``seg`` and
 ``voice`` groups are shared between a real-time package and :mod:`research`

@@ -125,6 +125,8 @@ class CalibrationConfig(Section, key="calibration"):
         probe_id: required probe id in the image-to-marker file (empty: not checked).
         camera_id: required camera id in both files (empty: not checked).
         headset_id: required headset id in the camera-to-headset file (empty: not checked).
+        verify_limit_mm: ``sonoguide calibrate verify`` passes when the whole chain places the
+            phantom target within this distance of where it is.
     """
 
     image_to_marker: str = ""
@@ -133,6 +135,7 @@ class CalibrationConfig(Section, key="calibration"):
     probe_id: str = ""
     camera_id: str = ""
     headset_id: str = ""
+    verify_limit_mm: float = field(default=1.5, metadata=bounds(0.05, 50.0, note="(mm)"))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Rendered calibration data with known truth (camera views, ...) and evaluation of the calibrate commands."""
