@@ -18,8 +18,11 @@ snippet to merge into the configuration file::
     [tracking.sync]
     temporal_offset_ms = 42.3
 
-It is added to an ultrasound frame's capture time before its pose is looked up (positive: the
-poses are stamped later than the images). ``--out`` ending in ``.json`` writes JSON instead.
+Live: ``--igtl HOST:PORT`` records the image and the probe pose from PLUS for ``--seconds`` into a
+capture folder first (``sonoguide.calibrate.temporal_live``).
+
+The offset is added to an ultrasound frame's capture time before its pose is looked up (positive:
+the poses are stamped later than the images). ``--out`` ending in ``.json`` writes JSON instead.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from calibration.temporal_report import temporal_report
 from core.errors import CalibrationError, InputError
 from core.version import __version__
 from sonoguide.calibrate.common import add_output_arguments, devices, emit
+from sonoguide.calibrate.temporal_live import add_live_arguments, record_igtl
 
 MIN_LINE_SHARE = 0.5
 """The plate line must be found in at least this share of the frames."""
@@ -52,10 +56,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """The command's options."""
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.description = __doc__.split("\n\n", 1)[1] if __doc__ else None
-    p.add_argument("--input", required=True, metavar="DIR",
-                   help="capture folder: frames/*.png, frames.jsonl ({\"frame\": NAME, \"t_ns\": T} per line), "
-                        "poses.jsonl ({\"t_ns\": T, \"T_tracker_from_marker\": 4x4 mm or null} per line), "
-                        "optional capture.json ({\"mm_per_px\": [row, col]})")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--igtl", metavar="HOST:PORT",
+                     help="live: record the image and the probe pose from this OpenIGTLink server (PLUS) for "
+                          "--seconds, then calibrate on that recording")
+    src.add_argument("--input", metavar="DIR",
+                     help="capture folder: frames/*.png, frames.jsonl ({\"frame\": NAME, \"t_ns\": T} per line), "
+                          "poses.jsonl ({\"t_ns\": T, \"T_tracker_from_marker\": 4x4 mm or null} per line), "
+                          "optional capture.json ({\"mm_per_px\": [row, col]})")
     p.add_argument("--pixel-spacing", metavar="ROW[,COL]",
                    help="ultrasound pixel spacing in mm per pixel (depth per row, lateral per column); "
                         "overrides capture.json's mm_per_px")
@@ -63,6 +71,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="search the offset within +- this many ms (default %(default)g)")
     p.add_argument("--min-motion-mm", type=float, default=TemporalConfig.min_motion_mm,
                    help="refuse a recording whose plate line moved less (default %(default)g mm)")
+    add_live_arguments(p)
     add_output_arguments(p, "where to write the result: a TOML snippet with [tracking.sync] temporal_offset_ms "
                             "to merge into the configuration file (a name ending in .json writes JSON)")
 
@@ -106,6 +115,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--min-motion-mm must be a positive number of millimetres")
     spacing = parse_spacing(args.pixel_spacing) if args.pixel_spacing else None
     dev = devices(args)
+    if args.igtl:
+        args.input = args.record_dir or str(Path(args.out).with_suffix(".capture"))
+        record_igtl(args, Path(args.input))
     cap = load_temporal_capture(args.input, spacing)
     found = _detect_all(cap.frame_paths, cap.mm_per_px)
     ok = np.array([d is not None for d in found])

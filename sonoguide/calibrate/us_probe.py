@@ -5,6 +5,8 @@
 ``"images": [N paths]`` (relative to F) with ``null`` pixels, which are then marked
 automatically at the brightest point target, and ``"validation": {"pixels", "T_tracker_from_marker",
 "points_tracker_mm"}`` with independent targets for the target registration error.
+``--method points --igtl HOST:PORT``: live, from a PLUS (OpenIGTLink) server streaming the image,
+the probe and a tracked stylus (``sonoguide.calibrate.us_points_live``).
 ``--method nwire``: frames of an N-wire phantom (see ``sonoguide.calibrate.us_nwire``).
 The result is the transform from ``image`` (px) to ``marker`` (mm): rotation times per-axis mm/px.
 """
@@ -27,6 +29,7 @@ from calibration.us_points import (PointCalibration, PointCapture, PointNoise, c
 from core.errors import CalibrationError, InputError
 from core.frames import FrameName
 from sonoguide.calibrate.common import add_output_arguments, devices, emit, report_path
+from sonoguide.calibrate.us_points_live import add_live_arguments, capture_points_live
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +42,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--method", choices=("points", "nwire"), default="points",
                    help="points: a point target at known tracker positions (default); nwire: an N-wire phantom")
-    p.add_argument("--input", required=True, metavar="F",
-                   help="points: the capture JSON (see the description); nwire: see --method nwire")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--input", metavar="F",
+                     help="points: the capture JSON (see the description); nwire: see --method nwire")
+    src.add_argument("--igtl", metavar="HOST:PORT",
+                     help="points, live: image, probe and stylus from this OpenIGTLink server (PLUS)")
     p.add_argument("--solver", choices=("robust", "linear"), default="robust",
                    help="points: robust (noise-weighted, rejects mis-marked points; default) or linear "
                         "(plain least squares, for comparison)")
@@ -53,6 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-rms", type=float, default=2.0, metavar="MM",
                    help="refuse the result when the residual RMS is larger (default 2.0 mm)")
     us_nwire.add_nwire_arguments(p)
+    add_live_arguments(p)
     add_output_arguments(p, "calibration file to write (image -> marker)")
 
 
@@ -143,10 +150,12 @@ def build_report(cal: PointCalibration, cap: PointCapture, tre: np.ndarray | Non
 def run(args: argparse.Namespace) -> int:
     """Calibrate, write the file and the report, print the figures."""
     if args.method == "nwire":
+        if not args.input:
+            raise InputError("--method nwire reads a recorded capture: pass --input (live capture is for points)")
         from sonoguide.calibrate import us_nwire
         return us_nwire.run_nwire(args)
     devs = devices(args)
-    cap, val = read_capture(args.input)
+    cap, val = read_capture(args.input) if args.input else (capture_points_live(args), None)
     if args.solver == "linear":
         cal = calibrate_points_linear(cap)
     else:

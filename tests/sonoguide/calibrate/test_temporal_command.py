@@ -112,3 +112,53 @@ def test_frames_without_the_plate_are_refused(tmp_path, capsys):
     rc = main(["calibrate", "temporal", "--input", str(cap), "--out", str(tmp_path / "t.toml")])
     err = capsys.readouterr().err
     assert rc == 2 and "plate line was found in only 0 of" in err
+
+
+def test_live_recording_from_a_plus_like_openigtlink_server(tmp_path, capsys):
+    """Images and probe poses streamed in real time with their own (lagged) time stamps."""
+    import socket
+    import threading
+    import time
+
+    pyigtl = pytest.importorskip("pyigtl")
+    sim = simulate(TemporalSimConfig(lag_ms=37.0, duration_s=7.0, us_hz=20.0, pose_hz=40.0, seed=3))
+    events = sorted([(t, "image", img) for t, img in sim.frames] +
+                    [(t, "pose", T) for t, T in sim.poses if T is not None], key=lambda e: e[0])
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = pyigtl.OpenIGTLinkServer(port=port, local_server=True)
+    ijk = np.diag([sim.mm_per_px[1], sim.mm_per_px[0], 1.0, 1.0])
+
+    def stream() -> None:
+        t_end = time.monotonic() + 10.0
+        while not server.is_connected() and time.monotonic() < t_end:
+            time.sleep(0.01)
+        base_wall, base_sim, start = time.time(), events[0][0], time.monotonic()
+        for t, kind, payload in events:
+            delay = (t - base_sim) / 1e9 - (time.monotonic() - start)
+            if delay > 0:
+                time.sleep(delay)
+            stamp = base_wall + (t - base_sim) / 1e9
+            if kind == "image":
+                msg = pyigtl.ImageMessage(payload[np.newaxis], ijk_to_world_matrix=ijk, timestamp=stamp,
+                                          device_name="Image")
+            else:
+                msg = pyigtl.TransformMessage(payload, timestamp=stamp, device_name="ProbeToTracker")
+            server.send_message(msg, wait=True)
+
+    th = threading.Thread(target=stream, daemon=True)
+    th.start()
+    try:
+        rc = main(["calibrate", "temporal", "--igtl", f"127.0.0.1:{port}", "--seconds", "7.5",
+                   "--out", str(tmp_path / "temporal.toml"), "--json"])
+    finally:
+        th.join(5.0)
+        server.stop()
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "Move the probe up and down" in err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert abs(summary["temporal_offset_ms"] - 37.0) < 3.0
+    assert summary["mm_per_px"] == pytest.approx(list(sim.mm_per_px))
+    assert (tmp_path / "temporal.capture" / "frames.jsonl").is_file()

@@ -75,3 +75,71 @@ def test_bad_point_captures_get_one_error_line(tmp_path, capsys):
     nulls = {**good, "pixels": [None] * 30}
     assert "give 'images'" in _bad(tmp_path, capsys, nulls)
     assert "lacks the key(s) image_size" in _bad(tmp_path, capsys, {"T_tracker_from_stylus": []})
+
+
+def test_live_capture_from_a_plus_like_openigtlink_server(tmp_path, capsys):
+    """Image, probe and stylus streamed as PLUS does; the stylus tip is a bright point in the image."""
+    import socket
+    import threading
+    import time
+
+    import pytest
+    from scipy.spatial.transform import Rotation
+
+    from calibration.io import Calibration
+    pyigtl = pytest.importorskip("pyigtl")
+
+    s = simulate_points(np.random.default_rng(21), 24, size=(320, 240), spacing_mm=0.15, pixel_px=0.0,
+                        target_mm=0.0, pose_mm=0.0, pose_deg=0.0)
+    cap = s.capture
+    tip = np.array([1.5, -2.0, -140.0])
+    Calibration("stylus_tip", "stylus", np.block([[np.eye(3), tip[:, None]], [np.zeros((1, 3)), np.ones((1, 1))]]),
+                residuals={"rms_mm": 0.2}).save(tmp_path / "tip.json")
+    rng = np.random.default_rng(0)
+    w, h = cap.image_size
+    yy, xx = np.mgrid[0:h, 0:w]
+    frames = []
+    for (u, v), T_probe, p in zip(cap.pixels, cap.T_tracker_from_marker, cap.points_tracker_mm):
+        R = Rotation.random(random_state=rng).as_matrix()
+        T_stylus = np.eye(4)
+        T_stylus[:3, :3], T_stylus[:3, 3] = R, p - R @ tip
+        img = rng.rayleigh(14.0, (h, w)) + 150.0 * np.exp(-(((xx - u) / 2.5) ** 2 + ((yy - v) / 2.0) ** 2) / 2)
+        frames.append((np.clip(img, 0, 255).astype(np.uint8), T_probe, T_stylus))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = pyigtl.OpenIGTLinkServer(port=port, local_server=True)
+    stop = threading.Event()
+
+    def stream() -> None:
+        k = 0
+        while not stop.is_set():
+            if server.is_connected():
+                img, T_probe, T_stylus = frames[(k // 8) % len(frames)]  # each station held for 8 frames
+                server.send_message(pyigtl.TransformMessage(T_probe, device_name="ProbeToTracker"), wait=True)
+                server.send_message(pyigtl.TransformMessage(T_stylus, device_name="StylusToTracker"), wait=True)
+                server.send_message(pyigtl.ImageMessage(img[np.newaxis], device_name="Image"), wait=True)
+                k += 1
+            time.sleep(0.01)
+
+    th = threading.Thread(target=stream, daemon=True)
+    th.start()
+    try:
+        rc, out, err = _run(capsys, "--igtl", f"127.0.0.1:{port}", "--stylus-tip", str(tmp_path / "tip.json"),
+                            "--points", "20", "--timeout", "90", "--save-capture", str(tmp_path / "cap.json"),
+                            "--out", str(tmp_path / "us.json"), "--json")
+    finally:
+        stop.set()
+        th.join(2.0)
+        server.stop()
+    assert rc == 0, err
+    assert "Hold the stylus tip still" in err
+    cal = load_calibration(tmp_path / "us.json", "image", "marker")
+    assert grid_errors(cal.matrix, s.T_marker_from_image, cap.image_size).mean() < 0.3
+    saved = json.loads((tmp_path / "cap.json").read_text())
+    assert len(saved["pixels"]) == 20 and saved["image_size"] == [w, h]
+
+
+def test_live_capture_without_a_stylus_tip_file_is_one_error_line(tmp_path, capsys):
+    rc, out, err = _run(capsys, "--igtl", "127.0.0.1:1", "--out", str(tmp_path / "us.json"))
+    assert rc != 0 and err.strip().startswith("error: --igtl needs --stylus-tip")
