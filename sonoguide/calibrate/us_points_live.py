@@ -41,7 +41,7 @@ _CELLS = ("top-left", "top-centre", "top-right", "middle-left", "centre", "middl
 
 def add_live_arguments(p: argparse.ArgumentParser) -> None:
     """The live mode's arguments (``--igtl`` itself is added with ``--input``)."""
-    g = p.add_argument_group("live point capture over OpenIGTLink (--igtl)")
+    g = p.add_argument_group("live capture over OpenIGTLink (--igtl)")
     g.add_argument("--stylus-tip", metavar="F", help="the stylus tip calibration (sonoguide calibrate pivot --out)")
     g.add_argument("--image-device", default="Image", metavar="NAME", help="IMAGE device name (default Image)")
     g.add_argument("--probe-device", default="ProbeToTracker", metavar="NAME",
@@ -50,7 +50,8 @@ def add_live_arguments(p: argparse.ArgumentParser) -> None:
                    help="stylus TRANSFORM device (default StylusToTracker)")
     g.add_argument("--points", type=int, default=30, metavar="N", help="stations to take (default 30)")
     g.add_argument("--timeout", type=float, default=300.0, metavar="S", help="give up after S seconds")
-    g.add_argument("--save-capture", metavar="F", help="also write the stations in the --input layout")
+    g.add_argument("--save-capture", metavar="F", help="also write the stations in the --input layout (nwire: "
+                                                        "the capture folder, default OUT.capture)")
 
 
 def _advice(pixels: list[tuple[float, float]], size: tuple[int, int]) -> str:

@@ -7,7 +7,8 @@ automatically at the brightest point target, and ``"validation": {"pixels", "T_t
 "points_tracker_mm"}`` with independent targets for the target registration error.
 ``--method points --igtl HOST:PORT``: live, from a PLUS (OpenIGTLink) server streaming the image,
 the probe and a tracked stylus (``sonoguide.calibrate.us_points_live``).
-``--method nwire``: frames of an N-wire phantom (see ``sonoguide.calibrate.us_nwire``).
+``--method nwire``: frames of an N-wire phantom (see ``sonoguide.calibrate.us_nwire``); live with
+``--igtl`` (image, probe and phantom from PLUS; ``sonoguide.calibrate.us_nwire_live``).
 The result is the transform from ``image`` (px) to ``marker`` (mm): rotation times per-axis mm/px.
 """
 
@@ -29,6 +30,7 @@ from calibration.us_points import (PointCalibration, PointCapture, PointNoise, c
 from core.errors import CalibrationError, InputError
 from core.frames import FrameName
 from sonoguide.calibrate.common import add_output_arguments, devices, emit, report_path
+from sonoguide.calibrate.us_nwire_live import add_nwire_live_arguments, record_nwire
 from sonoguide.calibrate.us_points_live import add_live_arguments, capture_points_live
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="refuse the result when the residual RMS is larger (default 2.0 mm)")
     us_nwire.add_nwire_arguments(p)
     add_live_arguments(p)
+    add_nwire_live_arguments(p)
     add_output_arguments(p, "calibration file to write (image -> marker)")
 
 
@@ -150,9 +153,9 @@ def build_report(cal: PointCalibration, cap: PointCapture, tre: np.ndarray | Non
 def run(args: argparse.Namespace) -> int:
     """Calibrate, write the file and the report, print the figures."""
     if args.method == "nwire":
-        if not args.input:
-            raise InputError("--method nwire reads a recorded capture: pass --input (live capture is for points)")
         from sonoguide.calibrate import us_nwire
+        if args.igtl:  # live: record the sweep as a capture folder, then calibrate it
+            args.input = str(record_nwire(args, Path(args.save_capture or Path(args.out).with_suffix(".capture"))))
         return us_nwire.run_nwire(args)
     devs = devices(args)
     cap, val = read_capture(args.input) if args.input else (capture_points_live(args), None)
