@@ -601,13 +601,7 @@ def invert_all(T: np.ndarray) -> np.ndarray:
     return np.stack([invert(t) for t in T]) if len(T) else np.zeros((0, 4, 4))
 
 
-def map_pixels(T_marker_from_image: np.ndarray, px: np.ndarray) -> np.ndarray:
-    """Image pixels ``(N, 2)`` to marker-frame points ``(N, 3)`` mm."""
-    px = np.asarray(px, float).reshape(-1, 2)
-    return (T_marker_from_image[:3, :2] @ px.T + T_marker_from_image[:3, 3:4]).T
-
-
 __all__ = ["DotDetectorConfig", "NWireLayer", "NWirePhantomGeometry", "NWireResult", "calibrate_nwire",
-           "detect_dots", "find_n_patterns", "map_pixels", "middle_point", "parse_geometry", "predicted_dots",
+           "detect_dots", "find_n_patterns", "middle_point", "parse_geometry", "predicted_dots",
            "solve_linear",
            "solve_robust"]

@@ -21,7 +21,8 @@ import cv2
 import numpy as np
 
 from core.clock import now_ns
-from core.errors import CalibrationError, DeviceError, InputError
+from core.errors import CalibrationError, InputError
+from sonoguide.calibrate.igtl_link import connect, image_of, parse_address
 
 log = logging.getLogger(__name__)
 
@@ -65,24 +66,16 @@ def record_igtl(args: argparse.Namespace, folder: Path) -> None:
         DeviceError: no server answered.
         CalibrationError: no image or no pose arrived.
     """
-    import pyigtl
     from tqdm import tqdm
 
-    host, _, port = (args.igtl or "").rpartition(":")
-    if not host or not port.isdigit():
-        raise InputError(f"--igtl {args.igtl!r}: write HOST:PORT, e.g. --igtl 127.0.0.1:18944")
+    parse_address(args.igtl)
     if not (2.0 <= args.seconds <= 600.0):
         raise InputError("--seconds must lie in [2, 600]; 20-30 s is best")
     (folder / "frames").mkdir(parents=True, exist_ok=True)
-    client = pyigtl.OpenIGTLinkClient(host=host, port=int(port), start_now=True)
+    client = connect(args.igtl)
     n_frames = n_poses = 0
     spacing = None
     try:
-        t_end = time.monotonic() + 5.0
-        while not client.is_connected() and time.monotonic() < t_end:
-            time.sleep(0.02)
-        if not client.is_connected():
-            raise DeviceError(f"no OpenIGTLink server at {host}:{port}; start PLUS or fix --igtl")
         sys.stderr.write("Move the probe up and down over the flat bottom of the water bath, 10-20 mm, varying "
                          "the speed, until the recording ends.\n")
         with open(folder / "frames.jsonl", "w", encoding="utf-8") as frames_f, \
@@ -98,10 +91,7 @@ def record_igtl(args: argparse.Namespace, folder: Path) -> None:
                 rx = now_ns()
                 for m in msgs:
                     if m.device_name == args.image_device and getattr(m, "image", None) is not None:
-                        img = np.asarray(m.image)
-                        img = img[0] if img.ndim == 3 else img
-                        if img.dtype != np.uint8:
-                            img = cv2.normalize(img.astype(np.float32), None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+                        img = image_of(m)
                         name = f"{n_frames:05d}.png"
                         cv2.imwrite(str(folder / "frames" / name), img)
                         frames_f.write(json.dumps({"frame": name, "t_ns": _stamp(m, rx)}) + "\n")

@@ -19,9 +19,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.errors import CalibrationError, DeviceError, InputError
+from core.errors import CalibrationError, InputError
 from core.jsonfile import load_json
 from core.se3 import is_rigid, rotation_angle_deg
+from sonoguide.calibrate.igtl_link import connect, image_of, parse_address
 
 MIN_STEP_MM = 1.0
 MIN_STEP_DEG = 1.0
@@ -52,29 +53,21 @@ def record_nwire(args: argparse.Namespace, folder: Path) -> Path:
         DeviceError: no server answered.
         CalibrationError: too few frames in ``--timeout``.
     """
-    import pyigtl
     from tqdm import tqdm
 
-    host, _, port = (args.igtl or "").rpartition(":")
-    if not host or not port.isdigit():
-        raise InputError(f"--igtl {args.igtl!r}: write HOST:PORT, e.g. --igtl 127.0.0.1:18944")
+    parse_address(args.igtl)
     if not args.phantom:
         raise InputError("--method nwire --igtl needs --phantom FILE, the phantom's wire geometry (JSON, mm)")
     phantom = load_json(Path(args.phantom), what="N-wire phantom file", error=InputError,
                         missing_fix="check the --phantom path", corrupt_fix="it is not a JSON phantom description")
     (folder / "frames").mkdir(parents=True, exist_ok=True)
-    client = pyigtl.OpenIGTLinkClient(host=host, port=int(port), start_now=True)
+    client = connect(args.igtl)
     latest: dict[str, object] = {}
     names: list[str] = []
     probes: list[np.ndarray] = []
     phantoms: list[np.ndarray] = []
     size: list[int] | None = None
     try:
-        t_end = time.monotonic() + 5.0
-        while not client.is_connected() and time.monotonic() < t_end:
-            time.sleep(0.02)
-        if not client.is_connected():
-            raise DeviceError(f"no OpenIGTLink server at {host}:{port}; start PLUS or fix --igtl")
         deadline = time.monotonic() + args.timeout
         sys.stderr.write("Image the N-wire phantom in the water bath: every N should show as three dots.\n")
         with tqdm(total=args.frames, desc="n-wire frames", unit="frame", file=sys.stderr) as bar:
@@ -93,10 +86,7 @@ def record_nwire(args: argparse.Namespace, folder: Path) -> Path:
                     turned = rotation_angle_deg(T_p[:3, :3], probes[-1][:3, :3])
                     if moved < MIN_STEP_MM and turned < MIN_STEP_DEG:
                         continue
-                img = np.asarray(image_msg.image)
-                img = img[0] if img.ndim == 3 else img
-                if img.dtype != np.uint8:
-                    img = cv2.normalize(img.astype(np.float32), None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+                img = image_of(image_msg)
                 name = f"frames/{len(names):04d}.png"
                 cv2.imwrite(str(folder / name), img)
                 names.append(name)

@@ -19,14 +19,14 @@ import time
 from collections import deque
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from calibration.io import load_calibration
 from calibration.us_points import PointCapture, find_bright_point
-from core.errors import CalibrationError, DeviceError, InputError
+from core.errors import CalibrationError, InputError
 from core.frames import FrameName
 from core.se3 import is_rigid
+from sonoguide.calibrate.igtl_link import connect, image_of, parse_address
 
 log = logging.getLogger(__name__)
 
@@ -71,23 +71,14 @@ def capture_points_live(args: argparse.Namespace) -> PointCapture:
         DeviceError: no server answered.
         CalibrationError: the time ran out with too few stations.
     """
-    import pyigtl
     from tqdm import tqdm
 
-    host, _, port = (args.igtl or "").rpartition(":")
-    if not host or not port.isdigit():
-        raise InputError(f"--igtl {args.igtl!r}: write HOST:PORT, e.g. --igtl 127.0.0.1:18944")
+    parse_address(args.igtl)
     if not args.stylus_tip:
         raise InputError("--igtl needs --stylus-tip F, the stylus tip file of 'sonoguide calibrate pivot'")
     tip = load_calibration(args.stylus_tip, FrameName.STYLUS_TIP, FrameName.STYLUS).matrix[:, 3]
-    client = pyigtl.OpenIGTLinkClient(host=host, port=int(port), start_now=True)
+    client = connect(args.igtl)
     try:
-        t_end = time.monotonic() + 5.0
-        while not client.is_connected() and time.monotonic() < t_end:
-            time.sleep(0.02)
-        if not client.is_connected():
-            raise DeviceError(f"no OpenIGTLink server at {host}:{port}; start PLUS (or the scanner's OpenIGTLink "
-                              "server) or fix --igtl")
         return _collect(client, args, tip, tqdm)
     finally:
         client.stop()
@@ -120,15 +111,12 @@ def _collect(client, args: argparse.Namespace, tip: np.ndarray, tqdm) -> PointCa
                 continue
             p_tip = (T_stylus @ tip)[:3]
             recent.append(p_tip)
-            img = np.asarray(image_msg.image)
-            img = img[0] if img.ndim == 3 else img
+            img = image_of(image_msg)
             size = (int(img.shape[1]), int(img.shape[0]))
             if len(recent) < STILL_FRAMES or np.ptp(np.array(recent), axis=0).max() > STILL_MM:
                 continue
             if points and min(np.linalg.norm(p_tip - q) for q in points) < MIN_SPACING_MM:
                 continue
-            if img.dtype != np.uint8:  # 16-bit or float images: stretch to 8 bits
-                img = cv2.normalize(img.astype(np.float32), None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
             found = find_bright_point(img)
             if found is None:
                 bar.set_postfix_str("no bright point in the image: bring the tip into the plane")

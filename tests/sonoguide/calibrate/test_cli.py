@@ -36,3 +36,25 @@ def test_a_device_id_without_key_is_one_error_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc != 0 and err.startswith("error: --device 'no-equals-sign'") and "KEY=ID" in err
     assert not (tmp_path / "o.json").exists()
+
+
+def _closed_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("argv", [
+    ["temporal", "--out", "{tmp}/t.toml"],
+    ["us-probe", "--method", "nwire", "--phantom", "{tmp}/p.json", "--out", "{tmp}/u.json"],
+])
+def test_live_modes_without_a_server_or_with_a_bad_address_are_one_error_line(tmp_path, capsys, argv):
+    (tmp_path / "p.json").write_text("{}")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    rc = main(["calibrate", args[0], "--igtl", f"127.0.0.1:{_closed_port()}", *args[1:]])
+    err = capsys.readouterr().err.strip()
+    assert rc != 0 and err.startswith("error: no OpenIGTLink server at 127.0.0.1:") and "\n" not in err
+    rc = main(["calibrate", args[0], "--igtl", "nohostport", *args[1:]])
+    err = capsys.readouterr().err.strip()
+    assert rc != 0 and err.startswith("error: --igtl 'nohostport': write HOST:PORT")
