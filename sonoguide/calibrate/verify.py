@@ -21,6 +21,9 @@ camera_to_headset; checked against max_rms_mm and the device ids as the running 
 the limit to its verify_limit_mm. It passes when the mean per-frame error (--criterion max: the
 largest) is within the limit. Writes --out (JSON: per-frame errors, summary, verdict) and a PNG
 report (per-frame errors against the limit). Exit status: 0 pass, 3 fail, 2 unusable input.
+
+Live: ``--igtl HOST:PORT --target-headset-mm X Y Z`` takes the frames from PLUS instead, the target
+found as the bright point in the image (:mod:`sonoguide.calibrate.verify_live`).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from core.errors import ConfigError, InputError
 from core.frames import FrameName
 from core.version import __version__
 from sonoguide.calibrate.common import add_output_arguments, devices, emit
+from sonoguide.calibrate.verify_live import add_live_arguments, capture_verify_live
 
 EXIT_FAIL = 3
 """Exit status when the chain's error exceeds the limit (2 is unusable input, as for every command)."""
@@ -49,7 +53,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """The command's options."""
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.description = __doc__.split("\n\n", 1)[1] if __doc__ else None
-    p.add_argument("--input", required=True, metavar="F", help="verification capture (JSON, layout above)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--input", metavar="F", help="verification capture (JSON, layout above)")
+    src.add_argument("--igtl", metavar="HOST:PORT", help="live: the image and the probe pose from this OpenIGTLink "
+                                                         "server (PLUS); needs --target-headset-mm")
     p.add_argument("--config", metavar="TOML", help="configuration file whose [calibration] section names the "
                                                      "calibration files, their limits and device ids, and "
                                                      "verify_limit_mm")
@@ -61,6 +68,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="pass limit (default: calibration.verify_limit_mm, 1.5 mm unless configured)")
     p.add_argument("--criterion", choices=CRITERIA, default="mean",
                    help="compare the mean per-frame error (default) or the largest one with the limit")
+    add_live_arguments(p)
     add_output_arguments(p, "where to write the verification record (JSON: per-frame errors, summary, verdict)")
 
 
@@ -99,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     want_c2h = {"camera": dev.get("camera", cal.camera_id), "headset": dev.get("headset", cal.headset_id)}
     i2m = load_calibration(i2m_path, FrameName.IMAGE, FrameName.MARKER, cal.max_rms_mm, want_i2m)
     c2h = load_calibration(c2h_path, FrameName.CAMERA, FrameName.HEADSET, cal.max_rms_mm, want_c2h)
-    capture = load_verify_capture(args.input)
+    capture = load_verify_capture(args.input) if args.input else capture_verify_live(args)
     result = verify_chain(capture, i2m.matrix, c2h.matrix, limit, args.criterion)
     n = len(result.errors_mm)
     verdict = (f"{'PASS' if result.passed else 'FAIL'}: the overlay places the target {result.figure_mm:.2f} mm "
@@ -120,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
               "max_mm": result.max_mm, "rms_mm": result.rms_mm, "frames": n, "frames_over_limit": result.n_over,
               "bias_mm": result.bias_mm.tolist(), "errors_mm": result.errors_mm.tolist(),
               "out_of_plane_mm": result.out_of_plane_mm.tolist(), "image_to_marker": str(i2m.source),
-              "camera_to_headset": str(c2h.source), "input": str(args.input)}
+              "camera_to_headset": str(c2h.source), "input": str(args.input or args.igtl)}
     out = Path(args.out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -87,3 +87,58 @@ def test_a_capture_of_another_kind_is_refused(tmp_path, capsys):
     (tmp_path / "capture.json").write_text(json.dumps({"T_tracker_from_stylus": []}))
     assert main(argv + _files(tmp_path)) == 2
     assert "lacks the key(s) pixels, T_camera_from_marker" in capsys.readouterr().err
+
+
+def test_live_frames_from_a_plus_like_openigtlink_server(tmp_path, capsys):
+    """The target seen as a bright point in streamed images; the probe pose streamed beside them."""
+    import socket
+    import threading
+    import time
+
+    import numpy as np
+    pyigtl = pytest.importorskip("pyigtl")
+
+    cfg = VerifySimConfig(n_frames=12, seed=4, pixel_noise_px=0.0, marker_noise_mm=0.0, marker_noise_deg=0.0,
+                          i2m_error_mm=0.0, i2m_error_deg=0.0, c2h_error_mm=0.0, c2h_error_deg=0.0)
+    cap = simulate_capture(cfg)
+    i2m, c2h = made_calibrations(cfg)
+    i2m.save(tmp_path / "i2m.json")
+    c2h.save(tmp_path / "c2h.json")
+    w, h = cap["image_size"]
+    yy, xx = np.mgrid[0:h, 0:w]
+    rng = np.random.default_rng(1)
+    frames = []
+    for (u, v), T in zip(cap["pixels"], cap["T_camera_from_marker"]):
+        img = rng.rayleigh(14.0, (h, w)) + 150.0 * np.exp(-(((xx - u) / 2.5) ** 2 + ((yy - v) / 2.0) ** 2) / 2)
+        frames.append((np.clip(img, 0, 255).astype(np.uint8), np.asarray(T)))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = pyigtl.OpenIGTLinkServer(port=port, local_server=True)
+    stop = threading.Event()
+
+    def stream() -> None:
+        k = 0
+        while not stop.is_set():
+            if server.is_connected():
+                img, T = frames[(k // 8) % len(frames)]
+                server.send_message(pyigtl.TransformMessage(T, device_name="ProbeToTracker"), wait=True)
+                server.send_message(pyigtl.ImageMessage(img[np.newaxis], device_name="Image"), wait=True)
+                k += 1
+            time.sleep(0.01)
+
+    th = threading.Thread(target=stream, daemon=True)
+    th.start()
+    try:
+        rc = main(["calibrate", "verify", "--igtl", f"127.0.0.1:{port}", "--target-headset-mm",
+                   *[str(x) for x in cap["p_headset_target_mm"][0]], "--frames", "8", "--timeout", "60",
+                   "--out", str(tmp_path / "v.json")] + _files(tmp_path))
+    finally:
+        stop.set()
+        th.join(2.0)
+        server.stop()
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "Image the phantom target" in err and out.startswith("PASS")
+    record = json.loads((tmp_path / "v.json").read_text())
+    assert len(record["errors_mm"]) == 8 and record["mean_mm"] < 0.5
