@@ -5,7 +5,9 @@ The camera rigidly on the headset looks at a static marker while the engineer mo
 ``{"T_world_from_headset": [N 4x4 mm], "T_camera_from_marker": [N 4x4 mm]}``, one entry of each per
 station, taken at the same instants. The result (``--out``) is ``X`` as a transform from
 ``camera`` to ``headset``; the static ``T_world_from_marker``, the rejected stations and the
-advice on missing motions are kept under ``extra``.
+advice on missing motions are kept under ``extra``. Live: ``--igtl HOST:PORT`` takes the stations
+from the headset pose and the marker pose streamed over OpenIGTLink
+(:mod:`sonoguide.calibrate.hand_eye_live`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from calibration.io import Calibration
 from core.errors import CalibrationError, InputError
 from core.frames import FrameName
 from sonoguide.calibrate.common import add_output_arguments, devices, emit, report_path
+from sonoguide.calibrate.hand_eye_live import add_live_arguments, capture_hand_eye_live
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +36,11 @@ _D = NoiseModel()
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The command's arguments."""
-    p.add_argument("--input", required=True, metavar="F",
-                   help='recorded capture: {"T_world_from_headset": [N 4x4 mm], "T_camera_from_marker": [N 4x4 mm]}')
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--input", metavar="F",
+                     help='recorded capture: {"T_world_from_headset": [N 4x4 mm], "T_camera_from_marker": [N 4x4 mm]}')
+    src.add_argument("--igtl", metavar="HOST:PORT",
+                     help="live: the headset pose and the marker seen by its camera from this OpenIGTLink server")
     p.add_argument("--method", choices=METHODS, default="refined",
                    help="refined (joint X/Y least squares weighted by the pose noise, rejects outliers; default) or "
                         "one closed form alone")
@@ -47,6 +53,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-outlier-rejection", action="store_true", help="keep every station")
     p.add_argument("--max-sigma", type=float, default=8.0, metavar="MM",
                    help="refuse the result when X's predicted 1-sigma translation error is larger (default 8 mm)")
+    add_live_arguments(p)
     add_output_arguments(p, "calibration file to write (camera -> headset)")
 
 
@@ -123,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     """Calibrate, write the file and the report, print the figures."""
     devs = devices(args)
     config = config_from(args)
-    W, C = read_input(args.input)
+    W, C = read_input(args.input) if args.input else capture_hand_eye_live(args)
     r = calibrate_hand_eye(W, C, config)
     passed = r.sigma_X_mm <= args.max_sigma
     report = build_report(r, W, C, passed, args.max_sigma)
