@@ -104,14 +104,26 @@ class CameraIntrinsics:
         return cls(K=K, dist=dist, width=data["width"], height=data["height"], source=source)
 
     @classmethod
-    def load(cls, path: str | Path) -> "CameraIntrinsics":
+    def load(cls, path: str | Path, camera_id: str = "") -> "CameraIntrinsics":
         """Load a camera JSON file.
 
+        Args:
+            path: the file.
+            camera_id: when given, the file's ``devices.camera`` (written by ``sonoguide calibrate
+                camera --device camera=ID``) must be this camera.
+
         Raises:
-            CalibrationError: the file is missing, not JSON, or a key is missing/invalid.
+            CalibrationError: the file is missing, not JSON, a key is missing/invalid, or it is
+                another camera's file.
         """
         data = load_json(path, what="camera file", error=CalibrationError,
                          missing_fix="run camera calibration or pass --camera", corrupt_fix="re-save it")
+        if camera_id:
+            devices = data.get("devices") if isinstance(data.get("devices"), dict) else {}
+            if devices.get("camera") != camera_id:
+                raise CalibrationError(f"camera file {path} is for camera {devices.get('camera')!r}, but the configured "
+                                       f"camera is {camera_id!r}; use that camera's file or recalibrate it "
+                                       f"(sonoguide calibrate camera --device camera={camera_id})")
         return cls.from_dict(data, source=str(path))
 
     def to_dict(self) -> dict[str, Any]:

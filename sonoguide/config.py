@@ -123,7 +123,8 @@ class CalibrationConfig(Section, key="calibration"):
         camera_to_headset: tracking camera → headset calibration file.
         max_rms_mm: refuse a calibration whose RMS residual is larger.
         probe_id: required probe id in the image-to-marker file (empty: not checked).
-        camera_id: required camera id in both files (empty: not checked).
+        camera_id: required camera id in both calibration files and in the camera file
+            (``camera.intrinsics``; empty: not checked).
         headset_id: required headset id in the camera-to-headset file (empty: not checked).
         verify_limit_mm: ``sonoguide calibrate verify`` passes when the whole chain places the
             phantom target within this distance of where it is.

@@ -63,3 +63,15 @@ def test_scaled_keeps_the_pixel_centre_convention():
     assert half.K[0, 0] == 500.0
     # pixel centre (cx + 0.5) scales with the image: (640.5 * 0.5) - 0.5
     assert np.isclose(half.K[0, 2], 319.75)
+
+
+def test_a_configured_camera_id_must_match_the_file(tmp_path):
+    p = tmp_path / "camera.json"
+    p.write_text(json.dumps({**GOOD, "devices": {"camera": "cam#42"}}))
+    assert CameraIntrinsics.load(p, camera_id="cam#42").size == (1280, 720)
+    assert CameraIntrinsics.load(p).size == (1280, 720)  # no id configured: not checked
+    with pytest.raises(CalibrationError, match="is for camera 'cam#42', but the configured camera is 'cam#7'"):
+        CameraIntrinsics.load(p, camera_id="cam#7")
+    p.write_text(json.dumps(GOOD))
+    with pytest.raises(CalibrationError, match="is for camera None.*--device camera=cam#7"):
+        CameraIntrinsics.load(p, camera_id="cam#7")
