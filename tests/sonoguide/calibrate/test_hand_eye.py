@@ -120,39 +120,15 @@ def test_a_poorly_determined_x_is_refused_with_the_report(glitched, tmp_path, ca
     assert (tmp_path / "o.png").exists() and not (tmp_path / "o.json").exists()
 
 
-def test_live_stations_from_an_openigtlink_server(tmp_path, capsys):
+def test_live_stations_from_an_openigtlink_server(tmp_path, capsys, igtl_stream):
     """Headset pose and marker pose streamed side by side; each station held still for a while."""
-    import socket
-    import threading
-    import time
-
-    pyigtl = pytest.importorskip("pyigtl")
+    import pyigtl
     s = simulate_station_set(77, HandEyeSimConfig(n_stations=(20, 20)))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = pyigtl.OpenIGTLinkServer(port=port, local_server=True)
-    stop = threading.Event()
-
-    def stream() -> None:
-        k = 0
-        while not stop.is_set():
-            if server.is_connected():
-                i = (k // 8) % len(s.W)  # each station held still for 8 messages
-                server.send_message(pyigtl.TransformMessage(s.W[i], device_name="HeadsetToWorld"), wait=True)
-                server.send_message(pyigtl.TransformMessage(s.C[i], device_name="MarkerToCamera"), wait=True)
-                k += 1
-            time.sleep(0.01)
-
-    th = threading.Thread(target=stream, daemon=True)
-    th.start()
-    try:
-        rc = main(["calibrate", "hand-eye", "--igtl", f"127.0.0.1:{port}", "--stations", "15", "--timeout", "60",
-                   "--save-capture", str(tmp_path / "cap.json"), "--out", str(tmp_path / "x.json"), "--json"])
-    finally:
-        stop.set()
-        th.join(2.0)
-        server.stop()
+    # each station held still for 8 messages
+    igtl_stream.start(lambda k: [pyigtl.TransformMessage(s.W[(k // 8) % len(s.W)], device_name="HeadsetToWorld"),
+                                 pyigtl.TransformMessage(s.C[(k // 8) % len(s.W)], device_name="MarkerToCamera")])
+    rc = main(["calibrate", "hand-eye", "--igtl", igtl_stream.address, "--stations", "15", "--timeout", "60",
+               "--save-capture", str(tmp_path / "cap.json"), "--out", str(tmp_path / "x.json"), "--json"])
     out, err = capsys.readouterr()
     assert rc == 0, err
     assert "Look at the marker from many directions" in err

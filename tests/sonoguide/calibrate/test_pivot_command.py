@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 
 import cv2
 import numpy as np
-import pytest
 
 from calibration.io import load_calibration
 from research.calibration.pivot_sim import simulate_pivot, write_pivot
@@ -84,38 +80,13 @@ def test_one_axis_pivoting_names_the_motion_to_add(tmp_path, capsys):
     assert "one axis only" in line and "cone" in line
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_live_capture_from_an_openigtlink_tracker(tmp_path, capsys):
-    pyigtl = pytest.importorskip("pyigtl")
+def test_live_capture_from_an_openigtlink_tracker(tmp_path, capsys, igtl_stream):
+    import pyigtl
     s = simulate_pivot(np.random.default_rng(11), 400, noise_mm=0.1, noise_deg=0.05)
-    port = _free_port()
-    server = pyigtl.OpenIGTLinkServer(port=port, local_server=True)
-    stop = threading.Event()
-
-    def stream() -> None:
-        i = 0
-        while not stop.is_set():
-            if server.is_connected():
-                T = s.T_tracker_from_stylus[i % len(s.T_tracker_from_stylus)]
-                server.send_message(pyigtl.TransformMessage(T, device_name="StylusToTracker"), wait=True)
-                i += 1
-            time.sleep(0.005)
-
-    th = threading.Thread(target=stream, daemon=True)
-    th.start()
-    try:
-        rc, out, err = _run(capsys, "--igtl", f"127.0.0.1:{port}", "--poses", "200", "--timeout", "60",
-                            "--save-capture", str(tmp_path / "cap.json"), "--out", str(tmp_path / "tip.json"),
-                            "--json")
-    finally:
-        stop.set()
-        th.join(2.0)
-        server.stop()
+    igtl_stream.start(lambda k: [pyigtl.TransformMessage(s.T_tracker_from_stylus[k % len(s.T_tracker_from_stylus)],
+                                                         device_name="StylusToTracker")], period_s=0.005)
+    rc, out, err = _run(capsys, "--igtl", igtl_stream.address, "--poses", "200", "--timeout", "60",
+                        "--save-capture", str(tmp_path / "cap.json"), "--out", str(tmp_path / "tip.json"), "--json")
     assert rc == 0, err
     assert "pivot it" in err  # the engineer was told what to do
     summary = json.loads(out.strip().splitlines()[-1])

@@ -114,20 +114,15 @@ def test_frames_without_the_plate_are_refused(tmp_path, capsys):
     assert rc == 2 and "plate line was found in only 0 of" in err
 
 
-def test_live_recording_from_a_plus_like_openigtlink_server(tmp_path, capsys):
+def test_live_recording_from_a_plus_like_openigtlink_server(tmp_path, capsys, igtl_stream):
     """Images and probe poses streamed in real time with their own (lagged) time stamps."""
-    import socket
-    import threading
     import time
 
-    pyigtl = pytest.importorskip("pyigtl")
+    import pyigtl
     sim = simulate(TemporalSimConfig(lag_ms=37.0, duration_s=7.0, us_hz=20.0, pose_hz=40.0, seed=3))
     events = sorted([(t, "image", img) for t, img in sim.frames] +
                     [(t, "pose", T) for t, T in sim.poses if T is not None], key=lambda e: e[0])
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = pyigtl.OpenIGTLinkServer(port=port, local_server=True)
+    server = igtl_stream.server
     ijk = np.diag([sim.mm_per_px[1], sim.mm_per_px[0], 1.0, 1.0])
 
     def stream() -> None:
@@ -147,14 +142,9 @@ def test_live_recording_from_a_plus_like_openigtlink_server(tmp_path, capsys):
                 msg = pyigtl.TransformMessage(payload, timestamp=stamp, device_name="ProbeToTracker")
             server.send_message(msg, wait=True)
 
-    th = threading.Thread(target=stream, daemon=True)
-    th.start()
-    try:
-        rc = main(["calibrate", "temporal", "--igtl", f"127.0.0.1:{port}", "--seconds", "7.5",
-                   "--out", str(tmp_path / "temporal.toml"), "--json"])
-    finally:
-        th.join(5.0)
-        server.stop()
+    igtl_stream.start_thread(stream)
+    rc = main(["calibrate", "temporal", "--igtl", igtl_stream.address, "--seconds", "7.5",
+               "--out", str(tmp_path / "temporal.toml"), "--json"])
     out, err = capsys.readouterr()
     assert rc == 0, err
     assert "Move the probe up and down" in err

@@ -124,48 +124,27 @@ def test_bad_poses_and_lengths(capture, tmp_path):
         _run("--input", str(cap), "--out", str(tmp_path / "a.json"))
 
 
-def test_live_sweep_from_a_plus_like_openigtlink_server(tmp_path, capsys):
+def test_live_sweep_from_a_plus_like_openigtlink_server(tmp_path, capsys, igtl_stream):
     """Image, probe and phantom streamed as PLUS does; the sweep is recorded, then calibrated."""
-    import socket
-    import threading
-    import time
+    import pyigtl
 
     from research.calibration.nwire_sim import grid_errors as nwire_grid_errors
     from research.calibration.nwire_sim import simulate_nwire
     from sonoguide.cli import main
 
-    pyigtl = pytest.importorskip("pyigtl")
     cap = simulate_nwire(5)
     (tmp_path / "phantom.json").write_text(json.dumps(cap.geometry.to_dict()))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = pyigtl.OpenIGTLinkServer(port=port, local_server=True)
-    stop = threading.Event()
 
-    def stream() -> None:
-        k = 0
-        while not stop.is_set():
-            if server.is_connected():
-                i = (k // 2) % len(cap.images)  # each frame sent twice: the repeat must not be kept
-                server.send_message(pyigtl.TransformMessage(cap.T_tracker_from_marker[i], device_name="ProbeToTracker"),
-                                    wait=True)
-                server.send_message(pyigtl.TransformMessage(cap.T_tracker_from_phantom[i],
-                                                            device_name="PhantomToTracker"), wait=True)
-                server.send_message(pyigtl.ImageMessage(cap.images[i][np.newaxis], device_name="Image"), wait=True)
-                k += 1
-            time.sleep(0.005)
+    def messages(k: int) -> list:
+        i = (k // 2) % len(cap.images)  # each frame sent twice: the repeat must not be kept
+        return [pyigtl.TransformMessage(cap.T_tracker_from_marker[i], device_name="ProbeToTracker"),
+                pyigtl.TransformMessage(cap.T_tracker_from_phantom[i], device_name="PhantomToTracker"),
+                pyigtl.ImageMessage(cap.images[i][np.newaxis], device_name="Image")]
 
-    th = threading.Thread(target=stream, daemon=True)
-    th.start()
-    try:
-        rc = main(["calibrate", "us-probe", "--method", "nwire", "--igtl", f"127.0.0.1:{port}", "--phantom",
-                   str(tmp_path / "phantom.json"), "--frames", "30", "--timeout", "90",
-                   "--out", str(tmp_path / "us.json"), "--json"])
-    finally:
-        stop.set()
-        th.join(2.0)
-        server.stop()
+    igtl_stream.start(messages, period_s=0.005)
+    rc = main(["calibrate", "us-probe", "--method", "nwire", "--igtl", igtl_stream.address, "--phantom",
+               str(tmp_path / "phantom.json"), "--frames", "30", "--timeout", "90",
+               "--out", str(tmp_path / "us.json"), "--json"])
     out, err = capsys.readouterr()
     assert rc == 0, err
     assert "N-wire phantom" in err

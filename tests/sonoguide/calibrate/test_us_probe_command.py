@@ -77,17 +77,12 @@ def test_bad_point_captures_get_one_error_line(tmp_path, capsys):
     assert "lacks the key(s) image_size" in _bad(tmp_path, capsys, {"T_tracker_from_stylus": []})
 
 
-def test_live_capture_from_a_plus_like_openigtlink_server(tmp_path, capsys):
+def test_live_capture_from_a_plus_like_openigtlink_server(tmp_path, capsys, igtl_stream):
     """Image, probe and stylus streamed as PLUS does; the stylus tip is a bright point in the image."""
-    import socket
-    import threading
-    import time
-
-    import pytest
+    import pyigtl
     from scipy.spatial.transform import Rotation
 
     from calibration.io import Calibration
-    pyigtl = pytest.importorskip("pyigtl")
 
     s = simulate_points(np.random.default_rng(21), 24, size=(320, 240), spacing_mm=0.15, pixel_px=0.0,
                         target_mm=0.0, pose_mm=0.0, pose_deg=0.0)
@@ -105,33 +100,17 @@ def test_live_capture_from_a_plus_like_openigtlink_server(tmp_path, capsys):
         T_stylus[:3, :3], T_stylus[:3, 3] = R, p - R @ tip
         img = rng.rayleigh(14.0, (h, w)) + 150.0 * np.exp(-(((xx - u) / 2.5) ** 2 + ((yy - v) / 2.0) ** 2) / 2)
         frames.append((np.clip(img, 0, 255).astype(np.uint8), T_probe, T_stylus))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = pyigtl.OpenIGTLinkServer(port=port, local_server=True)
-    stop = threading.Event()
 
-    def stream() -> None:
-        k = 0
-        while not stop.is_set():
-            if server.is_connected():
-                img, T_probe, T_stylus = frames[(k // 8) % len(frames)]  # each station held for 8 frames
-                server.send_message(pyigtl.TransformMessage(T_probe, device_name="ProbeToTracker"), wait=True)
-                server.send_message(pyigtl.TransformMessage(T_stylus, device_name="StylusToTracker"), wait=True)
-                server.send_message(pyigtl.ImageMessage(img[np.newaxis], device_name="Image"), wait=True)
-                k += 1
-            time.sleep(0.01)
+    def messages(k: int) -> list:
+        img, T_probe, T_stylus = frames[(k // 8) % len(frames)]  # each station held for 8 frames
+        return [pyigtl.TransformMessage(T_probe, device_name="ProbeToTracker"),
+                pyigtl.TransformMessage(T_stylus, device_name="StylusToTracker"),
+                pyigtl.ImageMessage(img[np.newaxis], device_name="Image")]
 
-    th = threading.Thread(target=stream, daemon=True)
-    th.start()
-    try:
-        rc, out, err = _run(capsys, "--igtl", f"127.0.0.1:{port}", "--stylus-tip", str(tmp_path / "tip.json"),
-                            "--points", "20", "--timeout", "90", "--save-capture", str(tmp_path / "cap.json"),
-                            "--out", str(tmp_path / "us.json"), "--json")
-    finally:
-        stop.set()
-        th.join(2.0)
-        server.stop()
+    igtl_stream.start(messages)
+    rc, out, err = _run(capsys, "--igtl", igtl_stream.address, "--stylus-tip", str(tmp_path / "tip.json"),
+                        "--points", "20", "--timeout", "90", "--save-capture", str(tmp_path / "cap.json"),
+                        "--out", str(tmp_path / "us.json"), "--json")
     assert rc == 0, err
     assert "Hold the stylus tip still" in err
     cal = load_calibration(tmp_path / "us.json", "image", "marker")

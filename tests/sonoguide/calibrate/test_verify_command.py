@@ -89,14 +89,10 @@ def test_a_capture_of_another_kind_is_refused(tmp_path, capsys):
     assert "lacks the key(s) pixels, T_camera_from_marker" in capsys.readouterr().err
 
 
-def test_live_frames_from_a_plus_like_openigtlink_server(tmp_path, capsys):
+def test_live_frames_from_a_plus_like_openigtlink_server(tmp_path, capsys, igtl_stream):
     """The target seen as a bright point in streamed images; the probe pose streamed beside them."""
-    import socket
-    import threading
-    import time
-
     import numpy as np
-    pyigtl = pytest.importorskip("pyigtl")
+    import pyigtl
 
     cfg = VerifySimConfig(n_frames=12, seed=4, pixel_noise_px=0.0, marker_noise_mm=0.0, marker_noise_deg=0.0,
                           i2m_error_mm=0.0, i2m_error_deg=0.0, c2h_error_mm=0.0, c2h_error_deg=0.0)
@@ -111,32 +107,11 @@ def test_live_frames_from_a_plus_like_openigtlink_server(tmp_path, capsys):
     for (u, v), T in zip(cap["pixels"], cap["T_camera_from_marker"]):
         img = rng.rayleigh(14.0, (h, w)) + 150.0 * np.exp(-(((xx - u) / 2.5) ** 2 + ((yy - v) / 2.0) ** 2) / 2)
         frames.append((np.clip(img, 0, 255).astype(np.uint8), np.asarray(T)))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = pyigtl.OpenIGTLinkServer(port=port, local_server=True)
-    stop = threading.Event()
-
-    def stream() -> None:
-        k = 0
-        while not stop.is_set():
-            if server.is_connected():
-                img, T = frames[(k // 8) % len(frames)]
-                server.send_message(pyigtl.TransformMessage(T, device_name="ProbeToTracker"), wait=True)
-                server.send_message(pyigtl.ImageMessage(img[np.newaxis], device_name="Image"), wait=True)
-                k += 1
-            time.sleep(0.01)
-
-    th = threading.Thread(target=stream, daemon=True)
-    th.start()
-    try:
-        rc = main(["calibrate", "verify", "--igtl", f"127.0.0.1:{port}", "--target-headset-mm",
-                   *[str(x) for x in cap["p_headset_target_mm"][0]], "--frames", "8", "--timeout", "60",
-                   "--out", str(tmp_path / "v.json")] + _files(tmp_path))
-    finally:
-        stop.set()
-        th.join(2.0)
-        server.stop()
+    igtl_stream.start(lambda k: [pyigtl.TransformMessage(frames[(k // 8) % len(frames)][1], device_name="ProbeToTracker"),
+                                 pyigtl.ImageMessage(frames[(k // 8) % len(frames)][0][np.newaxis], device_name="Image")])
+    rc = main(["calibrate", "verify", "--igtl", igtl_stream.address, "--target-headset-mm",
+               *[str(x) for x in cap["p_headset_target_mm"][0]], "--frames", "8", "--timeout", "60",
+               "--out", str(tmp_path / "v.json")] + _files(tmp_path))
     out, err = capsys.readouterr()
     assert rc == 0, err
     assert "Image the phantom target" in err and out.startswith("PASS")
