@@ -30,6 +30,8 @@ from sonoguide.calibrate.common import add_output_arguments, devices, emit
 log = logging.getLogger(__name__)
 
 KEY = "T_tracker_from_stylus"
+UNCERTAIN_TIP_MM = 0.25
+"""A tip whose 1-sigma uncertainty (3-D) is larger earns a warning to tilt further or take more poses."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -133,6 +135,10 @@ def build_report(r: PivotResult, T: np.ndarray, passed: bool, max_rms: float) ->
              f"residual RMS {r.rms_mm:.3f} mm (limit {max_rms:.2f}), max {r.residuals_mm[r.inliers].max():.3f} mm, "
              f"{int(r.inliers.sum())} of {len(T)} poses used, {r.n_rejected} rejected as glitches",
              "rotation spread (deg, principal axes): " + ", ".join(f"{s:.1f}" for s in r.motion.spread_deg)]
+    std = float(np.linalg.norm(r.tip_std_mm))
+    if std > UNCERTAIN_TIP_MM:
+        lines.append(f"warning: the tip is known only to +-{std:.2f} mm (1 sigma); tilt the stylus further (20-30 deg "
+                     "in every direction around the divot) or take more poses, and calibrate again")
     return rp.Report("Pivot calibration", lines, passed, [
         rp.bar_panel("residual per pose (red: rejected)", r.residuals_mm, "mm", limit=max_rms,
                      flagged=~r.inliers),

@@ -93,3 +93,11 @@ def test_live_capture_from_an_openigtlink_tracker(tmp_path, capsys, igtl_stream)
     assert np.linalg.norm(np.array(summary["tip_stylus_mm"]) - s.tip_stylus_mm) < 0.3
     saved = json.loads((tmp_path / "cap.json").read_text())["T_tracker_from_stylus"]
     assert len(saved) == summary["n_poses"] >= 30
+
+
+def test_a_capture_with_little_tilt_warns_that_the_tip_is_uncertain(tmp_path, capsys):
+    s = simulate_pivot(np.random.default_rng(2), 20, max_tilt_deg=16.0)
+    write_pivot(s, tmp_path / "pivot.json")
+    rc, out, err = _run(capsys, "--input", str(tmp_path / "pivot.json"), "--out", str(tmp_path / "tip.json"))
+    assert rc == 0, err
+    assert "warning: the tip is known only to" in out and "tilt the stylus further" in out
