@@ -104,21 +104,28 @@ class CameraIntrinsics:
         return cls(K=K, dist=dist, width=data["width"], height=data["height"], source=source)
 
     @classmethod
-    def load(cls, path: str | Path, camera_id: str = "") -> "CameraIntrinsics":
+    def load(cls, path: str | Path, camera_id: str = "", max_rms_px: float | None = None) -> "CameraIntrinsics":
         """Load a camera JSON file.
 
         Args:
             path: the file.
             camera_id: when given, the file's ``devices.camera`` (written by ``sonoguide calibrate
                 camera --device camera=ID``) must be this camera.
+            max_rms_px: when given, a file that records its reprojection RMS (``rms_px``) must not
+                exceed it (a hand-written file without ``rms_px`` is not checked).
 
         Raises:
-            CalibrationError: the file is missing, not JSON, a key is missing/invalid, or it is
-                another camera's file.
+            CalibrationError: the file is missing, not JSON, a key is missing/invalid, it is
+                another camera's file, or its residual is over the limit.
         """
         data = load_json(path, what="camera file", error=CalibrationError,
                          missing_fix="run camera calibration or pass --camera", corrupt_fix="re-save it")
-        if camera_id:
+        rms = data.get("rms_px") if isinstance(data, dict) else None
+        if max_rms_px is not None and isinstance(rms, (int, float)) and not isinstance(rms, bool) \
+                and not rms <= max_rms_px:
+            raise CalibrationError(f"camera file {path}: reprojection RMS {rms:.3f} px exceeds camera.max_rms_px "
+                                   f"{max_rms_px:.3f}; recalibrate the camera (sonoguide calibrate camera)")
+        if camera_id and isinstance(data, dict):
             devices = data.get("devices") if isinstance(data.get("devices"), dict) else {}
             if devices.get("camera") != camera_id:
                 raise CalibrationError(f"camera file {path} is for camera {devices.get('camera')!r}, but the configured "

@@ -86,6 +86,8 @@ class CameraConfig(Section, key="camera"):
             chain is the tracker's and the "marker" frame is the tracked probe sensor's.
         igtl_device: name of the OpenIGTLink TRANSFORM messages (PLUS naming ``ProbeToTracker``).
         intrinsics: camera JSON (``{"K", "dist", "width", "height"}``); required for real sources.
+        max_rms_px: refuse a camera file whose reprojection RMS (``rms_px``, written by
+            ``sonoguide calibrate camera``) is larger.
         board: marker board JSON; empty uses the default ChArUco board (5x7, 10 mm squares).
         fps: rate of the synthetic camera and of an image folder.
         width: synthetic camera image width (px).
@@ -98,6 +100,7 @@ class CameraConfig(Section, key="camera"):
     igtl_device: str = field(default="ProbeToTracker", metadata=check(
         bool, "an OpenIGTLink device name such as ProbeToTracker"))
     intrinsics: str = ""
+    max_rms_px: float = field(default=1.0, metadata=bounds(0.01, 10.0, note="(px)"))
     board: str = ""
     fps: float = field(default=30.0, metadata=bounds(1.0, 240.0))
     width: int = field(default=640, metadata=bounds(160, 4096))

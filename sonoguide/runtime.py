@@ -42,7 +42,7 @@ def _camera(config: Config) -> tuple[Any, Any, Any]:
     cam = config.camera
     board = load_board(cam.board) if cam.board else load_board(DEFAULT_BOARD)
     if cam.source == "synthetic":
-        K = (CameraIntrinsics.load(cam.intrinsics, config.calibration.camera_id) if cam.intrinsics
+        K = (CameraIntrinsics.load(cam.intrinsics, config.calibration.camera_id, cam.max_rms_px) if cam.intrinsics
              else synthetic_intrinsics(cam.width, cam.height))
         if config.pipeline.device_process:
             from vision.sources.device_process import DeviceProcessSource, SourceSpec
@@ -51,7 +51,7 @@ def _camera(config: Config) -> tuple[Any, Any, Any]:
                               "synthetic-camera", K.width * K.height * 3)
             return DeviceProcessSource(spec), K, board
         return SyntheticMarkerCamera(K, board, fps=cam.fps, seed=cam.seed), K, board
-    K = CameraIntrinsics.load(cam.intrinsics, config.calibration.camera_id)
+    K = CameraIntrinsics.load(cam.intrinsics, config.calibration.camera_id, cam.max_rms_px)
     return open_frame_source(cam.source, key="camera.source", fps=cam.fps, loop=False), K, board
 
 

@@ -75,3 +75,13 @@ def test_a_configured_camera_id_must_match_the_file(tmp_path):
     p.write_text(json.dumps(GOOD))
     with pytest.raises(CalibrationError, match="is for camera None.*--device camera=cam#7"):
         CameraIntrinsics.load(p, camera_id="cam#7")
+
+
+def test_a_camera_file_over_the_residual_limit_is_refused(tmp_path):
+    p = tmp_path / "camera.json"
+    p.write_text(json.dumps({**GOOD, "rms_px": 1.8}))
+    assert CameraIntrinsics.load(p).size == (1280, 720)  # no limit asked
+    with pytest.raises(CalibrationError, match="reprojection RMS 1.800 px exceeds camera.max_rms_px 1.000"):
+        CameraIntrinsics.load(p, max_rms_px=1.0)
+    p.write_text(json.dumps(GOOD))  # no rms_px recorded (a hand-written file): not checked
+    assert CameraIntrinsics.load(p, max_rms_px=1.0).size == (1280, 720)
