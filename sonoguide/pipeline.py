@@ -333,7 +333,7 @@ class Pipeline:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         """Start the capture and processing threads."""
-        self._spawn("us-capture", self._capture_loop, self.us_source, self._us_box, "us_source")
+        self._spawn("us-capture", self._capture_loop, self.us_source, self._us_box, "us_source", self.overload)
         self._spawn("us-process", self._us_loop)
         if self.camera_source is not None and self.tracker is not None:
             self._spawn("camera-capture", self._capture_loop, self.camera_source, self._cam_box, "camera_source",
@@ -441,8 +441,10 @@ class Pipeline:
         self.commands.update(recording=False)
 
     # ------------------------------------------------------------------ loops
-    def _capture_loop(self, source: FrameSource, box: Mailbox, stage: str) -> None:
-        """Read frames into ``box``; the CPU a read takes is the source's (``stage``: a simulated device's rendering)."""
+    def _capture_loop(self, source: FrameSource, box: Mailbox, stage: str,
+                      overload: OverloadMonitor | None = None) -> None:
+        """Read frames into ``box``; the CPU a read takes is the source's (``stage``: a simulated device's
+        rendering). ``overload``, when given, is told of every frame captured and every one dropped unread."""
         while not self._stop.is_set():
             c0 = time.thread_time()
             frame = source.read()
@@ -451,11 +453,11 @@ class Pipeline:
                 box.close()
                 return
             dropped = box.put(frame)
-            if box is self._us_box:
+            if overload is not None:
                 t = time.monotonic()
-                self.overload.on_captured(t)
+                overload.on_captured(t)
                 if dropped:
-                    self.overload.on_dropped(t)
+                    overload.on_dropped(t)
 
     def _pose_at(self, t_ns: int) -> PoseMeasurement | None:
         if self.pose_buffer is None:
