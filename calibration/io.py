@@ -31,7 +31,7 @@ import numpy as np
 from core.frames import UNITS, FrameName, check_transform
 from core.version import __version__
 from core.errors import CalibrationError
-from core.jsonfile import json_types, load_json
+from core.jsonfile import check_devices, json_types, load_json, recorded_devices
 
 log = logging.getLogger(__name__)
 
@@ -158,12 +158,9 @@ def load_calibration(path: str | Path, from_frame: FrameName | str, to_frame: Fr
             what = "expected error" if key == "expected_error_mm" else "residual"
             raise CalibrationError(f"calibration file {p}: {what} {rms:.2f} mm RMS exceeds the limit "
                                    f"{max_rms_mm:.2f} mm; recalibrate")
-    file_devices = data.get("devices") or {}
-    for key, want in (devices or {}).items():
-        if want and file_devices.get(key) != want:
-            raise CalibrationError(f"calibration file {p} is for {key} {file_devices.get(key)!r}, but the "
-                                   f"configured {key} is {want!r}; use that device's calibration or recalibrate")
+    check_devices(data, dict(devices or {}), what=f"calibration file {p}",
+                  fix="use that device's calibration or recalibrate", error=CalibrationError)
     return Calibration(from_frame=f, to_frame=t, matrix=matrix, method=str(data.get("method", "")),
-                       residuals=residuals, date=str(data.get("date", "")), devices=file_devices,
+                       residuals=residuals, date=str(data.get("date", "")), devices=recorded_devices(data),
                        software_version=str(data.get("software_version", "")),
                        extra=data.get("extra") if isinstance(data.get("extra"), dict) else {}, source=str(p))

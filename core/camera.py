@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import CalibrationError, InputError
-from core.jsonfile import load_json
+from core.jsonfile import check_devices, load_json
 
 logger = logging.getLogger(__name__)
 
@@ -125,12 +125,9 @@ class CameraIntrinsics:
                 and not rms <= max_rms_px:
             raise CalibrationError(f"camera file {path}: reprojection RMS {rms:.3f} px exceeds camera.max_rms_px "
                                    f"{max_rms_px:.3f}; recalibrate the camera (sonoguide calibrate camera)")
-        if camera_id and isinstance(data, dict):
-            devices = data.get("devices") if isinstance(data.get("devices"), dict) else {}
-            if devices.get("camera") != camera_id:
-                raise CalibrationError(f"camera file {path} is for camera {devices.get('camera')!r}, but the configured "
-                                       f"camera is {camera_id!r}; use that camera's file or recalibrate it "
-                                       f"(sonoguide calibrate camera --device camera={camera_id})")
+        check_devices(data, {"camera": camera_id}, what=f"camera file {path}", error=CalibrationError,
+                      fix=f"use that camera's file or recalibrate it (sonoguide calibrate camera --device "
+                          f"camera={camera_id})")
         return cls.from_dict(data, source=str(path))
 
     def to_dict(self) -> dict[str, Any]:

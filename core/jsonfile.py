@@ -41,6 +41,32 @@ def load_json(path: str | Path, *, what: str, error: type[SonoguideError], missi
     return data
 
 
+def recorded_devices(data: Any) -> dict[str, Any]:
+    """The ``devices`` object of a loaded calibration or camera file (empty when absent or not an object)."""
+    devices = data.get("devices") if isinstance(data, dict) else None
+    return devices if isinstance(devices, dict) else {}
+
+
+def check_devices(data: Any, wanted: dict[str, str], *, what: str, fix: str, error: type[SonoguideError]) -> None:
+    """Refuse a file made for another device: each non-empty ``wanted[key]`` must equal the file's
+    ``devices[key]`` (written by ``sonoguide calibrate ... --device key=ID``).
+
+    Args:
+        data: the loaded file.
+        wanted: the configured ids, ``{"camera": "cam#42", ...}``; empty values are not checked.
+        what: the file, for the message (``"calibration file calib/us.json"``).
+        fix: what to do, appended to the message.
+        error: the exception type to raise.
+
+    Raises:
+        error: a configured id differs from the file's (or the file records none).
+    """
+    have = recorded_devices(data)
+    for key, want in wanted.items():
+        if want and have.get(key) != want:
+            raise error(f"{what} is for {key} {have.get(key)!r}, but the configured {key} is {want!r}; {fix}")
+
+
 def json_types(value: Any, ndigits: int | None = None) -> Any:
     """``value`` with NumPy arrays and scalars turned into JSON types, ready for ``json.dumps``.
 
